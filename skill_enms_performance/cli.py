@@ -1,0 +1,244 @@
+"""``enms-performance``: the engine and the skill from a command line.
+
+    enms-performance demo                     start/reuse the embedded database, load the plant, print DSN
+    enms-performance ask "UTTERANCE" ...      ask the skill through the real OVOS intent pipeline
+    enms-performance analyze SEU [--date D]   run the analysis directly
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import logging
+import os
+import sys
+import threading
+import warnings
+from typing import Any, Sequence
+
+from .engine import Engine, EngineSettings
+from .engine.errors import EnmsError
+from .engine.timeutil import local_today
+from .store import redact_dsn
+
+PIPELINE = [
+    "ovos-stop-pipeline-plugin-high",
+    "ovos-converse-pipeline-plugin",
+    "ovos-padatious-pipeline-plugin-high",
+    "ovos-adapt-pipeline-plugin-high",
+    "ovos-padatious-pipeline-plugin-medium",
+    "ovos-adapt-pipeline-plugin-medium",
+    "ovos-padatious-pipeline-plugin-low",
+    "ovos-fallback-pipeline-plugin-low",
+]
+
+
+def _eprint(*args: Any) -> None:
+    print(*args, file=sys.stderr, flush=True)
+
+
+def _parse_now(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    moment = dt.datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def resolve_dsn(args: argparse.Namespace, *, quiet: bool = False) -> str:
+    """--dsn, else ENMS_DSN, else the embedded demo database (started and loaded on demand)."""
+    dsn = args.dsn or os.environ.get("ENMS_DSN")
+    if dsn:
+        return dsn
+    from .demo.embedded import demo_dsn
+
+    return demo_dsn(_parse_now(args.now), log=(lambda _m: None) if quiet else _eprint,
+                    resolution_minutes=args.resolution)
+
+
+def _engine(args: argparse.Namespace) -> Engine:
+    now = _parse_now(args.now)
+    settings = EngineSettings(currency=args.currency)
+    return Engine(resolve_dsn(args), settings, clock=(lambda: now) if now else None)
+
+
+def _print_error(err: EnmsError, args: argparse.Namespace) -> int:
+    from .voice import speech
+
+    if args.json:
+        print(json.dumps({"error": {"code": err.code, "message": redact_dsn(err.message)}}))
+    else:
+        dialog, slots = speech.describe_error(err.to_dict(), args.lang)
+        print(speech.speak(dialog, slots, args.lang))
+    return 2
+
+
+# --- subcommands ----------------------------------------------------------------------
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo.embedded import demo_dsn
+
+    print(demo_dsn(_parse_now(args.now), log=_eprint, resolution_minutes=args.resolution))
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from .voice import speech
+
+    engine = _engine(args)
+
+    async def run() -> dict[str, Any]:
+        try:
+            result = await engine.analyze_seu_performance(args.seu, args.energy_source, args.date)
+            seu = await engine.find_seu(result.seu_name, result.energy_source)
+            payload = result.to_dict()
+            today = local_today(engine.now(), seu.timezone)
+            payload["voice_summary"] = speech.speak(*speech.describe_analysis(payload, args.lang, today), args.lang)
+            return payload
+        finally:
+            await engine.close()
+
+    try:
+        payload = asyncio.run(run())
+    except EnmsError as err:
+        return _print_error(err, args)
+    print(json.dumps(payload, indent=2) if args.json else payload["voice_summary"])
+    return 0
+
+
+class _Capture:
+    """Collects what the skill says and does for one utterance on the MiniCroft bus."""
+
+    def __init__(self, skill_id: str) -> None:
+        self.skill_id = skill_id
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        self.spoken: list[str] = []
+        self.dialogs: list[str] = []
+        self.intent: str | None = None
+        self.slots: dict[str, Any] = {}
+        self.request: dict[str, Any] | None = None
+        self.done = threading.Event()
+
+    def on_message(self, raw: str) -> None:
+        from ovos_bus_client.message import Message
+
+        msg = Message.deserialize(raw) if isinstance(raw, str) else raw
+        kind, data = msg.msg_type, msg.data or {}
+        with self.lock:
+            if kind in ("speak", "ovos.utterance.speak"):
+                if data.get("utterance") and (not self.spoken or self.spoken[-1] != data["utterance"]):
+                    self.spoken.append(data["utterance"])
+                    dialog = (data.get("meta") or {}).get("dialog")
+                    if dialog:
+                        self.dialogs.append(dialog)
+                if data.get("expect_response"):
+                    self.done.set()
+            elif kind.startswith(self.skill_id + ":") and self.intent is None:
+                self.intent = kind.split(":", 1)[1].removesuffix(".intent")
+                self.slots = {k: v for k, v in data.items()
+                              if k not in ("utterance", "utterances", "lang", "__tags__", "intent_type",
+                                           "target", "confidence")
+                              and not k.startswith(self.skill_id)}
+            elif kind == "enms.performance.request":
+                self.request = dict(data)
+            elif kind in ("ovos.utterance.handled", "mycroft.skill.handler.complete", "complete_intent_failure",
+                          "ovos.utterance.cancelled"):
+                if kind != "mycroft.skill.handler.complete" or self.intent:
+                    self.done.set()
+
+
+class AskSession:
+    """One in-process OVOS core (MiniCroft: padatious + adapt) with the skill loaded, booted once;
+    ``ask`` sends an utterance through the real intent pipeline and returns what happened."""
+
+    def __init__(self, lang: str = "en-us", ready_timeout: float = 120.0) -> None:
+        from ovoscope import get_minicroft
+
+        from . import SKILL_ID
+
+        self.lang = lang
+        self.croft = get_minicroft([SKILL_ID], default_pipeline=PIPELINE, lang=lang)
+        self.capture = _Capture(SKILL_ID)
+        self.croft.bus.on("message", self.capture.on_message)
+        self.skill = self.croft.plugin_skills[SKILL_ID].instance
+        self.skill._ready.wait(ready_timeout)  # the embedded database may be loading on first use
+
+    def ask(self, utterance: str, timeout: float = 15.0) -> dict[str, Any]:
+        from ovos_bus_client.message import Message
+
+        self.capture.reset()
+        self.croft.bus.emit(Message("recognizer_loop:utterance", {"utterances": [utterance], "lang": self.lang},
+                                    {"source": "cli", "destination": ["skills"]}))
+        self.capture.done.wait(timeout)
+        with self.capture.lock:
+            return {"utterance": utterance, "lang": self.lang, "intent": self.capture.intent,
+                    "slots": dict(self.capture.slots), "request": self.capture.request,
+                    "spoken": list(self.capture.spoken), "dialogs": list(self.capture.dialogs)}
+
+    def close(self) -> None:
+        self.croft.stop()
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    warnings.filterwarnings("ignore")
+    logging.disable(logging.WARNING)
+    os.environ["ENMS_DSN"] = resolve_dsn(args)
+    if args.now:
+        os.environ["ENMS_NOW"] = args.now
+    from ovos_utils.log import LOG
+
+    LOG.set_level("ERROR")
+    session = AskSession(args.lang)
+    try:
+        for utterance in args.utterances:
+            record = session.ask(utterance, args.timeout)
+            if args.json:
+                print(json.dumps(record), flush=True)
+            else:
+                print(f"> {utterance}")
+                for line in record["spoken"] or ["(no answer)"]:
+                    print(f"  {line}", flush=True)
+    finally:
+        session.close()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--dsn", help="PostgreSQL DSN of the EnMS database (default: $ENMS_DSN, else embedded demo)")
+    common.add_argument("--now", help="pin the clock (ISO 8601); 'today' is the factory's local day of that instant")
+    common.add_argument("--lang", default="en-us")
+    common.add_argument("--json", action="store_true", help="machine-readable output")
+    common.add_argument("--currency", default=os.environ.get("ENMS_CURRENCY", "USD"))
+    common.add_argument("--resolution", type=int, default=15, help="demo plant resolution in minutes (new plant)")
+
+    parser = argparse.ArgumentParser(prog="enms-performance", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("demo", parents=[common], help="start the embedded demo database").set_defaults(func=cmd_demo)
+    ask = sub.add_parser("ask", parents=[common], help="ask the skill through the OVOS intent pipeline")
+    ask.add_argument("utterances", nargs="+")
+    ask.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for each answer")
+    ask.set_defaults(func=cmd_ask)
+    analyze = sub.add_parser("analyze", parents=[common], help="analyse one SEU for one day")
+    analyze.add_argument("seu")
+    analyze.add_argument("--energy-source")
+    analyze.add_argument("--date", help="YYYY-MM-DD (default: today, the part that has passed)")
+    analyze.set_defaults(func=cmd_analyze)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except EnmsError as err:
+        return _print_error(err, args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""Typed errors a caller can speak.
+
+Each error has a stable ``code`` (used in bus replies and as the dialog name suffix), a
+``message`` for logs and JSON, and ``facts``: the values a spoken sentence needs.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+
+class EnmsError(Exception):
+    code = "internal_error"
+
+    def __init__(self, message: str, **facts: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.facts = facts
+
+    def to_dict(self) -> dict[str, Any]:
+        from .models import to_jsonable
+
+        return {"code": self.code, "message": self.message, **to_jsonable(self.facts)}
+
+
+class UnknownSeuError(EnmsError):
+    code = "unknown_seu"
+
+    def __init__(self, seu_name: str, suggestions: list[str]) -> None:
+        hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
+        super().__init__(f"unknown SEU {seu_name!r}{hint}", seu_name=seu_name, suggestions=suggestions)
+
+
+class AmbiguousSeuError(EnmsError):
+    code = "ambiguous_seu"
+
+    def __init__(self, seu_name: str, energy_sources: list[str]) -> None:
+        super().__init__(
+            f"SEU {seu_name!r} exists for several energy sources: {', '.join(energy_sources)}",
+            seu_name=seu_name,
+            energy_sources=energy_sources,
+        )
+
+
+class NoDataError(EnmsError):
+    code = "no_data"
+
+    def __init__(self, seu_name: str, day: dt.date, first: dt.date | None, last: dt.date | None) -> None:
+        span = f"; data runs from {first} to {last}" if first and last else "; there is no data at all"
+        super().__init__(f"no data for {seu_name} on {day}{span}", seu_name=seu_name, date=day,
+                         first_date=first, last_date=last)
+
+
+class FutureDateError(EnmsError):
+    code = "future_date"
+
+    def __init__(self, day: dt.date, today: dt.date) -> None:
+        super().__init__(f"{day} is in the future (today is {today})", date=day, today=today)
+
+
+class InvalidRequestError(EnmsError):
+    code = "invalid_request"
+
+
+class DatabaseUnavailableError(EnmsError):
+    code = "database_unavailable"
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__("the energy database cannot be reached" + (f": {detail}" if detail else ""))
+
+
+class TimeoutError_(EnmsError):
+    code = "timeout"
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"the question took longer than {seconds:g} s", seconds=seconds)
+
+
+class DatabasePreparingError(EnmsError):
+    code = "database_preparing"
+
+    def __init__(self) -> None:
+        super().__init__("the demo energy database is still being prepared")
+
+
+class UnknownEnergySourceError(EnmsError):
+    code = "unknown_energy_source"
+
+    def __init__(self, seu_name: str, energy_source: str, available: list[str]) -> None:
+        super().__init__(f"{seu_name} has no {energy_source} SEU; it has {', '.join(available)}",
+                         seu_name=seu_name, energy_source=energy_source, energy_sources=available)
+
+
+class InsufficientHistoryError(EnmsError):
+    code = "insufficient_history"
+
+    def __init__(self, seu_name: str, day: dt.date, days_found: int) -> None:
+        super().__init__(f"not enough history before {day} to build a baseline for {seu_name} "
+                         f"({days_found} usable days)", seu_name=seu_name, date=day, days_found=days_found)

@@ -1,0 +1,139 @@
+"""Public result types of the engine.
+
+Field names and enum values of ``PerformanceAnalysis``, ``RootCauseAnalysis`` and
+``Recommendation`` are the public contract inherited from the previous engine (seed milestone
+report): keep them. Fields added since carry their unit in their name.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import math
+from typing import Any
+
+
+class ImprovementType(str, enum.Enum):
+    INEFFICIENT_SCHEDULING = "inefficient_scheduling"
+    EXCESSIVE_IDLE = "excessive_idle"
+    SUBOPTIMAL_SETPOINTS = "suboptimal_setpoints"
+    EQUIPMENT_DEGRADATION = "equipment_degradation"
+    PROCESS_INEFFICIENCY = "process_inefficiency"
+    EXTERNAL_FACTORS = "external_factors"
+
+
+class ImplementationEffort(str, enum.Enum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class Priority(str, enum.Enum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class ISO50001Status(str, enum.Enum):
+    EXCELLENT = "excellent"
+    ON_TARGET = "on_target"
+    REQUIRES_ATTENTION = "requires_attention"
+    NON_COMPLIANT = "non_compliant"
+
+
+def to_jsonable(value: Any) -> Any:
+    """Convert a result (dataclasses, enums, dates, numpy scalars) into plain JSON types.
+
+    Non-finite floats become ``None``: a result never carries NaN or infinity into JSON.
+    """
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, (str, int)):
+        return value
+    if hasattr(value, "item"):  # numpy scalar
+        return to_jsonable(value.item())
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    return value
+
+
+class JsonMixin:
+    def to_dict(self) -> dict[str, Any]:
+        return to_jsonable(self)
+
+
+@dataclasses.dataclass
+class RootCauseAnalysis(JsonMixin):
+    primary_factor: str
+    impact_description: str
+    contributing_factors: list[str]
+    confidence: float
+
+
+@dataclasses.dataclass
+class Recommendation(JsonMixin):
+    action: str
+    improvement_type: ImprovementType
+    estimated_savings_kwh: float
+    estimated_savings_usd: float
+    implementation_effort: ImplementationEffort
+    priority: Priority
+    expected_roi_months: float | None
+
+
+@dataclasses.dataclass
+class AnalysisWindow(JsonMixin):
+    """The local time span that was analysed; ``partial`` when the day is still running."""
+
+    start: dt.datetime
+    end: dt.datetime
+    hours: float
+    partial: bool
+    timezone: str
+
+
+@dataclasses.dataclass
+class DataQuality(JsonMixin):
+    coverage_fraction: float
+    readings: int
+    baseline_days_used: int
+    baseline_days_missing: int
+    excluded_days: list[dict[str, Any]]
+    notes: list[str]
+
+
+@dataclasses.dataclass
+class PerformanceAnalysis(JsonMixin):
+    # --- the 14 contract fields of the previous engine ---
+    seu_name: str
+    energy_source: str
+    date: dt.date
+    actual_energy_kwh: float
+    baseline_energy_kwh: float
+    deviation_kwh: float
+    deviation_percent: float
+    deviation_cost_usd: float
+    efficiency_score: float
+    root_cause_analysis: RootCauseAnalysis
+    recommendations: list[Recommendation]
+    iso50001_status: ISO50001Status
+    voice_summary: str
+    timestamp: dt.datetime
+    # --- added: what the numbers mean and how sure they are ---
+    currency: str = "USD"
+    price_per_kwh: float = 0.0
+    window: AnalysisWindow | None = None
+    baseline: dict[str, Any] = dataclasses.field(default_factory=dict)
+    drivers: dict[str, Any] = dataclasses.field(default_factory=dict)
+    attribution: dict[str, Any] = dataclasses.field(default_factory=dict)
+    data_quality: DataQuality | None = None
+    significant: bool = False

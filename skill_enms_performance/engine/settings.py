@@ -1,0 +1,30 @@
+"""Engine settings with the defaults a plant energy manager would expect."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+#: kWh-equivalent of one unit of each energy source (prices in ``energy_sources`` are per unit,
+#: readings are stored in kWh-equivalent). Natural gas: ~10.55 kWh/m3 (gross calorific value);
+#: steam: ~0.65 kWh/kg (saturated steam at ~10 bar from ~100 C feed water); compressed air:
+#: ~0.11 kWh/Nm3 (specific power of a typical 7 bar system).
+DEFAULT_UNIT_KWH: dict[str, float] = {"kwh": 1.0, "mwh": 1000.0, "m3": 10.55, "kg": 0.65, "nm3": 0.11}
+
+
+@dataclasses.dataclass
+class EngineSettings:
+    currency: str = "USD"
+    confidence: float = 0.90            # two-sided prediction interval for "significant"
+    baseline_days: int = 30             # level-1 baseline: mean of the previous complete days
+    min_coverage: float = 0.5           # a day rolled up from finer data needs this coverage
+    unit_kwh: dict[str, float] = dataclasses.field(default_factory=lambda: dict(DEFAULT_UNIT_KWH))
+    pool_min_size: int = 1
+    pool_max_size: int = 8
+    connect_timeout_s: float = 3.0
+    statement_timeout_s: float = 10.0
+    catalogue_ttl_s: float = 300.0      # SEU list refreshed after this many seconds
+
+    @classmethod
+    def from_mapping(cls, values: dict[str, Any]) -> "EngineSettings":
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known and v is not None})

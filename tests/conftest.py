@@ -1,0 +1,138 @@
+"""Shared fixtures: a real PostgreSQL (embedded server, a database per test or per module),
+the reference plant loaded once per session, and an isolated OVOS environment.
+
+Set ENMS_TEST_DSN (an admin DSN, e.g. postgresql://postgres@127.0.0.1:5432/postgres) to run the
+store tests against that server as well; `.ci/run` sets it when a server answers there.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+# Settings, padatious cache and logs of OVOS go to XDG paths: keep them out of $HOME.
+_SANDBOX = Path(tempfile.mkdtemp(prefix="enms-tests-"))
+for _var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
+    os.environ[_var] = str(_SANDBOX / _var.lower())
+os.environ.pop("ENMS_DSN", None)
+os.environ.pop("ENMS_NOW", None)
+
+import asyncpg  # noqa: E402
+
+#: the pinned "now" of the test plant: 13:00 in San Jose, 22:00 in Munich (the seed's day)
+REF_NOW = dt.datetime(2025, 11, 6, 21, 0, tzinfo=dt.timezone.utc)
+REF_DAYS = 730
+REF_RESOLUTION = 15
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def with_database(admin_dsn: str, name: str) -> str:
+    """The DSN of database ``name`` on the server of ``admin_dsn``."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(admin_dsn)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+async def _create_db(admin_dsn: str, name: str, template: str | None = None) -> None:
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        suffix = f' TEMPLATE "{template}"' if template else ""
+        await conn.execute(f'CREATE DATABASE "{name}"{suffix}')
+    finally:
+        await conn.close()
+
+
+async def _drop_db(admin_dsn: str, name: str) -> None:
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """The embedded PostgreSQL server (started once per session, deleted at the end)."""
+    from skill_enms_performance.demo.embedded import start_server
+
+    root = Path(tempfile.mkdtemp(prefix="enms-pg-", dir="/tmp"))
+    server = start_server(root / "pgdata", cleanup_mode="delete")
+    yield server
+    server.cleanup()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def admin_dsn(pg_server) -> str:
+    return pg_server.get_uri("postgres")
+
+
+def _servers() -> list[str]:
+    return ["embedded"] + (["external"] if os.environ.get("ENMS_TEST_DSN") else [])
+
+
+@pytest.fixture(params=_servers())
+def any_admin_dsn(request) -> str:
+    """Admin DSN of each server in the test matrix (embedded; PostgreSQL 15 when ENMS_TEST_DSN is set)."""
+    if request.param == "embedded":
+        return request.getfixturevalue("admin_dsn")
+    return os.environ["ENMS_TEST_DSN"]
+
+
+@pytest.fixture
+def fresh_db(any_admin_dsn):
+    """An empty database of its own for one test, on every server of the matrix."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    run(_create_db(any_admin_dsn, name))
+    yield with_database(any_admin_dsn, name)
+    run(_drop_db(any_admin_dsn, name))
+
+
+@pytest.fixture(scope="session")
+def plant_template(admin_dsn) -> str:
+    """A database holding the reference plant (2 years at 15 min up to REF_NOW), loaded once."""
+    from skill_enms_performance.demo import generator
+
+    name = "plant_template"
+
+    async def load() -> None:
+        await _drop_db(admin_dsn, name)
+        await _create_db(admin_dsn, name)
+        conn = await asyncpg.connect(with_database(admin_dsn, name))
+        try:
+            await generator.load_reference_plant(conn, end=REF_NOW, days=REF_DAYS, resolution_minutes=REF_RESOLUTION)
+        finally:
+            await conn.close()
+
+    run(load())
+    return name
+
+
+@pytest.fixture(scope="session")
+def plant_dsn(admin_dsn, plant_template) -> str:
+    """Read-mostly reference plant shared by the tests of a session (do not modify).
+
+    A copy, so that the template itself never has connections and can be copied again."""
+    name = "plant_shared"
+    run(_drop_db(admin_dsn, name))
+    run(_create_db(admin_dsn, name, template=plant_template))
+    return with_database(admin_dsn, name)
+
+
+@pytest.fixture
+def plant_copy(admin_dsn, plant_template):
+    """A private copy of the reference plant that a test may modify."""
+    name = f"p_{uuid.uuid4().hex[:12]}"
+    run(_create_db(admin_dsn, name, template=plant_template))
+    yield with_database(admin_dsn, name)
+    run(_drop_db(admin_dsn, name))

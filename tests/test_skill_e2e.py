@@ -1,0 +1,118 @@
+"""The skill through the real OVOS intent pipeline (ovoscope MiniCroft, padatious + adapt)."""
+from __future__ import annotations
+
+import os
+import re
+import threading
+
+import pytest
+from ovos_bus_client.message import Message
+
+from skill_enms_performance.voice import speech
+
+from .conftest import REF_NOW
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def session(plant_dsn):
+    from skill_enms_performance.cli import AskSession
+
+    os.environ["ENMS_DSN"] = plant_dsn
+    os.environ["ENMS_NOW"] = REF_NOW.isoformat()
+    s = AskSession("en-us")
+    yield s
+    s.close()
+    os.environ.pop("ENMS_DSN", None)
+    os.environ.pop("ENMS_NOW", None)
+
+
+def _numbers(text: str) -> list[str]:
+    return re.findall(r"\d[\d,.]*", text)
+
+
+@pytest.mark.parametrize("utterance", [
+    "How did Compressor-1 perform today?",
+    "how did compressor one perform today",
+    "how is the compressor 1 performing today",
+    "analyze compressor one",
+])
+def test_performance_today_is_spoken_with_actual_expected_and_percent(session, utterance):
+    record = session.ask(utterance)
+    assert record["intent"] == "performance", record
+    assert record["request"] == {"op": "analyze", "seu_name": "Compressor-1", "energy_source": "electricity",
+                                 "analysis_date": "2025-11-06"}
+    assert len(record["spoken"]) == 1
+    spoken = record["spoken"][0]
+    assert "Compressor-1" in spoken and "so far today" in spoken and "percent" in spoken
+    assert "kilowatt hours" in spoken and len(_numbers(spoken)) >= 3
+    assert record["dialogs"][0] in {"performance.on_target", "performance.above", "performance.below"}
+
+
+def test_yesterday_and_a_named_date(session):
+    record = session.ask("how did hvac main perform yesterday")
+    assert record["request"]["seu_name"] == "HVAC-Main" and record["request"]["analysis_date"] == "2025-11-05"
+    assert "yesterday" in record["spoken"][0]
+    record = session.ask("how did conveyor a perform on october 14th")
+    assert record["request"]["seu_name"] == "Conveyor-A" and record["request"]["analysis_date"] == "2025-10-14"
+
+
+def test_numbered_machine_trap_unknown_name_gets_suggestions(session):
+    record = session.ask("how did compressor three perform today")
+    assert record["request"] is None
+    assert record["dialogs"] == ["error.unknown_seu"]
+    assert "Compressor-1" in record["spoken"][0] and "don't know" in record["spoken"][0]
+
+
+def test_future_date_gets_a_sentence_not_a_forecast(session):
+    record = session.ask("how did compressor one perform on november 20th 2025")
+    assert record["request"] is None and record["dialogs"] == ["error.future_date"]
+
+
+def test_ambiguous_energy_source_is_asked_back_and_the_answer_used(session):
+    record = session.ask("how did boiler one perform yesterday")
+    assert record["dialogs"] == ["ask.energy_source"]
+    record = session.ask("natural gas")
+    assert record["request"] == {"op": "analyze", "seu_name": "Boiler-1", "energy_source": "natural_gas",
+                                 "analysis_date": "2025-11-05"}
+    assert record["spoken"] and "Boiler-1" in record["spoken"][-1]
+
+
+def _bus_call(session, data, timeout=10.0):
+    answer = {}
+    got = threading.Event()
+
+    def on_response(message):
+        answer.update(message.data)
+        got.set()
+
+    session.croft.bus.once("enms.performance.analyze.response", on_response)
+    session.croft.bus.emit(Message("enms.performance.analyze", data))
+    assert got.wait(timeout), "no reply on the bus"
+    return answer
+
+
+def test_bus_api_answers_json_with_voice_summary(session):
+    reply = _bus_call(session, {"seu_name": "Compressor-1", "analysis_date": "2025-11-05"})
+    assert reply["seu_name"] == "Compressor-1" and reply["date"] == "2025-11-05"
+    assert reply["voice_summary"].startswith("Compressor-1") or "Compressor-1" in reply["voice_summary"]
+    assert "error" not in reply
+
+
+@pytest.mark.parametrize("data, code", [
+    ({"seu_name": "Toaster"}, "unknown_seu"),
+    ({}, "invalid_request"),
+    ({"seu_name": 42}, "invalid_request"),
+    ({"seu_name": "Compressor-1", "analysis_date": "2031-01-01"}, "future_date"),
+    ({"seu_name": "Compressor-1'; DROP TABLE seus; --"}, "unknown_seu"),
+])
+def test_bus_errors_are_structured(session, data, code):
+    reply = _bus_call(session, data)
+    assert reply["error"]["code"] == code and reply["error"]["message"]
+
+
+def test_every_spoken_dialog_exists_in_every_language():
+    for lang in speech.shipped_languages():
+        for name in speech.SPOKEN_DIALOGS:
+            assert speech.phrases(name, lang), f"{lang} lacks {name}.dialog"
