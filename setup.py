@@ -11,7 +11,7 @@ from setuptools import setup
 
 HERE = Path(__file__).parent
 SKILL_ID = "skill-enms-performance.enms"
-PLUGIN_ENTRY = f"{SKILL_ID}=skill_enms_performance:EnmsPerformanceSkill"
+PLUGIN_ENTRY = f"{SKILL_ID}=skill_enms_performance.skill:EnmsPerformanceSkill"
 
 
 CLI_EXTRA = [

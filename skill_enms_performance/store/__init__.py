@@ -41,6 +41,11 @@ def redact_dsn(text: str) -> str:
     return re.sub(r"(password\s*=\s*)(\S+)", r"\1***", text, flags=re.IGNORECASE)
 
 
+def rollup_sql() -> str:
+    """The idempotent DDL of the engine's own rollup schema."""
+    return resources.files(__package__).joinpath("rollup.sql").read_text(encoding="utf-8")
+
+
 def schema_sql() -> str:
     """The idempotent DDL of the EnMS subset the engine reads."""
     return resources.files(__package__).joinpath("schema.sql").read_text(encoding="utf-8")
@@ -60,6 +65,27 @@ class SeuRow:
     factory: str | None
     factory_id: str | None
     timezone: str
+
+
+@dataclasses.dataclass(frozen=True)
+class SeriesDay:
+    """One local day of an SEU with its drivers (NULL drivers are ``None``)."""
+
+    day: dt.date
+    energy_kwh: float
+    readings: int
+    coverage: float
+    production: float | None
+    temp_mean_c: float | None
+    idle_kwh: float | None = None
+    running_kwh: float | None = None
+    peak_kw: float | None = None
+    temp_min_c: float | None = None
+    temp_max_c: float | None = None
+
+
+def _f(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,7 +123,7 @@ class Store:
                     self._dsn, min_size=self._min_size, max_size=self._max_size,
                     timeout=self._connect_timeout_s,
                     command_timeout=self._statement_timeout_s,
-                    server_settings={"application_name": "skill-enms-performance"},
+                    server_settings={"application_name": "skill-enms-performance", "TimeZone": "UTC"},
                 )
         return self._pool
 
@@ -159,10 +185,91 @@ class Store:
         return [DayEnergy(r["day"], float(r["energy_kwh"] or 0.0), int(r["readings"]),
                           float(r["coverage"] or 0.0)) for r in rows]
 
+    # --- rollups ----------------------------------------------------------------------
+    async def rollup_mode(self, create: bool = True) -> str:
+        """'rollup' when the engine's schema exists (created here if allowed) and is writable,
+        'raw' when the role may not write: aggregates are then computed on the fly."""
+        pool = await self.pool()
+        async with pool.acquire() as conn:
+            present = await conn.fetchval(Q.ROLLUP_SCHEMA_EXISTS)
+            if not present:
+                if not (create and await conn.fetchval(Q.CAN_CREATE_SCHEMA)):
+                    return "raw"
+                try:
+                    await conn.execute(rollup_sql())
+                except asyncpg.InsufficientPrivilegeError:
+                    return "raw"
+            return "rollup" if await conn.fetchval(Q.CAN_WRITE_ROLLUPS) else "raw"
+
+    async def refresh_rollups(self, now: dt.datetime, recheck: dt.timedelta = dt.timedelta(hours=48)) -> dict[str, Any]:
+        """Re-aggregate everything from (last refresh - ``recheck``) up to the current hour.
+
+        One transaction, guarded by an advisory lock so that several engines on one database
+        never refresh at the same time (the loser simply skips). Returns what was done."""
+        pool = await self.pool()
+        until = now.astimezone(dt.timezone.utc).replace(minute=0, second=0, microsecond=0)
+        to = until + dt.timedelta(hours=1)
+        async with pool.acquire() as conn:
+            async with conn.transaction():
+                if not await conn.fetchval("SELECT pg_try_advisory_xact_lock(50001, 1)"):
+                    return {"skipped": True}
+                state = {r["source"]: r["refreshed_to"] for r in await conn.fetch(Q.REFRESH_STATE)}
+                if "all" in state:
+                    since = state["all"] - recheck
+                else:
+                    first = await conn.fetchval(Q.OLDEST_READING)
+                    if first is None:
+                        return {"skipped": True, "reason": "no readings"}
+                    since = first.replace(minute=0, second=0, microsecond=0)
+                for statement in (Q.DELETE_HOURLY, Q.INSERT_HOURLY, Q.DELETE_HOURLY_PRODUCTION,
+                                  Q.INSERT_HOURLY_PRODUCTION, Q.DELETE_HOURLY_WEATHER, Q.INSERT_HOURLY_WEATHER):
+                    await conn.execute(statement, since, to)
+                for statement in (Q.DELETE_DAILY, Q.INSERT_DAILY, Q.DELETE_DAILY_PRODUCTION,
+                                  Q.INSERT_DAILY_PRODUCTION, Q.DELETE_DAILY_WEATHER, Q.INSERT_DAILY_WEATHER):
+                    await conn.execute(statement, since)
+                await conn.execute(Q.SET_REFRESH_STATE, "all", until)
+        return {"skipped": False, "since": since, "until": until}
+
+    async def rollup_freshness(self) -> dict[str, Any]:
+        row = await self.fetchrow(Q.ROLLUP_FRESHNESS)
+        return dict(row) if row else {}
+
+    async def seu_daily_series(self, seu: SeuRow, first: dt.date, last: dt.date, mode: str) -> list[SeriesDay]:
+        """Daily energy, production and weather of an SEU over local days [first, last]."""
+        types = energy_types_for(seu.energy_source)
+        if mode == "rollup":
+            rows = await self.fetch(Q.SEU_DAILY_SERIES, list(seu.machine_ids), types, seu.factory_id, first, last)
+        else:
+            from ..engine.timeutil import day_bounds_utc
+
+            start, end = day_bounds_utc(first, last, seu.timezone)
+            rows = await self.fetch(Q.SEU_DAILY_SERIES_RAW, list(seu.machine_ids), types, seu.factory_id,
+                                    first, last, seu.timezone, start, end)
+        return [SeriesDay(day=r["day"], energy_kwh=float(r["energy_kwh"]), readings=int(r["readings"]),
+                          coverage=float(r["coverage"] or 0.0), production=_f(r["production"]),
+                          temp_mean_c=_f(r["temp_mean_c"]), idle_kwh=_f(r["idle_kwh"]),
+                          running_kwh=_f(r["running_kwh"]), peak_kw=_f(r["peak_kw"]),
+                          temp_min_c=_f(r["temp_min_c"]), temp_max_c=_f(r["temp_max_c"])) for r in rows]
+
+    async def seu_partial_series(self, seu: SeuRow, first: dt.date, last: dt.date, cutoff: dt.time) -> list[SeriesDay]:
+        """Per local day, the same hours as a running day (midnight to ``cutoff``), from hourly rollups."""
+        fraction = (cutoff.minute * 60 + cutoff.second) / 3600.0
+        hours_before = cutoff.hour + fraction
+        rows = await self.fetch(Q.SEU_PARTIAL_SERIES, list(seu.machine_ids), energy_types_for(seu.energy_source),
+                                seu.factory_id, first, last, seu.timezone, cutoff.hour, fraction)
+        window_s = max(hours_before * 3600.0, 1.0)
+        return [SeriesDay(day=r["day"], energy_kwh=float(r["energy_kwh"] or 0.0), readings=int(r["readings"]),
+                          coverage=min(1.0, float(r["covered_s"] or 0.0) / window_s), production=_f(r["production"]),
+                          temp_mean_c=_f(r["temp_mean_c"])) for r in rows]
+
+    async def today_drivers(self, seu: SeuRow, start: dt.datetime, now: dt.datetime) -> dict[str, Any]:
+        row = await self.fetchrow(Q.TODAY_DRIVERS_RAW, list(seu.machine_ids), seu.factory_id, start, now)
+        return dict(row) if row else {}
+
     async def data_range(self, seu: SeuRow) -> tuple[dt.datetime | None, dt.datetime | None]:
         row = await self.fetchrow(Q.DATA_RANGE, list(seu.machine_ids), energy_types_for(seu.energy_source))
         return (row["first"], row["last"]) if row else (None, None)
 
 
-__all__ = ["Store", "SeuRow", "DayEnergy", "energy_types_for", "redact_dsn", "schema_sql",
+__all__ = ["Store", "SeuRow", "DayEnergy", "SeriesDay", "rollup_sql", "energy_types_for", "redact_dsn", "schema_sql",
            "ENERGY_TYPE_ALIASES", "DB_ERRORS"]

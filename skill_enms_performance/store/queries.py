@@ -63,3 +63,261 @@ SELECT min(time) AS first, max(time) AS last
 FROM energy_readings
 WHERE machine_id = ANY($1::uuid[]) AND energy_type = ANY($2::text[])
 """
+
+# --- rollups (schema enms_perf, see rollup.sql) --------------------------------------------
+# Every refresh re-aggregates [from, to) completely (delete + insert in one transaction), so a
+# re-run is idempotent and late or corrected readings inside the window are picked up.
+# Sessions run with TimeZone = UTC, so date_trunc('hour', timestamptz) is a UTC hour.
+
+ROLLUP_SCHEMA_EXISTS = "SELECT to_regclass('enms_perf.refresh_state') IS NOT NULL AS present"
+
+CAN_CREATE_SCHEMA = """
+SELECT has_database_privilege(current_user, current_database(), 'CREATE') AS can_create
+"""
+
+CAN_WRITE_ROLLUPS = """
+SELECT has_table_privilege(current_user, 'enms_perf.hourly', 'INSERT,DELETE')
+   AND has_table_privilege(current_user, 'enms_perf.refresh_state', 'INSERT,UPDATE') AS can_write
+"""
+
+REFRESH_STATE = "SELECT source, refreshed_to, refreshed_at FROM enms_perf.refresh_state"
+
+SET_REFRESH_STATE = """
+INSERT INTO enms_perf.refresh_state (source, refreshed_to, refreshed_at) VALUES ($1, $2, now())
+ON CONFLICT (source) DO UPDATE SET refreshed_to = EXCLUDED.refreshed_to, refreshed_at = now()
+"""
+
+OLDEST_READING = "SELECT min(time) AS first FROM energy_readings"
+
+DELETE_HOURLY = "DELETE FROM enms_perf.hourly WHERE hour >= $1 AND hour < $2"
+
+INSERT_HOURLY = """
+INSERT INTO enms_perf.hourly (machine_id, energy_type, hour, energy_kwh, peak_kw, readings, covered_s)
+SELECT machine_id, energy_type, date_trunc('hour', time) AS hour,
+       sum(energy_kwh), max(power_kw), count(*),
+       least(3600.0, CASE WHEN count(*) > 1
+                          THEN count(*) * extract(epoch FROM max(time) - min(time)) / (count(*) - 1)
+                          ELSE 3600.0 END)
+FROM energy_readings
+WHERE time >= $1 AND time < $2 AND energy_kwh IS NOT NULL AND energy_kwh >= 0
+GROUP BY machine_id, energy_type, date_trunc('hour', time)
+"""
+
+DELETE_HOURLY_PRODUCTION = "DELETE FROM enms_perf.hourly_production WHERE hour >= $1 AND hour < $2"
+
+INSERT_HOURLY_PRODUCTION = """
+INSERT INTO enms_perf.hourly_production (machine_id, hour, production)
+SELECT machine_id, date_trunc('hour', time), sum(greatest(production_count, 0))
+FROM production_data
+WHERE time >= $1 AND time < $2 AND production_count IS NOT NULL
+GROUP BY machine_id, date_trunc('hour', time)
+"""
+
+DELETE_HOURLY_WEATHER = "DELETE FROM enms_perf.hourly_weather WHERE hour >= $1 AND hour < $2"
+
+INSERT_HOURLY_WEATHER = """
+INSERT INTO enms_perf.hourly_weather (factory_id, hour, temp_sum_c, temp_min_c, temp_max_c, readings)
+SELECT m.factory_id, date_trunc('hour', e.time), sum(e.outdoor_temp_c), min(e.outdoor_temp_c),
+       max(e.outdoor_temp_c), count(*)
+FROM environmental_data e JOIN machines m ON m.id = e.machine_id
+WHERE e.time >= $1 AND e.time < $2 AND e.outdoor_temp_c IS NOT NULL
+  AND e.outdoor_temp_c BETWEEN -80 AND 70
+GROUP BY m.factory_id, date_trunc('hour', e.time)
+"""
+
+# Daily rows are rebuilt from the hourly ones for every local day that overlaps [from, to).
+DELETE_DAILY = """
+DELETE FROM enms_perf.daily d
+USING machines m JOIN factories f ON f.id = m.factory_id
+WHERE d.machine_id = m.id AND d.day >= ($1::timestamptz AT TIME ZONE f.timezone)::date
+"""
+
+INSERT_DAILY = """
+WITH mf AS (
+    SELECT m.id AS machine_id, f.timezone AS tz,
+           (($1::timestamptz AT TIME ZONE f.timezone)::date)::timestamp AT TIME ZONE f.timezone AS since
+    FROM machines m JOIN factories f ON f.id = m.factory_id
+), has_production AS (
+    SELECT DISTINCT machine_id FROM enms_perf.hourly_production
+)
+INSERT INTO enms_perf.daily (machine_id, energy_type, day, energy_kwh, running_kwh, idle_kwh, peak_kw,
+                             readings, coverage)
+SELECT h.machine_id, h.energy_type, (h.hour AT TIME ZONE mf.tz)::date AS day,
+       sum(h.energy_kwh),
+       CASE WHEN bool_or(hp.machine_id IS NOT NULL)
+            THEN coalesce(sum(h.energy_kwh) FILTER (WHERE p.production > 0), 0) END,
+       CASE WHEN bool_or(hp.machine_id IS NOT NULL)
+            THEN coalesce(sum(h.energy_kwh) FILTER (WHERE coalesce(p.production, 0) = 0), 0) END,
+       max(h.peak_kw), sum(h.readings)::int,
+       least(1.0, sum(h.covered_s) / extract(epoch FROM
+             (((h.hour AT TIME ZONE mf.tz)::date + 1)::timestamp AT TIME ZONE mf.tz)
+             - (((h.hour AT TIME ZONE mf.tz)::date)::timestamp AT TIME ZONE mf.tz)))
+FROM enms_perf.hourly h
+JOIN mf ON mf.machine_id = h.machine_id
+LEFT JOIN has_production hp ON hp.machine_id = h.machine_id
+LEFT JOIN enms_perf.hourly_production p ON p.machine_id = h.machine_id AND p.hour = h.hour
+WHERE h.hour >= mf.since
+GROUP BY h.machine_id, h.energy_type, (h.hour AT TIME ZONE mf.tz)::date, mf.tz
+"""
+
+DELETE_DAILY_PRODUCTION = """
+DELETE FROM enms_perf.daily_production d
+USING machines m JOIN factories f ON f.id = m.factory_id
+WHERE d.machine_id = m.id AND d.day >= ($1::timestamptz AT TIME ZONE f.timezone)::date
+"""
+
+INSERT_DAILY_PRODUCTION = """
+INSERT INTO enms_perf.daily_production (machine_id, day, production)
+SELECT p.machine_id, (p.hour AT TIME ZONE f.timezone)::date, sum(p.production)
+FROM enms_perf.hourly_production p
+JOIN machines m ON m.id = p.machine_id JOIN factories f ON f.id = m.factory_id
+WHERE p.hour >= ((($1::timestamptz AT TIME ZONE f.timezone)::date)::timestamp AT TIME ZONE f.timezone)
+GROUP BY p.machine_id, (p.hour AT TIME ZONE f.timezone)::date
+"""
+
+DELETE_DAILY_WEATHER = """
+DELETE FROM enms_perf.daily_weather d
+USING factories f
+WHERE d.factory_id = f.id AND d.day >= ($1::timestamptz AT TIME ZONE f.timezone)::date
+"""
+
+INSERT_DAILY_WEATHER = """
+INSERT INTO enms_perf.daily_weather (factory_id, day, temp_mean_c, temp_min_c, temp_max_c, readings)
+SELECT w.factory_id, (w.hour AT TIME ZONE f.timezone)::date,
+       sum(w.temp_sum_c) / sum(w.readings), min(w.temp_min_c), max(w.temp_max_c), sum(w.readings)::int
+FROM enms_perf.hourly_weather w JOIN factories f ON f.id = w.factory_id
+WHERE w.hour >= ((($1::timestamptz AT TIME ZONE f.timezone)::date)::timestamp AT TIME ZONE f.timezone)
+GROUP BY w.factory_id, (w.hour AT TIME ZONE f.timezone)::date
+"""
+
+ROLLUP_FRESHNESS = """
+SELECT (SELECT max(hour) FROM enms_perf.hourly) AS newest_hour,
+       (SELECT max(refreshed_at) FROM enms_perf.refresh_state) AS refreshed_at
+"""
+
+# --- daily series of one SEU (drivers included) --------------------------------------------
+# $1 machine ids, $2 energy types, $3 factory id, $4 first day, $5 last day (local, inclusive).
+# Production is NULL on days where none of the SEU's machines reported any.
+SEU_DAILY_SERIES = """
+WITH e AS (
+    SELECT day, sum(energy_kwh) AS energy_kwh, sum(idle_kwh) AS idle_kwh, sum(running_kwh) AS running_kwh,
+           max(peak_kw) AS peak_kw, sum(readings)::int AS readings,
+           sum(coverage) / greatest(cardinality($1::uuid[]), 1) AS coverage
+    FROM enms_perf.daily
+    WHERE machine_id = ANY($1::uuid[]) AND energy_type = ANY($2::text[]) AND day BETWEEN $4 AND $5
+    GROUP BY day
+), p AS (
+    SELECT day, sum(production) AS production
+    FROM enms_perf.daily_production
+    WHERE machine_id = ANY($1::uuid[]) AND day BETWEEN $4 AND $5
+    GROUP BY day
+)
+SELECT e.day, e.energy_kwh, e.idle_kwh, e.running_kwh, e.peak_kw, e.readings, e.coverage,
+       p.production, w.temp_mean_c, w.temp_min_c, w.temp_max_c
+FROM e
+LEFT JOIN p ON p.day = e.day
+LEFT JOIN enms_perf.daily_weather w ON w.factory_id = $3::uuid AND w.day = e.day
+ORDER BY e.day
+"""
+
+# The same series computed from the raw tables (read-only databases: no rollups possible).
+# $6 time zone; $7/$8 the UTC range of the local days.
+SEU_DAILY_SERIES_RAW = """
+WITH r AS (
+    SELECT machine_id, (time AT TIME ZONE $6)::date AS day, date_trunc('hour', time) AS hour,
+           time, energy_kwh, power_kw
+    FROM energy_readings
+    WHERE machine_id = ANY($1::uuid[]) AND energy_type = ANY($2::text[])
+      AND time >= $7 AND time < $8 AND energy_kwh IS NOT NULL AND energy_kwh >= 0
+), hourly AS (
+    SELECT machine_id, day, hour, sum(energy_kwh) AS e, max(power_kw) AS peak, count(*) AS n,
+           least(3600.0, CASE WHEN count(*) > 1
+                              THEN count(*) * extract(epoch FROM max(time) - min(time)) / (count(*) - 1)
+                              ELSE 3600.0 END) AS covered_s
+    FROM r GROUP BY machine_id, day, hour
+), ph AS (
+    SELECT machine_id, date_trunc('hour', time) AS hour, sum(greatest(production_count, 0)) AS production
+    FROM production_data
+    WHERE machine_id = ANY($1::uuid[]) AND time >= $7 AND time < $8 AND production_count IS NOT NULL
+    GROUP BY machine_id, date_trunc('hour', time)
+), has_p AS (SELECT DISTINCT machine_id FROM ph
+), e AS (
+    SELECT h.day, sum(h.e) AS energy_kwh,
+           CASE WHEN bool_or(hp.machine_id IS NOT NULL)
+                THEN coalesce(sum(h.e) FILTER (WHERE coalesce(ph.production, 0) = 0), 0) END AS idle_kwh,
+           CASE WHEN bool_or(hp.machine_id IS NOT NULL)
+                THEN coalesce(sum(h.e) FILTER (WHERE ph.production > 0), 0) END AS running_kwh,
+           max(h.peak) AS peak_kw, sum(h.n)::int AS readings,
+           least(1.0, sum(h.covered_s) / greatest(cardinality($1::uuid[]), 1) / extract(epoch FROM
+                 ((h.day + 1)::timestamp AT TIME ZONE $6) - (h.day::timestamp AT TIME ZONE $6))) AS coverage
+    FROM hourly h
+    LEFT JOIN has_p hp ON hp.machine_id = h.machine_id
+    LEFT JOIN ph ON ph.machine_id = h.machine_id AND ph.hour = h.hour
+    GROUP BY h.day
+), p AS (
+    SELECT (hour AT TIME ZONE $6)::date AS day, sum(production) AS production FROM ph GROUP BY 1
+), w AS (
+    SELECT (x.time AT TIME ZONE $6)::date AS day, avg(x.outdoor_temp_c)::float8 AS temp_mean_c,
+           min(x.outdoor_temp_c)::float8 AS temp_min_c, max(x.outdoor_temp_c)::float8 AS temp_max_c
+    FROM environmental_data x JOIN machines m ON m.id = x.machine_id
+    WHERE m.factory_id = $3::uuid AND x.time >= $7 AND x.time < $8 AND x.outdoor_temp_c IS NOT NULL
+      AND x.outdoor_temp_c BETWEEN -80 AND 70
+    GROUP BY 1
+)
+SELECT e.day, e.energy_kwh::float8, e.idle_kwh::float8, e.running_kwh::float8, e.peak_kw::float8, e.readings,
+       e.coverage::float8, p.production::float8, w.temp_mean_c, w.temp_min_c, w.temp_max_c
+FROM e LEFT JOIN p ON p.day = e.day LEFT JOIN w ON w.day = e.day
+WHERE e.day BETWEEN $4 AND $5
+ORDER BY e.day
+"""
+
+# Same-hours series for a partial day: per local day, the energy and production of the hours
+# before the cut-off hour plus the given fraction of the cut-off hour; mean temperature of those
+# hours. $1 machine ids, $2 energy types, $3 factory id, $4/$5 first/last local day, $6 time zone,
+# $7 cut-off hour (local, 0-23), $8 fraction of the cut-off hour that has passed.
+SEU_PARTIAL_SERIES = """
+WITH e AS (
+    SELECT (hour AT TIME ZONE $6)::date AS day,
+           sum(energy_kwh * CASE WHEN extract(hour FROM hour AT TIME ZONE $6) < $7 THEN 1.0 ELSE $8 END)
+               AS energy_kwh,
+           sum(readings)::int AS readings,
+           sum(covered_s * CASE WHEN extract(hour FROM hour AT TIME ZONE $6) < $7 THEN 1.0 ELSE $8 END)
+               / greatest(cardinality($1::uuid[]), 1) AS covered_s
+    FROM enms_perf.hourly
+    WHERE machine_id = ANY($1::uuid[]) AND energy_type = ANY($2::text[])
+      AND hour >= ($4::date)::timestamp AT TIME ZONE $6 AND hour < ($5::date + 1)::timestamp AT TIME ZONE $6
+      AND extract(hour FROM hour AT TIME ZONE $6) <= $7
+    GROUP BY 1
+), p AS (
+    SELECT (hour AT TIME ZONE $6)::date AS day,
+           sum(production * CASE WHEN extract(hour FROM hour AT TIME ZONE $6) < $7 THEN 1.0 ELSE $8 END)
+               AS production
+    FROM enms_perf.hourly_production
+    WHERE machine_id = ANY($1::uuid[])
+      AND hour >= ($4::date)::timestamp AT TIME ZONE $6 AND hour < ($5::date + 1)::timestamp AT TIME ZONE $6
+      AND extract(hour FROM hour AT TIME ZONE $6) <= $7
+    GROUP BY 1
+), w AS (
+    SELECT (hour AT TIME ZONE $6)::date AS day, sum(temp_sum_c) / sum(readings) AS temp_mean_c
+    FROM enms_perf.hourly_weather
+    WHERE factory_id = $3::uuid
+      AND hour >= ($4::date)::timestamp AT TIME ZONE $6 AND hour < ($5::date + 1)::timestamp AT TIME ZONE $6
+      AND extract(hour FROM hour AT TIME ZONE $6) <= $7
+    GROUP BY 1
+)
+SELECT e.day, e.energy_kwh, e.readings, e.covered_s, p.production, w.temp_mean_c
+FROM e LEFT JOIN p ON p.day = e.day LEFT JOIN w ON w.day = e.day
+ORDER BY e.day
+"""
+
+# Drivers of the running local day so far, from the raw tables: $1 machine ids, $2 factory id,
+# $3 local midnight (UTC instant), $4 now.
+TODAY_DRIVERS_RAW = """
+SELECT (SELECT sum(greatest(production_count, 0))::float8 FROM production_data
+         WHERE machine_id = ANY($1::uuid[]) AND time >= $3 AND time < $4) AS production,
+       (SELECT count(*) FROM production_data
+         WHERE machine_id = ANY($1::uuid[]) AND time >= $3 - interval '30 days' AND time < $4) AS production_rows,
+       (SELECT avg(x.outdoor_temp_c)::float8 FROM environmental_data x JOIN machines m ON m.id = x.machine_id
+         WHERE m.factory_id = $2::uuid AND x.time >= $3 AND x.time < $4
+           AND x.outdoor_temp_c BETWEEN -80 AND 70) AS temp_mean_c
+"""

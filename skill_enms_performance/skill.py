@@ -1,0 +1,294 @@
+"""skill-enms-performance: spoken ISO 50001 energy-performance answers from an EnMS database.
+
+The skill is thin: it reads slots, resolves spoken names and dates (``voice``), calls the engine
+on its own event-loop thread and speaks a dialog. It holds no SQL. Bus API:
+``enms.performance.analyze`` -> ``enms.performance.analyze.response``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+import time
+from typing import Any, Callable, Coroutine
+
+from ovos_bus_client.message import Message
+from ovos_workshop.decorators import intent_handler
+from ovos_workshop.skills import OVOSSkill
+
+from . import SKILL_ID  # noqa: F401 - the skill id, for callers of this module
+from .engine import Engine, EngineSettings
+from .engine.errors import DatabasePreparingError, DatabaseUnavailableError, EnmsError, InvalidRequestError
+from .engine.errors import TimeoutError_ as EngineTimeout
+from .engine.timeutil import local_today
+from .runtime import LoopThread
+from .store import redact_dsn
+from .voice import speech
+from .voice.dates import resolve_day
+from .voice.names import SeuRef, SeuResolver
+
+
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "dsn": "",                      # empty: ENMS_DSN, else the embedded demo database
+    "currency": "USD",
+    "answer_timeout_s": 3.0,        # a spoken question is answered (or apologised for) within this
+    "bus_timeout_s": 10.0,
+    "connect_timeout_s": 2.0,
+    "statement_timeout_s": 10.0,
+    "pool_max_size": 8,
+    "confidence": 0.90,
+    "demo_resolution_minutes": 15,
+}
+
+#: emitted for every engine call a question leads to; `enms-performance ask --json` reports it
+REQUEST_EVENT = "enms.performance.request"
+
+
+def _clock_from_env() -> Callable[[], dt.datetime] | None:
+    """``ENMS_NOW`` (ISO 8601) pins the clock, as ``enms-performance --now`` does."""
+    pinned = os.environ.get("ENMS_NOW")
+    if not pinned:
+        return None
+    moment = dt.datetime.fromisoformat(pinned)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+    return lambda: moment
+
+
+class EnmsPerformanceSkill(OVOSSkill):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # locale/ is shipped inside the package; in a source checkout it sits next to it
+        kwargs.setdefault("resources_dir", str(speech.resources_dir()))
+        self._loop: LoopThread | None = None
+        self._engine: Engine | None = None
+        self._engine_error: EnmsError | None = None
+        self._ready = threading.Event()
+        self._resolver: SeuResolver | None = None
+        self._resolver_source: list | None = None
+        super().__init__(*args, **kwargs)
+
+    # --- lifecycle --------------------------------------------------------------------
+    def initialize(self) -> None:
+        self.settings.merge(DEFAULT_SETTINGS, new_only=True)
+        self._loop = LoopThread()
+        threading.Thread(target=self._start_engine, name="enms-engine-setup", daemon=True).start()
+        self.add_event("enms.performance.analyze", self.handle_bus_analyze)
+
+    def _start_engine(self) -> None:
+        """Connect to the configured database, or prepare the embedded demo database."""
+        dsn = os.environ.get("ENMS_DSN") or self.settings.get("dsn") or ""
+        clock = _clock_from_env()
+        try:
+            if not dsn:
+                from .demo.embedded import demo_dsn
+
+                self._engine_error = DatabasePreparingError()
+                now = clock() if clock else None
+                dsn = demo_dsn(now, log=self.log.info,
+                               resolution_minutes=int(self.settings.get("demo_resolution_minutes", 15)))
+            settings = EngineSettings.from_mapping({
+                "currency": self.settings.get("currency"), "confidence": self.settings.get("confidence"),
+                "connect_timeout_s": self.settings.get("connect_timeout_s"),
+                "statement_timeout_s": self.settings.get("statement_timeout_s"),
+                "pool_max_size": self.settings.get("pool_max_size"),
+            })
+            self._engine = Engine(dsn, settings, clock=clock)
+            self._engine_error = None
+            try:  # warm the pool and the SEU catalogue; a database that is down now may be up later
+                self._loop.run(self._engine.seus(), timeout=float(self.settings.get("answer_timeout_s", 3.0)))
+            except (EnmsError, TimeoutError):
+                pass
+        except Exception as err:  # noqa: BLE001 - the skill stays loaded and says what is wrong
+            self.log.error(f"energy database not available: {redact_dsn(str(err))}")
+            self._engine_error = DatabaseUnavailableError()
+        finally:
+            self._ready.set()
+
+    def shutdown(self) -> None:
+        if self._loop is not None:
+            engine = self._engine
+            self._loop.stop(cleanup=engine.close if engine else None, timeout=2.0)
+        super().shutdown()
+
+    # --- plumbing ---------------------------------------------------------------------
+    def _engine_now(self) -> Engine:
+        self._ready.wait(float(self.settings.get("answer_timeout_s", 3.0)))
+        if self._engine is None:
+            raise self._engine_error or DatabasePreparingError()
+        return self._engine
+
+    def _run(self, coro: Coroutine[Any, Any, Any], timeout: float | None = None) -> Any:
+        timeout = timeout or float(self.settings.get("answer_timeout_s", 3.0))
+        try:
+            return self._loop.run(coro, timeout=timeout)
+        except TimeoutError:
+            raise EngineTimeout(timeout) from None
+
+    def _resolver_for(self, engine: Engine) -> SeuResolver:
+        seus = self._run(engine.seus())
+        if self._resolver is None or self._resolver_source is not seus:
+            self._resolver = SeuResolver([SeuRef(s.name, s.energy_source,
+                                                 s.machine_types[0] if s.machine_types else None, s.factory)
+                                          for s in seus])
+            self._resolver_source = seus
+        return self._resolver
+
+    def _speak_error(self, err: EnmsError) -> None:
+        dialog, slots = speech.describe_error(err.to_dict(), self.lang)
+        self.speak_dialog(dialog, slots)
+
+    def _emit_request(self, message: Message, op: str, **args: Any) -> None:
+        self.bus.emit(message.forward(REQUEST_EVENT, {"op": op, **args}))
+
+    def _ask_choice(self, dialog: str, slots: dict[str, str], options: list[str],
+                    match: Callable[[str], str | None]) -> str | None:
+        """Ask back (``get_response``) and map the answer onto one of ``options``."""
+        answer = self.get_response(dialog, slots, num_retries=0)
+        if not answer:
+            self.speak_dialog("ask.no_answer")
+            return None
+        chosen = match(answer)
+        if chosen not in options:
+            self.speak_dialog("ask.no_answer")
+            return None
+        return chosen
+
+    # --- intents ----------------------------------------------------------------------
+    @intent_handler("performance.intent")
+    def handle_performance(self, message: Message) -> None:
+        """How did {seu} perform (today | yesterday | on <date>)?"""
+        try:
+            self._answer_performance(message, message.data.get("seu", ""), message.data.get("utterance", ""))
+        except EnmsError as err:
+            self._speak_error(err)
+
+    def _answer_performance(self, message: Message, spoken: str, utterance: str) -> None:
+        engine = self._engine_now()
+        resolver = self._resolver_for(engine)
+        found = resolver.resolve(spoken, self.lang)
+        if found.status == "unknown":
+            self._speak_error(_unknown(spoken, list(found.candidates)))
+            return
+        seu_name, source = found.seu_name, found.energy_source
+        if found.status == "ambiguous":
+            options = list(found.candidates)
+            seu_name = self._ask_choice(
+                "ask.which_seu", {"options": speech.join_options(options, self.lang)}, options,
+                lambda answer: _pick(resolver.resolve(answer, self.lang), options))
+            if seu_name is None:
+                return
+        sources = [s.energy_source for s in self._run(engine.seus()) if s.name == seu_name]
+        if source is None and len(sources) > 1:
+            words = {speech.source_words(s, self.lang): s for s in sources}
+            source = self._ask_choice(
+                "ask.energy_source", {"seu": seu_name, "options": speech.join_options(list(words), self.lang)},
+                sources, lambda answer: _pick_source(answer, words))
+            if source is None:
+                return
+        seu = self._run(engine.find_seu(seu_name, source))
+        today = local_today(engine.now(), seu.timezone)
+        said = resolve_day(utterance, today, self.lang, strip=[spoken])
+        if said.status == "future" and said.day is not None:
+            self._speak_error(_future(said.day, today))
+            return
+        day = said.day or today
+        self._emit_request(message, "analyze", seu_name=seu.name, energy_source=seu.energy_source,
+                           analysis_date=day.isoformat())
+        result = self._run(engine.analyze_seu_performance(seu.name, seu.energy_source, day))
+        dialog, slots = speech.describe_analysis(result.to_dict(), self.lang, today)
+        self.speak_dialog(dialog, slots)
+
+    # --- bus API ----------------------------------------------------------------------
+    def handle_bus_analyze(self, message: Message) -> None:
+        """``enms.performance.analyze`` {seu_name, energy_source?, analysis_date?} -> ``.response``."""
+        data = message.data if isinstance(message.data, dict) else {}
+        lang = str(data.get("lang") or self.lang)
+
+        async def work() -> dict[str, Any]:
+            engine = self._engine
+            if engine is None:
+                raise self._engine_error or DatabasePreparingError()
+            seu_name, source, day = _analyze_args(data)
+            result = await engine.analyze_seu_performance(seu_name, source, day)
+            payload = result.to_dict()
+            seu = await engine.find_seu(result.seu_name, result.energy_source)
+            today = local_today(engine.now(), seu.timezone)
+            payload["voice_summary"] = speech.speak(*speech.describe_analysis(payload, lang, today), lang)
+            return payload
+
+        self._reply_async(message, work())
+
+    def _reply_async(self, message: Message, coro: Coroutine[Any, Any, dict[str, Any]]) -> None:
+        """Run on the loop without blocking the bus; always reply, with the result or an error."""
+        timeout = float(self.settings.get("bus_timeout_s", 10.0))
+        started = time.monotonic()
+
+        async def guarded() -> dict[str, Any]:
+            try:
+                return await _wait_for(coro, timeout)
+            except EnmsError as err:
+                return {"error": {"code": err.code, "message": redact_dsn(err.message)}}
+            except Exception as err:  # noqa: BLE001 - a bus caller always gets an answer
+                self.log.exception("bus request failed")
+                return {"error": {"code": "internal_error", "message": redact_dsn(type(err).__name__)}}
+
+        def done(future: Any) -> None:
+            try:
+                payload = future.result()
+            except BaseException as err:  # noqa: BLE001 - cancelled at shutdown
+                payload = {"error": {"code": "internal_error", "message": type(err).__name__}}
+            payload.setdefault("elapsed_ms", round((time.monotonic() - started) * 1000, 1))
+            self.bus.emit(message.response(payload))
+
+        self._loop.submit(guarded()).add_done_callback(done)
+
+
+async def _wait_for(coro: Coroutine[Any, Any, Any], timeout: float) -> Any:
+    import asyncio
+
+    try:
+        return await asyncio.wait_for(coro, timeout)
+    except asyncio.TimeoutError:
+        raise EngineTimeout(timeout) from None
+
+
+def _analyze_args(data: dict[str, Any]) -> tuple[str, str | None, str | None]:
+    seu_name = data.get("seu_name")
+    if not isinstance(seu_name, str) or not seu_name.strip():
+        raise InvalidRequestError("seu_name (a non-empty string) is required")
+    source = data.get("energy_source")
+    if source is not None and not isinstance(source, str):
+        raise InvalidRequestError("energy_source must be a string")
+    day = data.get("analysis_date")
+    if day is not None and not isinstance(day, str):
+        raise InvalidRequestError("analysis_date must be a YYYY-MM-DD string")
+    return seu_name, source, day
+
+
+def _unknown(spoken: str, suggestions: list[str]) -> EnmsError:
+    from .engine.errors import UnknownSeuError
+
+    return UnknownSeuError(spoken, suggestions)
+
+
+def _future(day: dt.date, today: dt.date) -> EnmsError:
+    from .engine.errors import FutureDateError
+
+    return FutureDateError(day, today)
+
+
+def _pick(found: Any, options: list[str]) -> str | None:
+    if found.status == "match" and found.seu_name in options:
+        return found.seu_name
+    inside = [c for c in found.candidates if c in options]
+    return inside[0] if found.status == "ambiguous" and len(inside) == 1 else None
+
+
+def _pick_source(answer: str, words: dict[str, str]) -> str | None:
+    from .engine import canonical_source
+
+    answer = answer.strip().lower()
+    for word, source in words.items():
+        if word.lower() in answer:
+            return source
+    guess = canonical_source(answer)
+    return guess if guess in words.values() else None
