@@ -1,0 +1,309 @@
+"""Spoken SEU names -> SEUs of the plant, safely.
+
+Names come from the database at run time, so everything here is derived from the given list. A canonical name is
+split into tokens (``HVAC-EU-North`` -> hvac, eu, north; ``HydraulicPump1`` -> hydraulic, pump, 1). A spoken name
+is normalised the same way (lower case, punctuation out, number words to digits, spelled letters joined: "h v a c"
+-> hvac) and every spoken token must land on a token of the name: words fuzzily (a misheard kind is fine), unit
+numbers and letters exactly (plain fuzzy matching maps "compressor three" to Compressor-1 at 0.92: never do that).
+A name may be said in part ("the boiler"); when the part fits several names the caller must ask back.
+"""
+from __future__ import annotations
+
+import contextlib
+import re
+from dataclasses import dataclass
+from typing import Literal, Sequence
+
+from ovos_number_parser import numbers_to_digits
+from rapidfuzz import fuzz
+
+__all__ = ["SeuRef", "NameResolution", "SeuResolver", "MACHINE_TYPE_WORDS", "resolve_machine_type", "name_tokens"]
+
+WORD_MATCH = 80.0  # rapidfuzz ratio for a kind word to count as said ("moulding"/"molding" 93, "main"/"rain" 75)
+SUGGEST_MATCH = 70.0  # looser bar for "did you mean" suggestions
+MIN_FUZZY_LEN = 4  # shorter tokens ("eu", "ac") must match exactly
+MAX_SUGGESTIONS = 3
+
+# Per-language word lists. Keys are primary language subtags; unknown languages use "en".
+FILLERS: dict[str, frozenset[str]] = {
+    "en": frozenset("the a an machine machines unit units number no nr my our please".split()),  # "a": Conveyor-A
+    "de": frozenset("der die das den dem des ein eine einen maschine anlage einheit nummer nr bitte".split()),
+}
+# Spoken source words -> energy_sources.name. Longer phrases are tried first.
+SOURCE_WORDS: dict[str, dict[str, str]] = {
+    "en": {"natural gas": "natural_gas", "gas": "natural_gas", "steam": "steam", "electricity": "electricity",
+           "electrical": "electricity", "electric": "electricity", "power": "electricity",
+           "compressed air": "compressed_air"},
+    "de": {"erdgas": "natural_gas", "gas": "natural_gas", "dampf": "steam", "strom": "electricity",
+           "elektrizität": "electricity", "elektrisch": "electricity", "druckluft": "compressed_air"},
+}
+# Spoken words -> the (English) words plant names are usually made of. Applied only when the spoken word is not itself
+# a token of some name, so a plant that really has a "Kessel-1" keeps it.
+ALIASES: dict[str, dict[str, str]] = {
+    "en": {"air conditioning": "hvac", "air conditioner": "hvac", "moulding": "molding", "europe": "eu",
+           "european": "eu", "conveyer": "conveyor"},
+    "de": {"klimaanlage": "hvac", "klima": "hvac", "heizkessel": "boiler", "kessel": "boiler", "pumpe": "pump",
+           "hydraulikpumpe": "hydraulic pump", "förderband": "conveyor", "spritzgussmaschine": "injection molding",
+           "spritzgießmaschine": "injection molding", "spritzguss": "injection molding", "nord": "north",
+           "süd": "south", "ost": "east", "west": "west", "haupt": "main", "europa": "eu"},
+}
+MACHINE_TYPE_WORDS: dict[str, dict[str, tuple[str, ...]]] = {
+    "en": {
+        "compressor": ("compressor", "compressors", "air compressor", "air compressors"),
+        "hvac": ("hvac", "hvac unit", "hvac units", "hvac system", "hvac systems", "air conditioning",
+                 "air conditioner", "air conditioners", "air handling", "ventilation", "climate control"),
+        "boiler": ("boiler", "boilers"),
+        "pump": ("pump", "pumps", "hydraulic pump", "hydraulic pumps"),
+        "conveyor": ("conveyor", "conveyors", "conveyor belt", "conveyor belts"),
+        "injection_molding": ("injection molding", "injection moulding", "injection molding machine",
+                              "injection molding machines", "injection moulding machines", "molding machines",
+                              "moulding machines", "injection molders"),
+        "motor": ("motor", "motors"),
+    },
+    "de": {
+        "compressor": ("kompressor", "kompressoren", "verdichter"),
+        "hvac": ("klimaanlage", "klimaanlagen", "lüftung", "lüftungsanlage", "lüftungsanlagen", "klima"),
+        "boiler": ("kessel", "heizkessel", "dampfkessel", "boiler"),
+        "pump": ("pumpe", "pumpen", "hydraulikpumpe", "hydraulikpumpen"),
+        "conveyor": ("förderband", "förderbänder", "fließband", "fließbänder", "förderer"),
+        "injection_molding": ("spritzguss", "spritzgussmaschine", "spritzgussmaschinen", "spritzgießmaschine",
+                              "spritzgießmaschinen"),
+        "motor": ("motor", "motoren"),
+    },
+}
+_TYPE_FILLERS = {"en": frozenset("all the my our of plant factory".split()),
+                 "de": frozenset("alle die der den unsere unserer im werk".split())}
+
+_SPLIT = re.compile(r"[-_\s./,]+")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])")
+_LETTER_DIGIT = re.compile(r"(?<=[^\W\d])(?=\d)|(?<=\d)(?=[^\W\d])")
+
+
+def _lang(lang: str) -> str:
+    """Primary subtag with a table behind it ("de-DE" -> "de"); anything else reads as English."""
+    primary = (lang or "en").lower().replace("_", "-").split("-")[0]
+    return primary if primary in FILLERS else "en"
+
+
+def _canon(token: str) -> str:
+    return str(int(token)) if token.isdigit() else token  # "01" and "1" are the same unit number
+
+
+def _is_id(token: str) -> bool:
+    """Unit numbers and unit letters: must be said exactly."""
+    return token.isdigit() or len(token) == 1
+
+
+def name_tokens(name: str) -> tuple[str, ...]:
+    """``HVAC-EU-North`` -> ('hvac', 'eu', 'north'); ``HydraulicPump01`` -> ('hydraulic', 'pump', '1')."""
+    parts = [p for chunk in _SPLIT.split(name.strip()) for p in _CAMEL.split(chunk)]
+    return tuple(_canon(p.lower()) for p in parts if p)
+
+
+def _phrase_sub(text: str, table: dict[str, str], replace: bool = True) -> tuple[str, list[str]]:
+    """Find whole-word phrases of ``table`` (longest first) and replace them by their value (or cut them out);
+    returns the text and the values found, in order of phrase length."""
+    found: list[str] = []
+    for phrase in sorted(table, key=len, reverse=True):
+        pattern = re.compile(rf"(?<!\w){re.escape(phrase)}(?!\w)")
+        if pattern.search(text):
+            found.append(table[phrase])
+            text = pattern.sub(f" {table[phrase]} " if replace else " ", text)
+    return text, found
+
+
+def _clean(spoken: str, lang: str) -> str:
+    """Lower case, punctuation to spaces, number words to digits (all languages the number parser knows)."""
+    text = re.sub(r"[^\w\s]", " ", (spoken or "").lower()).replace("_", " ")
+    with contextlib.suppress(Exception):  # no number table for this language: digits already said still work
+        text = numbers_to_digits(text, lang)
+    return " ".join(_LETTER_DIGIT.sub(" ", text).split())
+
+
+@dataclass(frozen=True)
+class SeuRef:
+    """One SEU as the database knows it; several may share a name (Boiler-1 per energy source)."""
+    name: str
+    energy_source: str
+    machine_type: str | None = None
+    factory: str | None = None
+
+
+@dataclass(frozen=True)
+class NameResolution:
+    """Outcome of resolving a spoken name.
+
+    ``candidates``: for ``ambiguous`` the names to ask about; for ``unknown`` up to three close names (may be empty).
+    ``energy_source``: the source the utterance named (even one the SEU lacks: the engine reports that), or the
+    only source of the matched name; ``None`` when the name has several sources and none was said.
+    """
+    status: Literal["match", "ambiguous", "unknown"]
+    seu_name: str | None
+    candidates: tuple[str, ...]
+    energy_source: str | None
+
+
+@dataclass(frozen=True)
+class _Fit:
+    name: str
+    fits: bool  # every spoken token landed on a token of the name
+    complete: bool  # and every token of the name was said
+
+
+class SeuResolver:
+    """Resolves spoken SEU names against the SEUs of the plant (see module docstring for the rules)."""
+
+    def __init__(self, seus: Sequence[SeuRef]) -> None:
+        self._seus = tuple(seus)
+        self._names: list[str] = list(dict.fromkeys(s.name for s in self._seus))
+        self._tokens = {n: name_tokens(n) for n in self._names}
+        self._sources: dict[str, list[str]] = {}
+        for s in self._seus:
+            self._sources.setdefault(s.name, [])
+            if s.energy_source not in self._sources[s.name]:
+                self._sources[s.name].append(s.energy_source)
+        self._vocab = frozenset(t for toks in self._tokens.values() for t in toks)
+
+    def names(self) -> list[str]:
+        """Distinct SEU names in the order given."""
+        return list(self._names)
+
+    def sources(self, name: str) -> list[str]:
+        """Energy sources of the SEUs called ``name``."""
+        return list(self._sources.get(name, []))
+
+    def resolve(self, spoken: str, lang: str = "en-us") -> NameResolution:
+        """Resolve a raw slot value ("compressor one", "boiler one gas", "h vac north")."""
+        tokens, source = self._spoken_tokens(spoken, lang)
+        fillers = FILLERS[_lang(lang)]
+        if not [t for t in tokens if t not in fillers]:
+            return NameResolution("unknown", None, (), source)
+        fits = [f for f in (self._fit(tokens, n, fillers) for n in self._names) if f.fits]
+        # a said source narrows the names ("boiler gas" with gas only on Boiler-2); when no fitting name has it
+        # ("compressor one gas") the name still stands and the source is passed on, so the engine can say
+        # which sources that SEU has
+        if source:
+            fits = [f for f in fits if source in self._sources[f.name]] or fits
+        complete = [f for f in fits if f.complete]
+        if len(fits) == 1 or len(complete) == 1:
+            name = (fits if len(fits) == 1 else complete)[0].name
+            srcs = self._sources[name]
+            return NameResolution("match", name, (), source or (srcs[0] if len(srcs) == 1 else None))
+        if fits:
+            return NameResolution("ambiguous", None, tuple(f.name for f in fits), source)
+        return NameResolution("unknown", None, self._suggest([t for t in tokens if t not in fillers]), source)
+
+    def resolve_machine_type(self, spoken: str, lang: str = "en-us") -> str | None:
+        """Like :func:`resolve_machine_type`, also knowing the machine types present in the data."""
+        extra = {t: (t.replace("_", " "), t.replace("_", " ") + "s") for s in self._seus if (t := s.machine_type)}
+        return resolve_machine_type(spoken, lang, extra)
+
+    def names_of_type(self, machine_type: str) -> list[str]:
+        """SEU names whose machine has ``machine_type`` or whose name says it (Conveyor-A is a 'motor' in the data)."""
+        word = name_tokens(machine_type.replace("_", " "))
+        by_type = {s.name for s in self._seus if s.machine_type == machine_type}
+        return [n for n in self._names
+                if n in by_type or _contains(self._tokens[n], word)]
+
+    # -- internals -------------------------------------------------------------------------------------------
+    def _spoken_tokens(self, spoken: str, lang: str) -> tuple[list[str], str | None]:
+        key = _lang(lang)
+        text = _clean(spoken, lang)
+        sources = dict(SOURCE_WORDS[key])
+        for src in self._sources.values():  # sources in the data are sayable by their own name ("compressed air")
+            for s in src:
+                sources.setdefault(s.replace("_", " "), s)
+        # a name made of that word ("Power-Unit-1") keeps it
+        sources = {k: v for k, v in sources.items() if not set(k.split()) & self._vocab}
+        text, found = _phrase_sub(text, sources, replace=False)
+        aliases = {k: v for k, v in ALIASES[key].items() if k not in self._vocab}
+        text, _ = _phrase_sub(text, aliases)
+        return [_canon(t) for t in text.split()], (found[0] if found else None)
+
+    def _fit(self, spoken: list[str], name: str, fillers: frozenset[str]) -> _Fit:
+        """Filler words count when they are part of the name ("a" of Conveyor-A, "h v a c") and are skipped
+        otherwise ("the compressor")."""
+        target = self._tokens[name]
+        used: set[int] = set()
+        i, words, ok = 0, 0, True
+        while i < len(spoken):
+            step = _take(spoken, i, target, used, WORD_MATCH)
+            if step:
+                i += step
+                words += 0 if _is_id(spoken[i - 1]) and step == 1 else 1
+            else:
+                ok, i = ok and spoken[i] in fillers, i + 1
+        complete = ok and len(used) == len(target)
+        # a bare unit number or letter ("one", "a") names nothing unless it is the whole name
+        return _Fit(name, ok and (words > 0 or complete), complete)
+
+    def _suggest(self, spoken: list[str]) -> tuple[str, ...]:
+        """Names sharing a kind word with what was said, best first; empty for garbage."""
+        ranked = []
+        for name in self._names:
+            target, used = self._tokens[name], set()
+            hits = sum(1 for t in spoken if not _is_id(t) and _take([t], 0, target, used, SUGGEST_MATCH))
+            score = fuzz.ratio(" ".join(spoken), " ".join(target))
+            if hits or score >= 75:
+                ranked.append((-hits, -score, name))
+        return tuple(n for *_, n in sorted(ranked)[:MAX_SUGGESTIONS])
+
+
+def _take(spoken: list[str], i: int, target: tuple[str, ...], used: set[int], threshold: float) -> int:
+    """Match spoken[i:] onto one unused target token; returns how many spoken tokens it took (0: none).
+
+    Several spoken tokens may join into one name token only exactly ("h vac" -> hvac, "e u" -> eu); a single
+    spoken word may match fuzzily when both are real words; unit numbers and letters match only exactly.
+    """
+    for span in range(min(4, len(spoken) - i), 0, -1):
+        joined = _canon("".join(spoken[i:i + span]))  # "zero two" -> "2" for Pump-02
+        for j, tok in enumerate(target):
+            if j not in used and tok == joined:
+                used.add(j)
+                return span
+    word = spoken[i]
+    for span in range(len(target), 1, -1):  # one spoken word for several name tokens: "hvacmain"
+        for j in range(len(target) - span + 1):
+            if not used & set(range(j, j + span)) and "".join(target[j:j + span]) == word:
+                used.update(range(j, j + span))
+                return 1
+    if _is_id(word) or len(word) < MIN_FUZZY_LEN or not word.isalpha():
+        return 0
+    best = max(((fuzz.ratio(word, tok), j) for j, tok in enumerate(target)
+                if j not in used and len(tok) >= MIN_FUZZY_LEN and tok.isalpha()), default=(0.0, -1))
+    if best[0] >= threshold:
+        used.add(best[1])
+        return 1
+    return 0
+
+
+def _contains(tokens: tuple[str, ...], word: tuple[str, ...]) -> bool:
+    n = len(word)
+    return n > 0 and any(tokens[k:k + n] == word for k in range(len(tokens) - n + 1))
+
+
+def resolve_machine_type(spoken: str, lang: str = "en-us",
+                         extra: dict[str, tuple[str, ...]] | None = None) -> str | None:
+    """Fleet words -> machine type: "compressors" -> 'compressor', "air conditioning" -> 'hvac',
+    "injection molding machines" -> 'injection_molding'. ``None`` when nothing is close.
+
+    Note: the type is the word's meaning, not the data's label: "conveyors" gives 'conveyor' although Conveyor-A is
+    stored as a 'motor'; use :meth:`SeuResolver.names_of_type`, which also matches by name.
+    """
+    key = _lang(lang)
+    text = re.sub(r"[^\w\s]", " ", (spoken or "").lower())
+    words = [w for w in text.split() if w not in _TYPE_FILLERS[key]]
+    # join spelled letters: "h v a c units" -> "hvac units"
+    joined = re.sub(r"\b(\w) (?=\w\b)", r"\1", " ".join(words))
+    if not joined:
+        return None
+    table = dict(MACHINE_TYPE_WORDS[key])
+    for mtype, phrases in (extra or {}).items():
+        table[mtype] = table.get(mtype, ()) + phrases
+    best, best_score = None, 0.0
+    for mtype, phrases in table.items():
+        for phrase in phrases:
+            score = fuzz.ratio(joined, phrase)
+            if score > best_score:
+                best, best_score = mtype, score
+    return best if best_score >= 85.0 else None

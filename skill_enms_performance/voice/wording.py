@@ -1,0 +1,165 @@
+"""Numbers and units as a voice says them: "1,009 kilowatt hours", "4.3 percent", "62 dollars".
+
+Each function returns only the number and its unit; the sentence around it is a dialog template.
+Rounding for speech (half up, never banker's):
+- below 1: two significant digits (0.043 -> "0.043", 0.126 -> "0.13");
+- 1 to 100: one decimal, dropped when it is zero (12.46 -> "12.5", 40.02 -> "40");
+- 100 to 10,000: whole numbers (1008.85 -> "1,009");
+- 10,000 to a million: three significant digits (12,345 -> "12,300");
+- a million and more: "1.23 million".
+English groups thousands with a comma, which TTS engines read as one number ("1,009" is never "ten oh nine");
+German writes a decimal comma and no grouping (a grouping dot would read as a decimal point to some engines).
+Negative values are spoken with the word for minus ("minus 5.2"), which every TTS says the same way.
+"""
+from __future__ import annotations
+
+import math
+from decimal import ROUND_HALF_UP, Decimal
+
+__all__ = ["speakable", "speakable_percent", "speakable_money", "energy_words", "power_words"]
+
+# Per-language words. Keys are primary language subtags; unknown languages use "en".
+WORDS: dict[str, dict[str, object]] = {
+    "en": {"decimal": ".", "group": ",", "minus": "minus", "million": ("million", "million"),
+           "percent": "percent",
+           "kwh": ("kilowatt hour", "kilowatt hours"), "mwh": ("megawatt hour", "megawatt hours"),
+           "gwh": ("gigawatt hour", "gigawatt hours"),
+           "kw": ("kilowatt", "kilowatts"), "mw": ("megawatt", "megawatts")},
+    "de": {"decimal": ",", "group": "", "minus": "minus", "million": ("Million", "Millionen"),
+           "percent": "Prozent",
+           "kwh": ("Kilowattstunde", "Kilowattstunden"), "mwh": ("Megawattstunde", "Megawattstunden"),
+           "gwh": ("Gigawattstunde", "Gigawattstunden"),
+           "kw": ("Kilowatt", "Kilowatt"), "mw": ("Megawatt", "Megawatt")},
+}
+# currency code -> (unit singular, unit plural, sub-unit singular, sub-unit plural); no sub-unit: None
+CURRENCIES: dict[str, dict[str, tuple[str, str, str | None, str | None]]] = {
+    "en": {"USD": ("dollar", "dollars", "cent", "cents"), "EUR": ("euro", "euros", "cent", "cents"),
+           "GBP": ("pound", "pounds", "penny", "pence"), "CHF": ("franc", "francs", "centime", "centimes"),
+           "CAD": ("Canadian dollar", "Canadian dollars", "cent", "cents"),
+           "AUD": ("Australian dollar", "Australian dollars", "cent", "cents"),
+           "JPY": ("yen", "yen", None, None), "CNY": ("yuan", "yuan", None, None),
+           "INR": ("rupee", "rupees", None, None)},
+    "de": {"USD": ("Dollar", "Dollar", "Cent", "Cent"), "EUR": ("Euro", "Euro", "Cent", "Cent"),
+           "GBP": ("Pfund", "Pfund", "Penny", "Pence"), "CHF": ("Franken", "Franken", "Rappen", "Rappen"),
+           "CAD": ("kanadischer Dollar", "kanadische Dollar", "Cent", "Cent"),
+           "AUD": ("australischer Dollar", "australische Dollar", "Cent", "Cent"),
+           "JPY": ("Yen", "Yen", None, None), "CNY": ("Yuan", "Yuan", None, None),
+           "INR": ("Rupie", "Rupien", None, None)},
+}
+ENERGY_STEP = 10_000  # switch kWh -> MWh -> GWh at 10,000 of the smaller unit (12,345 kWh -> "12.3 megawatt hours")
+
+
+def _lang(lang: str) -> str:
+    primary = (lang or "en").lower().replace("_", "-").split("-")[0]
+    return primary if primary in WORDS else "en"
+
+
+def _round(value: Decimal, places: int) -> Decimal:
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def _sig(value: Decimal, digits: int) -> Decimal:
+    """Round to ``digits`` significant digits (half up)."""
+    if value == 0:
+        return value
+    return _round(value, digits - 1 - math.floor(math.log10(abs(value))))
+
+
+def _format(value: Decimal, lang: str) -> str:
+    """Digits of a non-negative rounded value in the language's notation, without trailing zeros."""
+    words = WORDS[_lang(lang)]
+    text = f"{value:f}"
+    whole, _, frac = text.partition(".")
+    frac = frac.rstrip("0")
+    if words["group"] and len(whole) > 3:
+        whole = f"{int(whole):,}".replace(",", str(words["group"]))
+    return f"{whole}{words['decimal']}{frac}" if frac else whole
+
+
+def _plain(value: float | Decimal) -> Decimal:
+    number = Decimal(str(value))
+    if not number.is_finite():
+        raise ValueError(f"cannot speak {value!r}")
+    return number
+
+
+def _number(value: float, lang: str) -> tuple[str, bool]:
+    """(spoken digits with sign word, whether it reads as exactly one: "1" takes the singular unit)."""
+    number = _plain(value)
+    words = WORDS[_lang(lang)]
+    size = abs(number)
+    if size >= 999_500:
+        millions = _sig(size / 1_000_000, 3)
+        singular, plural = words["million"]  # type: ignore[misc]
+        text, one = f"{_format(millions, lang)} {singular if millions == 1 else plural}", False
+    else:
+        if size >= 10_000:
+            rounded = _sig(size, 3)
+        elif size >= 100:
+            rounded = _round(size, 0)
+        elif size >= 1:
+            rounded = _round(size, 1)
+        else:
+            rounded = _sig(size, 2)
+        text, one = _format(rounded, lang), rounded == 1
+    if number < 0 and text != "0":
+        return f"{words['minus']} {text}", False
+    return text, one
+
+
+def speakable(value: float, lang: str = "en-us") -> str:
+    """A measured value rounded for speech: 1008.85 -> "1,009", 40.72 -> "40.7", 4.27 -> "4.3" ("4,3" in German)."""
+    return _number(value, lang)[0]
+
+
+def speakable_percent(value: float, lang: str = "en-us") -> str:
+    """A percentage (40.72 means 40.72 %): whole numbers from 10 up ("41 percent"), otherwise as :func:`speakable`
+    ("4.3 percent", "0.04 percent")."""
+    number = _plain(value)
+    if abs(number) >= Decimal("9.95"):
+        number = _round(number.copy_abs(), 0).copy_sign(number)
+    return f"{_number(float(number), lang)[0]} {WORDS[_lang(lang)]['percent']}"
+
+
+def speakable_money(amount: float, currency: str = "USD", lang: str = "en-us") -> str:
+    """Money as said aloud: "62 dollars" (whole units from 10 up), "4 dollars 50 cents", "50 cents",
+    "1,200 euros", "12,300 dollars", "1.23 million euros"; German "4 Euro 50 Cent". An unknown currency code is
+    spoken as its code ("12 SEK")."""
+    key = _lang(lang)
+    code = (currency or "USD").upper()
+    one, many, sub_one, sub_many = CURRENCIES[key].get(code, (code, code, None, None))
+    number = _round(_plain(amount), 2)
+    size = abs(number)
+    sign = f"{WORDS[key]['minus']} " if number < 0 and size >= Decimal("0.01") else ""
+    if size >= 10 or sub_one is None:
+        text, single = _number(float(_round(size, 0) if size < 100 else size), lang)
+        return f"{sign}{text} {one if single else many}"
+    whole, cents = int(size), int((size - int(size)) * 100)
+    if whole == 0 and cents:
+        return f"{sign}{cents} {sub_one if cents == 1 else sub_many}"
+    text = f"{sign}{whole} {one if whole == 1 else many}"
+    return f"{text} {cents} {sub_one if cents == 1 else sub_many}" if cents else text
+
+
+def _with_unit(value: float, units: list[str], lang: str) -> str:
+    """Pick kWh, MWh or GWh (or kW, MW) so the number stays below 10,000 of its unit."""
+    words = WORDS[_lang(lang)]
+    number = _plain(value)
+    step = 0
+    while step < len(units) - 1 and abs(number) >= ENERGY_STEP - Decimal("0.5"):
+        number /= 1000
+        step += 1
+    text, one = _number(float(number), lang)
+    singular, plural = words[units[step]]  # type: ignore[misc]
+    return f"{text} {singular if one else plural}"
+
+
+def energy_words(kwh: float, lang: str = "en-us") -> str:
+    """Energy in kWh as said aloud: "598 kilowatt hours", "1,200 kilowatt hours", "12.3 megawatt hours"
+    (from 10,000 kWh on), "45 gigawatt hours"; German "598 Kilowattstunden"."""
+    return _with_unit(kwh, ["kwh", "mwh", "gwh"], lang)
+
+
+def power_words(kw: float, lang: str = "en-us") -> str:
+    """Power in kW as said aloud: "55 kilowatts", "12.5 megawatts" (from 10,000 kW on)."""
+    return _with_unit(kw, ["kw", "mw"], lang)
