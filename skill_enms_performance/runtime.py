@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 import threading
 from typing import Any, Awaitable, Callable, Coroutine, TypeVar
 
 T = TypeVar("T")
+LOG = logging.getLogger(__name__)
 
 
 class LoopThread:
@@ -54,8 +56,8 @@ class LoopThread:
         if cleanup is not None and self._thread.is_alive():
             try:
                 self.run(cleanup(), timeout=timeout * 0.75)
-            except Exception:  # noqa: BLE001 - shutting down: nothing useful to do with the error
-                pass
+            except Exception as err:  # noqa: BLE001 - shutting down: log and go on stopping
+                LOG.warning("cleanup at shutdown failed: %s", type(err).__name__)
 
         async def _cancel_rest() -> None:
             tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
@@ -66,8 +68,8 @@ class LoopThread:
         if self._thread.is_alive():
             try:
                 self.run(_cancel_rest(), timeout=timeout * 0.25)
-            except Exception:  # noqa: BLE001
-                pass
+            except Exception as err:  # noqa: BLE001 - shutting down: log and go on stopping
+                LOG.warning("cancelling pending work at shutdown failed: %s", type(err).__name__)
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout)
         if not self._thread.is_alive():

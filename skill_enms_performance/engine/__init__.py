@@ -9,16 +9,20 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import difflib
+import hashlib
 import re
 import time
 from typing import Callable
 
-from ..store import DB_ERRORS, SeuRow, Store, redact_dsn
-from . import analysis
+import numpy as np
+
+from ..store import DB_ERRORS, SeriesDay, SeuRow, Store, redact_dsn
+from . import analysis, calendar
+from .baseline import BaselineModel, DailyData, DayDrivers, fit_baseline
 from .errors import (AmbiguousSeuError, DatabaseUnavailableError, EnmsError, FutureDateError,
                      InsufficientHistoryError, InvalidRequestError, NoDataError, UnknownEnergySourceError,
                      UnknownSeuError)
-from .models import PerformanceAnalysis
+from .models import AnalysisWindow, DataQuality, PerformanceAnalysis
 from .settings import EngineSettings
 from .timeutil import day_bounds_utc, local_midnight_utc, local_time_of_day, local_today
 
@@ -35,6 +39,9 @@ def canonical_source(name: str | None) -> str | None:
         return None
     key = str(name).strip().lower().replace("-", "_")
     return SOURCE_ALIASES.get(key, SOURCE_ALIASES.get(key.replace("_", " "), key))
+
+
+CALENDAR_LABEL_LIST = tuple(calendar.LABELS[k] for k in sorted(calendar.LABELS))
 
 
 def _norm(name: str) -> str:
@@ -54,6 +61,13 @@ class Engine:
         self._seus: list[SeuRow] = []
         self._seus_loaded_at = 0.0
         self._seus_lock = asyncio.Lock()
+        self._mode: str | None = None
+        self._rollup_lock = asyncio.Lock()
+        self._refreshed_at = 0.0
+        self._recheck = dt.timedelta(hours=self.settings.rollup_recheck_hours)
+        self._models: dict[tuple, BaselineModel] = {}
+        self._series: dict[tuple, list[SeriesDay]] = {}
+        self._generation = 0
 
     def now(self) -> dt.datetime:
         value = self._clock()
@@ -108,37 +122,210 @@ class Engine:
         kwh_per_unit = self.settings.unit_kwh.get((seu.unit or "kwh").strip().lower(), 1.0)
         return seu.cost_per_unit / kwh_per_unit if kwh_per_unit > 0 else 0.0
 
+    # --- rollups and models -----------------------------------------------------------
+    async def mode(self) -> str:
+        """'rollup' (own aggregates, refreshed incrementally) or 'raw' (read-only database)."""
+        if self._mode is None:
+            async with self._rollup_lock:
+                if self._mode is None:
+                    mode = await self._guard(self.store.rollup_mode(create=self.settings.create_rollups))
+                    if mode == "rollup":
+                        await self._guard(self.store.refresh_rollups(self.now(), self._recheck))
+                        self._refreshed_at = time.monotonic()
+                        self._generation += 1
+                    self._mode = mode
+        elif self._mode == "rollup" and time.monotonic() - self._refreshed_at > self.settings.rollup_refresh_s:
+            await self.refresh_rollups()
+        return self._mode
+
+    async def refresh_rollups(self) -> dict[str, object]:
+        """Bring the rollups up to now (recent days are re-aggregated: late data is picked up)."""
+        async with self._rollup_lock:
+            result = await self._guard(self.store.refresh_rollups(self.now(), self._recheck))
+            self._refreshed_at = time.monotonic()
+            self._generation += 1
+            return result
+
+    def _baseline_period(self, day: dt.date) -> tuple[dt.date, dt.date]:
+        if self.settings.baseline_start and self.settings.baseline_end:
+            return dt.date.fromisoformat(self.settings.baseline_start), dt.date.fromisoformat(self.settings.baseline_end)
+        return day - dt.timedelta(days=self.settings.baseline_days), day - dt.timedelta(days=1)
+
+    def _calendar(self, seu: SeuRow, days: list[dt.date]) -> list[int]:
+        override = self.settings.holiday_countries.get(seu.factory or "", "")
+        country, _, subdiv = override.partition("-") if override else (calendar.country_for(seu.timezone), "", "")
+        subdiv = subdiv or calendar.subdivision_for(country, seu.location)
+        return calendar.classes(days, country, subdiv or None)
+
+    def _daily_data(self, seu: SeuRow, rows: list[SeriesDay]) -> DailyData:
+        days = [r.day for r in rows]
+        has_production = sum(r.production is not None for r in rows) >= max(1, len(rows) // 2)
+        production = [r.production if r.production is not None else 0.0 for r in rows] if has_production else None
+        return DailyData(day=days, energy_kwh=[r.energy_kwh for r in rows], production=production,
+                         temp_mean_c=[np.nan if r.temp_mean_c is None else r.temp_mean_c for r in rows],
+                         calendar=self._calendar(seu, days), coverage=[r.coverage for r in rows],
+                         calendar_labels=CALENDAR_LABEL_LIST)
+
+    async def _cached_series(self, seu: SeuRow, key: tuple, fetch: Callable) -> list[SeriesDay]:
+        """Daily series change only when rollups are refreshed (or, read-only, at most once per
+        refresh interval): keep them until then."""
+        generation = self._generation if self._mode == "rollup" else int(time.monotonic() // self.settings.rollup_refresh_s)
+        cache_key = (seu.id, seu.energy_source, *key, generation)
+        rows = self._series.get(cache_key)
+        if rows is None:
+            rows = await self._guard(fetch())
+            self._series[cache_key] = rows
+            while len(self._series) > self.settings.model_cache_size:
+                self._series.pop(next(iter(self._series)))
+        return rows
+
+    def model_for(self, seu: SeuRow, data: DailyData, key: tuple) -> BaselineModel:
+        """The fitted baseline for this data, from the cache when the data has not changed."""
+        digest = hashlib.blake2b(digest_size=16)
+        for arr in (data.day, data.energy_kwh, data.production, data.temp_mean_c, data.coverage):
+            digest.update(np.ascontiguousarray(arr).tobytes())
+        cache_key = (seu.id, seu.energy_source, *key, digest.hexdigest())
+        model = self._models.get(cache_key)
+        if model is None:
+            model = fit_baseline(data, confidence=self.settings.confidence)
+            self._models[cache_key] = model
+            while len(self._models) > self.settings.model_cache_size:
+                self._models.pop(next(iter(self._models)))
+        return model
+
     # --- analysis ---------------------------------------------------------------------
     async def analyze_seu_performance(self, seu_name: str, energy_source: str | None = None,
                                       analysis_date: dt.date | str | None = None) -> PerformanceAnalysis:
-        """Energy performance of one SEU on one local day (today: the part that has passed)."""
+        """Energy performance of one SEU on one local day against its normalised baseline.
+
+        Today is the part of the day that has passed, compared with the same hours of the
+        baseline days (a model fitted on those hours)."""
         seu = await self.find_seu(seu_name, energy_source)
         now = self.now()
         today = local_today(now, seu.timezone)
         day = _parse_day(analysis_date) or today
         if day > today:
             raise FutureDateError(day, today)
+        mode = await self.mode()
+        first, last = self._baseline_period(day)
         partial = day == today
-        cutoff = local_time_of_day(now, seu.timezone) if partial else None
         start = local_midnight_utc(day, seu.timezone)
         end = now if partial else day_bounds_utc(day, day, seu.timezone)[1]
-        first_base = day - dt.timedelta(days=self.settings.baseline_days)
-        base_start, _ = day_bounds_utc(first_base, first_base, seu.timezone)
+        if partial and mode == "rollup":
+            cutoff = local_time_of_day(now, seu.timezone)
+            key = (first, last, "partial", cutoff.hour * 4 + cutoff.minute // 15)
+            history, actual_rows, today_drv = await asyncio.gather(
+                self._cached_series(seu, key, lambda: self.store.seu_partial_series(seu, first, last, cutoff)),
+                self._guard(self.store.daily_energy(seu, start, end, cutoff)),
+                self._guard(self.store.today_drivers(seu, start, end)))
+            actual_row = actual_rows[0] if actual_rows else None
+            day_row = None if actual_row is None else SeriesDay(
+                day=day, energy_kwh=actual_row.energy_kwh, readings=actual_row.readings,
+                coverage=actual_row.coverage, production=today_drv.get("production"),
+                temp_mean_c=today_drv.get("temp_mean_c"))
+        elif partial:  # read-only database: the same hours from raw readings, energy only
+            cutoff = local_time_of_day(now, seu.timezone)
+            raw = await self._guard(self.store.daily_energy(seu, local_midnight_utc(first, seu.timezone), end, cutoff))
+            history = [SeriesDay(r.day, r.energy_kwh, r.readings, r.coverage, None, None) for r in raw if r.day < day]
+            day_row = next((SeriesDay(r.day, r.energy_kwh, r.readings, r.coverage, None, None)
+                            for r in raw if r.day == day), None)
+            key = (first, last, "partial-raw", cutoff.hour * 4 + cutoff.minute // 15)
+        else:
+            if mode == "rollup":
+                await self._ensure_fresh(day)
+            key = (first, last, day, mode)
+            rows = await self._cached_series(
+                seu, key, lambda: self.store.seu_daily_series(seu, min(first, day), max(last, day), mode))
+            history = [r for r in rows if first <= r.day <= last and r.day != day]
+            day_row = next((r for r in rows if r.day == day), None)
+        if day_row is None or day_row.readings == 0:
+            first_seen, last_seen = await self._guard(self.store.data_range(seu))
+            raise NoDataError(seu.name, day, _local_date(first_seen, seu.timezone), _local_date(last_seen, seu.timezone))
+        if len(history) < 3:
+            raise InsufficientHistoryError(seu.name, day, len(history))
+        data = self._daily_data(seu, history)
+        model = self.model_for(seu, data, key)
+        cal = self._calendar(seu, [day])[0]
+        production = day_row.production
+        if production is None and np.isfinite(data.production).any():
+            production = 0.0  # the SEU reports production, but none today: it produced nothing
+        drivers = DayDrivers(production=production, temp_mean_c=day_row.temp_mean_c, calendar=cal)
+        prediction = model.predict(drivers)
+        actual = day_row.energy_kwh
+        expected = max(prediction.expected_kwh, 0.0)
+        deviation = actual - expected
+        pct = 100.0 * deviation / expected if expected > 0 else 0.0
+        significant = bool(model.valid and prediction.is_significant(actual))
+        status = analysis.iso_status(pct, significant)
+        attribution, root_cause = analysis.attribute(model, drivers, actual, prediction, significant)
 
-        rows = await self._guard(self.store.daily_energy(seu, base_start, end, cutoff))
-        actual = next((r for r in rows if r.day == day), None)
-        if actual is None or actual.readings == 0:
-            first, last = await self._guard(self.store.data_range(seu))
-            raise NoDataError(seu.name, day, _local_date(first, seu.timezone), _local_date(last, seu.timezone))
-        history = [r for r in rows if r.day < day]
-        usable = [r for r in history if r.coverage >= self.settings.min_coverage]
-        if len(usable) < 3:
-            raise InsufficientHistoryError(seu.name, day, len(usable))
-        return analysis.build_analysis(
-            seu=seu, day=day, actual=actual, history=history, usable=usable,
-            window=(start, end, partial), price_per_kwh=self.price_per_kwh(seu),
-            settings=self.settings, now=now,
+        price = self.price_per_kwh(seu)
+        if seu.energy_source == "electricity" and mode == "rollup":
+            rate = await self._guard(self.store.tou_rate(seu, day, day))
+            price = rate if rate is not None else price
+        recs: list = []
+        if significant and deviation > 0:
+            recs = self._recommend(seu, model, data, history, day_row, cal, deviation, status, price)
+
+        notes = []
+        if partial:
+            notes.append("partial day: compared with the same hours of the baseline days")
+        if not prediction.all_in_range:
+            notes.append("outside model range: " + ", ".join(k for k, v in prediction.in_range.items() if not v))
+        if prediction.imputed_drivers:
+            notes.append("drivers missing and taken from a typical day: " + ", ".join(prediction.imputed_drivers))
+        if day_row.coverage < self.settings.min_coverage:
+            notes.append("the analysed day has less than half of its expected readings")
+        if not model.valid:
+            notes.append(f"baseline model not valid ({model.validity.verdict}): deviations are not called significant")
+        return PerformanceAnalysis(
+            seu_name=seu.name, energy_source=seu.energy_source, date=day,
+            actual_energy_kwh=round(actual, 3), baseline_energy_kwh=round(expected, 3),
+            deviation_kwh=round(deviation, 3), deviation_percent=round(pct, 2),
+            deviation_cost_usd=round(deviation * price, 2),
+            efficiency_score=round(analysis.efficiency_score(pct), 3),
+            root_cause_analysis=root_cause, recommendations=recs, iso50001_status=status,
+            voice_summary="", timestamp=now, currency=self.settings.currency, price_per_kwh=round(price, 5),
+            window=AnalysisWindow(start=start, end=end, hours=round((end - start).total_seconds() / 3600, 3),
+                                  partial=partial, timezone=seu.timezone),
+            baseline=analysis.baseline_summary(model, prediction),
+            drivers={"production_units": day_row.production, "temp_mean_c": day_row.temp_mean_c,
+                     "calendar": calendar.LABELS.get(cal, str(cal)),
+                     "in_range": prediction.in_range, "imputed": list(prediction.imputed_drivers)},
+            attribution=attribution,
+            data_quality=DataQuality(
+                coverage_fraction=round(day_row.coverage, 3), readings=day_row.readings,
+                baseline_days_used=model.n, baseline_days_missing=model.days_missing,
+                excluded_days=[{"date": e.date.isoformat(), "reason": e.reason} for e in model.excluded_days],
+                notes=notes),
+            significant=significant,
         )
+
+    async def _ensure_fresh(self, day: dt.date) -> None:
+        """A past day read from rollups must have been rolled up after it ended."""
+        if time.monotonic() - self._refreshed_at > 5.0:
+            state = await self._guard(self.store.rollup_freshness())
+            newest = state.get("refreshed_at")
+            if newest is None or newest < self.now() - dt.timedelta(seconds=self.settings.rollup_refresh_s):
+                await self.refresh_rollups()
+
+    def _recommend(self, seu: SeuRow, model: BaselineModel, data: DailyData, history: list[SeriesDay],
+                   day_row: SeriesDay, cal: int, deviation: float, status, price: float) -> list:
+        recent = model.predict_many(data)
+        tail = slice(max(0, len(data) - self.settings.recent_days), len(data))
+        residuals = recent.residual_kwh[tail][recent.has_actual[tail]]
+        annual = float(max(np.mean(residuals), 0.0) * 365.0) if residuals.size else 0.0
+        days = [dt.date.fromisoformat(str(d)) for d in data.day[tail]]
+        drift = analysis.recent_drift(model, recent.standardised_residual[tail], days)
+        same_class = [r.idle_kwh for r, c in zip(history, data.calendar, strict=True)
+                      if c == cal and r.idle_kwh is not None]
+        typical_idle = float(np.median(same_class)) if same_class and day_row.idle_kwh is not None else None
+        return analysis.recommendations(
+            seu_name=seu.name, machine_types=seu.machine_types, status=status, significant=True,
+            excess_kwh=deviation, annual_excess_kwh=annual, idle_kwh=day_row.idle_kwh,
+            typical_idle_kwh=typical_idle, drift_since=drift,
+            weather_driven=bool({"hdd", "cdd"} & set(model.drivers)), price_per_kwh=price,
+            investment=self.settings.investment)
 
     async def health(self) -> dict[str, object]:
         """Is the database reachable, and what does it hold."""

@@ -15,7 +15,18 @@ DEFAULT_UNIT_KWH: dict[str, float] = {"kwh": 1.0, "mwh": 1000.0, "m3": 10.55, "k
 class EngineSettings:
     currency: str = "USD"
     confidence: float = 0.90            # two-sided prediction interval for "significant"
-    baseline_days: int = 30             # level-1 baseline: mean of the previous complete days
+    baseline_days: int = 365            # rolling baseline: the local days before the analysed day
+    baseline_start: str | None = None   # fixed ISO 50001 EnB period (YYYY-MM-DD), both or neither
+    baseline_end: str | None = None
+    holiday_countries: dict[str, str] = dataclasses.field(default_factory=dict)  # factory -> "DE-BY"
+    create_rollups: bool = True         # create the engine's schema where the role may
+    rollup_refresh_s: float = 60.0      # rollups older than this are refreshed before use
+    rollup_recheck_hours: float = 48.0  # re-aggregated on every refresh (late or corrected data)
+    model_cache_size: int = 256
+    recent_days: int = 28               # window for drift detection and annualised savings
+    #: one-off investment assumed per implementation effort, in the currency (ROI months)
+    investment: dict[str, float] = dataclasses.field(
+        default_factory=lambda: {"low": 0.0, "medium": 2500.0, "high": 20000.0})
     min_coverage: float = 0.5           # a day rolled up from finer data needs this coverage
     unit_kwh: dict[str, float] = dataclasses.field(default_factory=lambda: dict(DEFAULT_UNIT_KWH))
     pool_min_size: int = 1

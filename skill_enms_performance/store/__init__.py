@@ -12,7 +12,7 @@ import dataclasses
 import datetime as dt
 import re
 from importlib import resources
-from typing import Any, Sequence
+from typing import Any
 
 import asyncpg
 
@@ -25,6 +25,9 @@ ENERGY_TYPE_ALIASES: dict[str, tuple[str, ...]] = {
     "steam": ("steam",),
     "compressed_air": ("compressed_air",),
 }
+
+#: version of rollup.sql; rollups of another version are dropped and rebuilt
+ROLLUP_VERSION = 2
 
 DB_ERRORS = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
              asyncpg.exceptions.CannotConnectNowError, ConnectionError)
@@ -65,6 +68,7 @@ class SeuRow:
     factory: str | None
     factory_id: str | None
     timezone: str
+    location: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,6 +112,7 @@ class Store:
         self._statement_timeout_s = statement_timeout_s
         self._pool: asyncpg.Pool | None = None
         self._pool_lock = asyncio.Lock()
+        self._has_tariffs: bool | None = None
 
     @property
     def dsn_redacted(self) -> str:
@@ -165,7 +170,7 @@ class Store:
                 machine_names=tuple(n for n in r["machine_names"] if n is not None),
                 machine_types=tuple(t for t in r["machine_types"] if t is not None),
                 factory=r["factory"], factory_id=str(r["factory_id"]) if r["factory_id"] else None,
-                timezone=r["timezone"] or "UTC",
+                timezone=r["timezone"] or "UTC", location=r["location"],
             )
             for r in rows
         ]
@@ -192,6 +197,14 @@ class Store:
         pool = await self.pool()
         async with pool.acquire() as conn:
             present = await conn.fetchval(Q.ROLLUP_SCHEMA_EXISTS)
+            stale = present and await conn.fetchval(Q.ROLLUP_VERSION) != ROLLUP_VERSION
+            stale = stale or (not present and await conn.fetchval(Q.LEGACY_ROLLUPS))
+            if stale and create:
+                try:  # derived data of an older engine: rebuild it
+                    await conn.execute(Q.DROP_ROLLUPS)
+                    present = False
+                except asyncpg.PostgresError:
+                    return "raw"
             if not present:
                 if not (create and await conn.fetchval(Q.CAN_CREATE_SCHEMA)):
                     return "raw"
@@ -228,6 +241,12 @@ class Store:
                                   Q.INSERT_DAILY_PRODUCTION, Q.DELETE_DAILY_WEATHER, Q.INSERT_DAILY_WEATHER):
                     await conn.execute(statement, since)
                 await conn.execute(Q.SET_REFRESH_STATE, "all", until)
+            if until - since > dt.timedelta(days=7):
+                # a large (first) build: give the planner statistics before the first question
+                try:
+                    await conn.execute(Q.ANALYZE_ROLLUPS)
+                except asyncpg.PostgresError:
+                    pass  # not the owner: autovacuum will analyse them later
         return {"skipped": False, "since": since, "until": until}
 
     async def rollup_freshness(self) -> dict[str, Any]:
@@ -256,7 +275,7 @@ class Store:
         fraction = (cutoff.minute * 60 + cutoff.second) / 3600.0
         hours_before = cutoff.hour + fraction
         rows = await self.fetch(Q.SEU_PARTIAL_SERIES, list(seu.machine_ids), energy_types_for(seu.energy_source),
-                                seu.factory_id, first, last, seu.timezone, cutoff.hour, fraction)
+                                seu.factory_id, first, last, cutoff.hour, fraction)
         window_s = max(hours_before * 3600.0, 1.0)
         return [SeriesDay(day=r["day"], energy_kwh=float(r["energy_kwh"] or 0.0), readings=int(r["readings"]),
                           coverage=min(1.0, float(r["covered_s"] or 0.0) / window_s), production=_f(r["production"]),
@@ -265,6 +284,23 @@ class Store:
     async def today_drivers(self, seu: SeuRow, start: dt.datetime, now: dt.datetime) -> dict[str, Any]:
         row = await self.fetchrow(Q.TODAY_DRIVERS_RAW, list(seu.machine_ids), seu.factory_id, start, now)
         return dict(row) if row else {}
+
+    async def tou_rate(self, seu: SeuRow, first: dt.date, last: dt.date) -> float | None:
+        """Energy-weighted time-of-use rate of the SEU over local days [first, last], if tariffs exist."""
+        if self._has_tariffs is None:
+            self._has_tariffs = bool(await self.fetchval(Q.HAS_TARIFFS))
+        if not self._has_tariffs or not seu.factory_id:
+            return None
+        row = await self.fetchrow(Q.TOU_RATE, list(seu.machine_ids), energy_types_for(seu.energy_source),
+                                  seu.factory_id, first, last)
+        return float(row["rate"]) if row and row["rate"] is not None else None
+
+    async def newest_readings(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in await self.fetch(Q.NEWEST_READING_PER_MACHINE)]
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        pool = await self.pool()
+        return await pool.fetchval(sql, *args)
 
     async def data_range(self, seu: SeuRow) -> tuple[dt.datetime | None, dt.datetime | None]:
         row = await self.fetchrow(Q.DATA_RANGE, list(seu.machine_ids), energy_types_for(seu.energy_source))

@@ -13,6 +13,7 @@ SELECT s.id, s.name, es.name AS energy_source, es.unit, es.cost_per_unit, es.car
        array_agg(m.name ORDER BY m.name) AS machine_names,
        array_agg(m.type ORDER BY m.name) AS machine_types,
        min(f.name) AS factory,
+       min(f.location) AS location,
        min(f.id::text) AS factory_id,
        min(f.timezone) AS timezone
 FROM seus s
@@ -69,7 +70,13 @@ WHERE machine_id = ANY($1::uuid[]) AND energy_type = ANY($2::text[])
 # re-run is idempotent and late or corrected readings inside the window are picked up.
 # Sessions run with TimeZone = UTC, so date_trunc('hour', timestamptz) is a UTC hour.
 
-ROLLUP_SCHEMA_EXISTS = "SELECT to_regclass('enms_perf.refresh_state') IS NOT NULL AS present"
+ROLLUP_SCHEMA_EXISTS = "SELECT to_regclass('enms_perf.meta') IS NOT NULL AS present"
+
+ROLLUP_VERSION = "SELECT max(version) FROM enms_perf.meta"
+
+DROP_ROLLUPS = "DROP SCHEMA enms_perf CASCADE"
+
+LEGACY_ROLLUPS = "SELECT to_regnamespace('enms_perf') IS NOT NULL AS present"
 
 CAN_CREATE_SCHEMA = """
 SELECT has_database_privilege(current_user, current_database(), 'CREATE') AS can_create
@@ -89,40 +96,57 @@ ON CONFLICT (source) DO UPDATE SET refreshed_to = EXCLUDED.refreshed_to, refresh
 
 OLDEST_READING = "SELECT min(time) AS first FROM energy_readings"
 
+ANALYZE_ROLLUPS = """
+ANALYZE enms_perf.hourly, enms_perf.hourly_production, enms_perf.hourly_weather, enms_perf.daily,
+        enms_perf.daily_production, enms_perf.daily_weather
+"""
+
 DELETE_HOURLY = "DELETE FROM enms_perf.hourly WHERE hour >= $1 AND hour < $2"
 
 INSERT_HOURLY = """
-INSERT INTO enms_perf.hourly (machine_id, energy_type, hour, energy_kwh, peak_kw, readings, covered_s)
-SELECT machine_id, energy_type, date_trunc('hour', time) AS hour,
-       sum(energy_kwh), max(power_kw), count(*),
+INSERT INTO enms_perf.hourly (machine_id, energy_type, hour, local_day, local_hour, energy_kwh, peak_kw,
+                              readings, covered_s)
+SELECT r.machine_id, r.energy_type, date_trunc('hour', r.time) AS hour,
+       (date_trunc('hour', r.time) AT TIME ZONE f.timezone)::date,
+       extract(hour FROM date_trunc('hour', r.time) AT TIME ZONE f.timezone)::smallint,
+       sum(r.energy_kwh), max(r.power_kw), count(*),
        least(3600.0, CASE WHEN count(*) > 1
-                          THEN count(*) * extract(epoch FROM max(time) - min(time)) / (count(*) - 1)
+                          THEN count(*) * extract(epoch FROM max(r.time) - min(r.time)) / (count(*) - 1)
                           ELSE 3600.0 END)
-FROM energy_readings
-WHERE time >= $1 AND time < $2 AND energy_kwh IS NOT NULL AND energy_kwh >= 0
-GROUP BY machine_id, energy_type, date_trunc('hour', time)
+FROM energy_readings r
+JOIN machines m ON m.id = r.machine_id JOIN factories f ON f.id = m.factory_id
+WHERE r.time >= $1 AND r.time < $2 AND r.energy_kwh IS NOT NULL AND r.energy_kwh >= 0
+GROUP BY r.machine_id, r.energy_type, date_trunc('hour', r.time), f.timezone
 """
 
 DELETE_HOURLY_PRODUCTION = "DELETE FROM enms_perf.hourly_production WHERE hour >= $1 AND hour < $2"
 
 INSERT_HOURLY_PRODUCTION = """
-INSERT INTO enms_perf.hourly_production (machine_id, hour, production)
-SELECT machine_id, date_trunc('hour', time), sum(greatest(production_count, 0))
-FROM production_data
-WHERE time >= $1 AND time < $2 AND production_count IS NOT NULL
-GROUP BY machine_id, date_trunc('hour', time)
+INSERT INTO enms_perf.hourly_production (machine_id, hour, local_day, local_hour, production)
+SELECT p.machine_id, date_trunc('hour', p.time),
+       (date_trunc('hour', p.time) AT TIME ZONE f.timezone)::date,
+       extract(hour FROM date_trunc('hour', p.time) AT TIME ZONE f.timezone)::smallint,
+       sum(greatest(p.production_count, 0))
+FROM production_data p
+JOIN machines m ON m.id = p.machine_id JOIN factories f ON f.id = m.factory_id
+WHERE p.time >= $1 AND p.time < $2 AND p.production_count IS NOT NULL
+GROUP BY p.machine_id, date_trunc('hour', p.time), f.timezone
 """
 
 DELETE_HOURLY_WEATHER = "DELETE FROM enms_perf.hourly_weather WHERE hour >= $1 AND hour < $2"
 
 INSERT_HOURLY_WEATHER = """
-INSERT INTO enms_perf.hourly_weather (factory_id, hour, temp_sum_c, temp_min_c, temp_max_c, readings)
-SELECT m.factory_id, date_trunc('hour', e.time), sum(e.outdoor_temp_c), min(e.outdoor_temp_c),
-       max(e.outdoor_temp_c), count(*)
-FROM environmental_data e JOIN machines m ON m.id = e.machine_id
+INSERT INTO enms_perf.hourly_weather (factory_id, hour, local_day, local_hour, temp_sum_c, temp_min_c,
+                                      temp_max_c, readings)
+SELECT m.factory_id, date_trunc('hour', e.time),
+       (date_trunc('hour', e.time) AT TIME ZONE f.timezone)::date,
+       extract(hour FROM date_trunc('hour', e.time) AT TIME ZONE f.timezone)::smallint,
+       sum(e.outdoor_temp_c), min(e.outdoor_temp_c), max(e.outdoor_temp_c), count(*)
+FROM environmental_data e
+JOIN machines m ON m.id = e.machine_id JOIN factories f ON f.id = m.factory_id
 WHERE e.time >= $1 AND e.time < $2 AND e.outdoor_temp_c IS NOT NULL
   AND e.outdoor_temp_c BETWEEN -80 AND 70
-GROUP BY m.factory_id, date_trunc('hour', e.time)
+GROUP BY m.factory_id, date_trunc('hour', e.time), f.timezone
 """
 
 # Daily rows are rebuilt from the hourly ones for every local day that overlaps [from, to).
@@ -142,7 +166,7 @@ WITH mf AS (
 )
 INSERT INTO enms_perf.daily (machine_id, energy_type, day, energy_kwh, running_kwh, idle_kwh, peak_kw,
                              readings, coverage)
-SELECT h.machine_id, h.energy_type, (h.hour AT TIME ZONE mf.tz)::date AS day,
+SELECT h.machine_id, h.energy_type, h.local_day AS day,
        sum(h.energy_kwh),
        CASE WHEN bool_or(hp.machine_id IS NOT NULL)
             THEN coalesce(sum(h.energy_kwh) FILTER (WHERE p.production > 0), 0) END,
@@ -150,14 +174,13 @@ SELECT h.machine_id, h.energy_type, (h.hour AT TIME ZONE mf.tz)::date AS day,
             THEN coalesce(sum(h.energy_kwh) FILTER (WHERE coalesce(p.production, 0) = 0), 0) END,
        max(h.peak_kw), sum(h.readings)::int,
        least(1.0, sum(h.covered_s) / extract(epoch FROM
-             (((h.hour AT TIME ZONE mf.tz)::date + 1)::timestamp AT TIME ZONE mf.tz)
-             - (((h.hour AT TIME ZONE mf.tz)::date)::timestamp AT TIME ZONE mf.tz)))
+             ((h.local_day + 1)::timestamp AT TIME ZONE mf.tz) - (h.local_day::timestamp AT TIME ZONE mf.tz)))
 FROM enms_perf.hourly h
 JOIN mf ON mf.machine_id = h.machine_id
 LEFT JOIN has_production hp ON hp.machine_id = h.machine_id
 LEFT JOIN enms_perf.hourly_production p ON p.machine_id = h.machine_id AND p.hour = h.hour
 WHERE h.hour >= mf.since
-GROUP BY h.machine_id, h.energy_type, (h.hour AT TIME ZONE mf.tz)::date, mf.tz
+GROUP BY h.machine_id, h.energy_type, h.local_day, mf.tz
 """
 
 DELETE_DAILY_PRODUCTION = """
@@ -168,11 +191,11 @@ WHERE d.machine_id = m.id AND d.day >= ($1::timestamptz AT TIME ZONE f.timezone)
 
 INSERT_DAILY_PRODUCTION = """
 INSERT INTO enms_perf.daily_production (machine_id, day, production)
-SELECT p.machine_id, (p.hour AT TIME ZONE f.timezone)::date, sum(p.production)
+SELECT p.machine_id, p.local_day, sum(p.production)
 FROM enms_perf.hourly_production p
 JOIN machines m ON m.id = p.machine_id JOIN factories f ON f.id = m.factory_id
 WHERE p.hour >= ((($1::timestamptz AT TIME ZONE f.timezone)::date)::timestamp AT TIME ZONE f.timezone)
-GROUP BY p.machine_id, (p.hour AT TIME ZONE f.timezone)::date
+GROUP BY p.machine_id, p.local_day
 """
 
 DELETE_DAILY_WEATHER = """
@@ -183,11 +206,11 @@ WHERE d.factory_id = f.id AND d.day >= ($1::timestamptz AT TIME ZONE f.timezone)
 
 INSERT_DAILY_WEATHER = """
 INSERT INTO enms_perf.daily_weather (factory_id, day, temp_mean_c, temp_min_c, temp_max_c, readings)
-SELECT w.factory_id, (w.hour AT TIME ZONE f.timezone)::date,
+SELECT w.factory_id, w.local_day,
        sum(w.temp_sum_c) / sum(w.readings), min(w.temp_min_c), max(w.temp_max_c), sum(w.readings)::int
 FROM enms_perf.hourly_weather w JOIN factories f ON f.id = w.factory_id
 WHERE w.hour >= ((($1::timestamptz AT TIME ZONE f.timezone)::date)::timestamp AT TIME ZONE f.timezone)
-GROUP BY w.factory_id, (w.hour AT TIME ZONE f.timezone)::date
+GROUP BY w.factory_id, w.local_day
 """
 
 ROLLUP_FRESHNESS = """
@@ -273,36 +296,33 @@ ORDER BY e.day
 
 # Same-hours series for a partial day: per local day, the energy and production of the hours
 # before the cut-off hour plus the given fraction of the cut-off hour; mean temperature of those
-# hours. $1 machine ids, $2 energy types, $3 factory id, $4/$5 first/last local day, $6 time zone,
-# $7 cut-off hour (local, 0-23), $8 fraction of the cut-off hour that has passed.
+# hours. $1 machine ids, $2 energy types, $3 factory id, $4/$5 first/last local day,
+# $6 cut-off hour (local, 0-23), $7 fraction of the cut-off hour that has passed.
 SEU_PARTIAL_SERIES = """
 WITH e AS (
-    SELECT (hour AT TIME ZONE $6)::date AS day,
-           sum(energy_kwh * CASE WHEN extract(hour FROM hour AT TIME ZONE $6) < $7 THEN 1.0 ELSE $8 END)
-               AS energy_kwh,
+    SELECT local_day AS day,
+           sum(energy_kwh * CASE WHEN local_hour < $6 THEN 1.0 ELSE $7 END) AS energy_kwh,
            sum(readings)::int AS readings,
-           sum(covered_s * CASE WHEN extract(hour FROM hour AT TIME ZONE $6) < $7 THEN 1.0 ELSE $8 END)
+           sum(covered_s * CASE WHEN local_hour < $6 THEN 1.0 ELSE $7 END)
                / greatest(cardinality($1::uuid[]), 1) AS covered_s
     FROM enms_perf.hourly
     WHERE machine_id = ANY($1::uuid[]) AND energy_type = ANY($2::text[])
-      AND hour >= ($4::date)::timestamp AT TIME ZONE $6 AND hour < ($5::date + 1)::timestamp AT TIME ZONE $6
-      AND extract(hour FROM hour AT TIME ZONE $6) <= $7
+      AND hour >= ($4::date - 1)::timestamp AT TIME ZONE 'UTC' AND hour < ($5::date + 2)::timestamp AT TIME ZONE 'UTC'
+      AND local_day BETWEEN $4 AND $5 AND local_hour <= $6
     GROUP BY 1
 ), p AS (
-    SELECT (hour AT TIME ZONE $6)::date AS day,
-           sum(production * CASE WHEN extract(hour FROM hour AT TIME ZONE $6) < $7 THEN 1.0 ELSE $8 END)
-               AS production
+    SELECT local_day AS day, sum(production * CASE WHEN local_hour < $6 THEN 1.0 ELSE $7 END) AS production
     FROM enms_perf.hourly_production
     WHERE machine_id = ANY($1::uuid[])
-      AND hour >= ($4::date)::timestamp AT TIME ZONE $6 AND hour < ($5::date + 1)::timestamp AT TIME ZONE $6
-      AND extract(hour FROM hour AT TIME ZONE $6) <= $7
+      AND hour >= ($4::date - 1)::timestamp AT TIME ZONE 'UTC' AND hour < ($5::date + 2)::timestamp AT TIME ZONE 'UTC'
+      AND local_day BETWEEN $4 AND $5 AND local_hour <= $6
     GROUP BY 1
 ), w AS (
-    SELECT (hour AT TIME ZONE $6)::date AS day, sum(temp_sum_c) / sum(readings) AS temp_mean_c
+    SELECT local_day AS day, sum(temp_sum_c) / sum(readings) AS temp_mean_c
     FROM enms_perf.hourly_weather
     WHERE factory_id = $3::uuid
-      AND hour >= ($4::date)::timestamp AT TIME ZONE $6 AND hour < ($5::date + 1)::timestamp AT TIME ZONE $6
-      AND extract(hour FROM hour AT TIME ZONE $6) <= $7
+      AND hour >= ($4::date - 1)::timestamp AT TIME ZONE 'UTC' AND hour < ($5::date + 2)::timestamp AT TIME ZONE 'UTC'
+      AND local_day BETWEEN $4 AND $5 AND local_hour <= $6
     GROUP BY 1
 )
 SELECT e.day, e.energy_kwh, e.readings, e.covered_s, p.production, w.temp_mean_c
@@ -315,9 +335,52 @@ ORDER BY e.day
 TODAY_DRIVERS_RAW = """
 SELECT (SELECT sum(greatest(production_count, 0))::float8 FROM production_data
          WHERE machine_id = ANY($1::uuid[]) AND time >= $3 AND time < $4) AS production,
-       (SELECT count(*) FROM production_data
-         WHERE machine_id = ANY($1::uuid[]) AND time >= $3 - interval '30 days' AND time < $4) AS production_rows,
        (SELECT avg(x.outdoor_temp_c)::float8 FROM environmental_data x JOIN machines m ON m.id = x.machine_id
          WHERE m.factory_id = $2::uuid AND x.time >= $3 AND x.time < $4
            AND x.outdoor_temp_c BETWEEN -80 AND 70) AS temp_mean_c
+"""
+
+# Daily energy of every machine and energy type over local days [$1, $2] (fleet summaries read
+# all SEUs in one round trip and group them in the engine).
+FLEET_DAILY = """
+SELECT machine_id, energy_type, day, energy_kwh, idle_kwh, readings, coverage
+FROM enms_perf.daily
+WHERE day BETWEEN $1 AND $2
+"""
+
+FLEET_PRODUCTION = """
+SELECT machine_id, day, production FROM enms_perf.daily_production WHERE day BETWEEN $1 AND $2
+"""
+
+FLEET_WEATHER = """
+SELECT factory_id, day, temp_mean_c FROM enms_perf.daily_weather WHERE day BETWEEN $1 AND $2
+"""
+
+# Time-of-use price of an SEU's energy over local days [$4, $5]: the energy-weighted rate of the
+# factory's tariff by local hour and ISO weekday; NULL when the factory has no tariff.
+# $1 machine ids, $2 energy types, $3 factory id.
+TOU_RATE = """
+WITH h AS (
+    SELECT local_day, local_hour, energy_kwh
+    FROM enms_perf.hourly
+    WHERE machine_id = ANY($1::uuid[]) AND energy_type = ANY($2::text[])
+      AND hour >= ($4::date - 1)::timestamp AT TIME ZONE 'UTC' AND hour < ($5::date + 2)::timestamp AT TIME ZONE 'UTC'
+      AND local_day BETWEEN $4 AND $5
+)
+SELECT sum(h.energy_kwh * t.rate_per_kwh) / nullif(sum(h.energy_kwh), 0) AS rate,
+       count(t.rate_per_kwh) AS priced_hours
+FROM h
+JOIN energy_tariffs t ON t.factory_id = $3::uuid
+ AND extract(isodow FROM h.local_day)::int = ANY(t.applicable_days)
+ AND h.local_hour >= t.start_hour AND h.local_hour < t.end_hour
+"""
+
+HAS_TARIFFS = "SELECT to_regclass('energy_tariffs') IS NOT NULL AS present"
+
+NEWEST_READING_PER_MACHINE = """
+SELECT m.id, m.name, m.type, f.name AS factory, f.timezone,
+       (SELECT max(r.time) FROM energy_readings r WHERE r.machine_id = m.id) AS newest
+FROM machines m JOIN factories f ON f.id = m.factory_id
+WHERE m.is_active IS NOT FALSE
+ORDER BY f.name, m.name
 """

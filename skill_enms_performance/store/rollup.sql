@@ -3,11 +3,17 @@
 -- Nothing here writes to EnMS tables.
 CREATE SCHEMA IF NOT EXISTS enms_perf;
 
+-- Rollups are derived data: a different version is dropped and rebuilt by the engine.
+CREATE TABLE IF NOT EXISTS enms_perf.meta (version integer NOT NULL);
+INSERT INTO enms_perf.meta (version) SELECT 2 WHERE NOT EXISTS (SELECT 1 FROM enms_perf.meta);
+
 -- Per machine, energy type and UTC hour (local hours of whole-hour time zones).
 CREATE TABLE IF NOT EXISTS enms_perf.hourly (
     machine_id   uuid        NOT NULL,
     energy_type  text        NOT NULL,
     hour         timestamptz NOT NULL,
+    local_day    date        NOT NULL,  -- local calendar day and hour of the machine's factory
+    local_hour   smallint    NOT NULL,
     energy_kwh   float8      NOT NULL,
     peak_kw      float8,
     readings     integer     NOT NULL,
@@ -19,6 +25,8 @@ CREATE TABLE IF NOT EXISTS enms_perf.hourly (
 CREATE TABLE IF NOT EXISTS enms_perf.hourly_production (
     machine_id   uuid        NOT NULL,
     hour         timestamptz NOT NULL,
+    local_day    date        NOT NULL,
+    local_hour   smallint    NOT NULL,
     production   float8      NOT NULL,
     PRIMARY KEY (machine_id, hour)
 );
@@ -49,6 +57,8 @@ CREATE TABLE IF NOT EXISTS enms_perf.daily_production (
 CREATE TABLE IF NOT EXISTS enms_perf.hourly_weather (
     factory_id  uuid        NOT NULL,
     hour        timestamptz NOT NULL,
+    local_day   date        NOT NULL,
+    local_hour  smallint    NOT NULL,
     temp_sum_c  float8      NOT NULL,
     temp_min_c  float8      NOT NULL,
     temp_max_c  float8      NOT NULL,

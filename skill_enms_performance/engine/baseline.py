@@ -1,0 +1,1313 @@
+"""Daily energy baseline (EnB) of one SEU and energy source: ISO 50006 / ASHRAE Guideline 14 style.
+
+Data -> model -> predict -> metrics: ``fit_baseline(DailyData)`` returns a ``BaselineModel`` value that
+predicts a day (``predict``, ``predict_many``), splits a difference between two days into driver effects
+(``decompose``), carries its statistics and validity verdict, and round-trips through JSON
+(``to_dict`` / ``from_dict``). Pure numpy/scipy: no database, no OVOS.
+
+Model (one day d)::
+
+    E_d = b0 + bP*P_d + bH*max(Th - T_d, 0) + bC*max(T_d - Tc, 0) + sum_k g_k*[calendar_d == k] + e_d
+
+Decisions a reader must know (the numbers come from /work/shared/reference/baselines.md):
+
+* Non-routine days. A day is left out of the fit, with a reason code, when its coverage is below 0.5
+  (``low_coverage``), its energy is missing (``missing_energy``) or negative (``negative_energy``), its
+  calendar class has fewer than ``min_calendar_days`` usable days (``rare_calendar_class``: a few Saturday
+  shifts cannot be modelled), a driver the chosen model needs is missing (``missing_driver``), or it is an
+  ``outlier``. Outliers are residual-based: residual farther than 3*IQR from the median residual of the
+  model being fitted (both sides: a shut-down working day is as non-routine as a spike). The first fit is
+  made robust by screening per calendar class energy beyond median +/- 3*IQR (the baselines.md rule), then
+  fit -> residual fence -> refit is iterated (at most 3 selections) until the outlier set is stable; a day
+  screened at first but within the fence of the clean model is readmitted.
+* Candidates: every subset of {production, HDD, CDD, calendar} plus intercept only, on one common sample
+  (days with every available driver). Production is available when it is finite on >= 50 % of the usable
+  days (and >= 14 days) and not constant; temperature likewise. Change points by an exhaustive, vectorised
+  grid (default Th 5..22 C, Tc 12..30 C, 1 C steps, Tc >= Th): all grid points of all 16 candidates are
+  solved as batched normal equations on standardised columns. A degree-day column counts only with
+  >= 10 days of non-zero degree days and >= 20 degree days per 365 days of fitting sample (CalTRACK's
+  per-year rule; never below 10 days / 20 degree days for shorter baselines). Grid points where a
+  production, HDD or CDD slope is negative are dropped (physical signs).
+* Selection by BIC = n*ln(SSE/n) + (p + number of change points)*ln(n) (a balance point is a fitted
+  parameter too), or by adjusted R2 (``criterion="adj_r2"``). Walking the candidates in that order, the
+  first one passing the DOE EnPI Lite gates (F-test p < 0.10; each driver p < 0.20, at least one < 0.10;
+  signs; full rank) is taken; the walk stops at intercept-only (a model that does not beat the mean on
+  the criterion is not used even if a test happens to pass). A calendar with several dummies is one
+  driver, tested with a partial F-test. p-values are conditional on the chosen change points (as in
+  EnPI Lite and Guideline 14). Method names: ``regression`` (any other driver set), ``production_only``,
+  ``calendar_mean`` (calendar dummies only = day-type means). No valid driver model -> ``calendar_mean``
+  when the baseline has >= 2 calendar classes, else ``mean_30d`` (mean of the last 30 routine days, like
+  the level-1 engine). Fewer than 14 usable days -> ``mean_30d`` of what there is; no usable day ->
+  ``insufficient_data`` (expected 0, invalid). ``fallback_reason`` says why a fallback was used.
+* Drivers are re-fitted on the largest sample the chosen model allows: a day missing only a driver the
+  chosen model does not use is readmitted.
+* NMBE in-sample is ~0 by construction; ``nmbe_out_of_sample`` (and ``cv_rmse_out_of_sample``) come from a
+  blocked k-fold (k = 10 contiguous blocks in day order, same driver set and change points, refitted on
+  the other blocks). Contiguous blocks keep autocorrelated neighbours out of the training set.
+* n_effective = n(1-rho)/(1+rho), rho = lag-1 autocorrelation of the residuals over pairs of consecutive
+  calendar days in the fit; rho <= 0 gives n' = n; n' is never below 2 (or n).
+* Validity gates (``validity.gates``): ``min_days`` and ``cv_rmse_ashrae`` are required (ASHRAE limit by
+  baseline length per baselines.md: 20 % below 12 months, 25 % for 12-60 months, 30 % beyond, months =
+  round(period days / 30.4375); ``ashrae_cv_limit`` overrides); ``cv_rmse_goal`` (15 %) and
+  ``nmbe_out_of_sample`` (0.5 %) are goals; ``r2`` >= 0.5, ``baseline_length`` >= 365 days,
+  ``missing_days`` <= 10 % are advisory. Verdict: ``valid``, ``valid_with_warnings``, ``invalid``,
+  ``insufficient_data``.
+* "Typical day" (``typical_day()``): mean production of the baseline's reference-class (working) days, mean
+  daily temperature of the baseline, the reference (working-day) calendar class. Weather effect relative
+  to it is zero on a day of average temperature.
+* No NaN or infinity in any result: undefined statistics are 0 (R2 of constant energy), 1 (p-value of an
+  intercept-only F-test), capped at +/-1e12 (t and F of a perfect fit).
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import itertools
+import math
+import re
+from typing import Any, Mapping, NamedTuple, Sequence
+
+import numpy as np
+from scipy import special
+
+# --- calendar classes -----------------------------------------------------------------------
+CAL_WORKING = 0
+CAL_PARTIAL = 1
+CAL_CLOSED = 2
+DEFAULT_CALENDAR_LABELS: tuple[str, ...] = ("working", "partial", "closed")
+
+# --- methods ----------------------------------------------------------------------------------
+REGRESSION = "regression"
+PRODUCTION_ONLY = "production_only"
+CALENDAR_MEAN = "calendar_mean"
+MEAN_30D = "mean_30d"
+INSUFFICIENT_DATA = "insufficient_data"
+
+# --- exclusion reasons ------------------------------------------------------------------------
+LOW_COVERAGE = "low_coverage"
+MISSING_ENERGY = "missing_energy"
+NEGATIVE_ENERGY = "negative_energy"
+RARE_CALENDAR_CLASS = "rare_calendar_class"
+MISSING_DRIVER = "missing_driver"
+OUTLIER = "outlier"
+
+#: driver groups, in design-column order
+DRIVERS = ("production", "hdd", "cdd", "calendar")
+SIGNED_DRIVERS = ("production", "hdd", "cdd")     # physical sign: coefficient >= 0
+
+INTERCEPT = "intercept_kwh"
+PRODUCTION_COEF = "production_kwh_per_unit"
+HDD_COEF = "hdd_kwh_per_degree_day"
+CDD_COEF = "cdd_kwh_per_degree_day"
+
+#: Fractional savings uncertainty, daily-data correction (CalTRACK): k = a*M^2 + b*M + d
+FSU_A, FSU_B, FSU_D = -0.00024, 0.03535, 1.00286
+
+_CAP = 1e12
+_DAYS_PER_MONTH = 30.4375
+
+
+# ============================================================================================
+# Inputs and small values
+# ============================================================================================
+@dataclasses.dataclass(frozen=True, eq=False)
+class DailyData:
+    """Daily totals of one SEU and energy source, one entry per day.
+
+    ``production``: units that day, NaN where unknown (all NaN = the SEU has no production data). Pass 0.0,
+    not NaN, for a day the SEU produced nothing (e.g. a closed day), or that day is excluded from a
+    production model as ``missing_driver``. ``temp_mean_c``: daily mean outdoor temperature, NaN = missing.
+    ``calendar``: int code per day (0 working, 1 partial/weekend working, 2 closed; further codes allowed),
+    named by ``calendar_labels[code]``. ``coverage``: fraction 0..1 of the day's expected readings present.
+    Missing optional arrays mean: no production, no temperature, all working days, full coverage.
+    """
+
+    day: Any
+    energy_kwh: Any
+    production: Any = None
+    temp_mean_c: Any = None
+    calendar: Any = None
+    coverage: Any = None
+    calendar_labels: Sequence[str] = DEFAULT_CALENDAR_LABELS
+
+    def __post_init__(self) -> None:
+        day = np.asarray(self.day, dtype="datetime64[D]").reshape(-1)
+        n = day.size
+        energy = np.asarray(self.energy_kwh, dtype=float).reshape(-1)
+
+        def opt(value: Any, fill: float) -> np.ndarray:
+            if value is None:
+                return np.full(n, fill, dtype=float)
+            arr = np.array(value, dtype=float).reshape(-1)
+            return arr
+
+        production = opt(self.production, np.nan)
+        temp = opt(self.temp_mean_c, np.nan)
+        coverage = opt(self.coverage, 1.0)
+        if self.calendar is None:
+            calendar = np.zeros(n, dtype=np.int64)
+        else:
+            raw = np.asarray(self.calendar)
+            calendar = np.where(np.isfinite(raw.astype(float)), raw.astype(float), 0).astype(np.int64).reshape(-1)
+        for name, arr in (("energy_kwh", energy), ("production", production), ("temp_mean_c", temp),
+                          ("calendar", calendar), ("coverage", coverage)):
+            if arr.size != n:
+                raise ValueError(f"{name} has {arr.size} values for {n} days")
+        order = np.argsort(day, kind="stable")
+        if n > 1 and np.any(np.diff(day[order]) == np.timedelta64(0, "D")):
+            raise ValueError("a day appears more than once")
+        for name, arr in (("day", day), ("energy_kwh", energy), ("production", production),
+                          ("temp_mean_c", temp), ("calendar", calendar), ("coverage", coverage)):
+            object.__setattr__(self, name, arr[order])
+        object.__setattr__(self, "calendar_labels", tuple(str(x) for x in self.calendar_labels))
+
+    def __len__(self) -> int:
+        return int(self.day.size)
+
+    def label(self, code: int) -> str:
+        return _label(self.calendar_labels, code)
+
+
+@dataclasses.dataclass(frozen=True)
+class DayDrivers:
+    """The drivers of one day: production units, daily mean outdoor temperature, calendar class code."""
+
+    production: float | None = None
+    temp_mean_c: float | None = None
+    calendar: int = CAL_WORKING
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"production": _opt_float(self.production), "temp_mean_c": _opt_float(self.temp_mean_c),
+                "calendar": int(self.calendar)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "DayDrivers":
+        return cls(production=d.get("production"), temp_mean_c=d.get("temp_mean_c"),
+                   calendar=int(d.get("calendar", CAL_WORKING)))
+
+
+@dataclasses.dataclass(frozen=True)
+class DriverRange:
+    """A driver's range over the fitted baseline days."""
+
+    min: float
+    max: float
+    mean: float
+    std: float
+
+    def contains(self, value: float) -> bool:
+        """Within [min, max] or within 3 standard deviations of the mean (baselines.md)."""
+        return bool(self.min <= value <= self.max or abs(value - self.mean) <= 3.0 * self.std)
+
+
+@dataclasses.dataclass(frozen=True)
+class ExcludedDay:
+    date: dt.date
+    reason: str
+    energy_kwh: float | None = None
+    detail: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Gate:
+    """One validity check: ``value`` compared with ``threshold`` by ``comparison``.
+
+    ``level``: ``required`` (fails the model), ``goal`` or ``advisory`` (warnings).
+    """
+
+    name: str
+    value: float
+    threshold: float
+    comparison: str
+    passed: bool
+    level: str
+    reason: str          # the code reported in ``Validity.reasons`` when the gate fails
+
+
+@dataclasses.dataclass(frozen=True)
+class Validity:
+    valid: bool
+    verdict: str                      # valid | valid_with_warnings | invalid | insufficient_data
+    reasons: tuple[str, ...]          # codes of the failed gates (all levels)
+    gates: tuple[Gate, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Prediction:
+    """Expected energy of one day with its prediction interval at ``confidence`` (two-sided)."""
+
+    expected_kwh: float
+    lower_kwh: float
+    upper_kwh: float
+    half_width_kwh: float
+    se_kwh: float                     # standard error of prediction: s * sqrt(1 + x0'(X'X)^-1 x0)
+    dof: int
+    confidence: float
+    in_range: dict[str, bool]         # per model driver: within the baseline's range (or 3 sigma)
+    imputed_drivers: tuple[str, ...] = ()   # drivers missing in the input, replaced by the typical day's
+
+    @property
+    def all_in_range(self) -> bool:
+        return all(self.in_range.values())
+
+    @property
+    def reliable(self) -> bool:
+        """Every driver known and inside the model's range."""
+        return self.all_in_range and not self.imputed_drivers
+
+    def is_significant(self, actual_kwh: float) -> bool:
+        """The actual value lies outside the prediction interval."""
+        return bool(actual_kwh < self.lower_kwh or actual_kwh > self.upper_kwh)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Predictions:
+    """``predict_many`` result: one entry per day of the input (input order after sorting by day).
+
+    ``residual_kwh`` = actual - expected and ``standardised_residual`` = residual / se_kwh are 0.0 where
+    the input energy is missing (``has_actual`` False), so they never hold NaN.
+    """
+
+    day: np.ndarray
+    expected_kwh: np.ndarray
+    lower_kwh: np.ndarray
+    upper_kwh: np.ndarray
+    se_kwh: np.ndarray
+    in_range: np.ndarray              # bool: every model driver of that day within range
+    imputed: np.ndarray               # bool: a needed driver was missing and replaced by the typical value
+    has_actual: np.ndarray
+    residual_kwh: np.ndarray
+    standardised_residual: np.ndarray
+    confidence: float
+
+    @property
+    def significant(self) -> np.ndarray:
+        """Days whose actual energy lies outside the prediction interval."""
+        return self.has_actual & ((self.residual_kwh > self.upper_kwh - self.expected_kwh)
+                                  | (self.residual_kwh < self.lower_kwh - self.expected_kwh))
+
+
+class PageCusumResult(NamedTuple):
+    alarm_index: int | None
+    start_index: int | None
+
+
+# ============================================================================================
+# The model
+# ============================================================================================
+@dataclasses.dataclass(frozen=True)
+class BaselineModel:
+    """A fitted daily energy baseline. Coefficients are in design order: intercept, production, HDD,
+    CDD, calendar dummies (``calendar_<label>_kwh``, relative to ``calendar_reference``)."""
+
+    method: str
+    drivers: tuple[str, ...]
+    coefficients: dict[str, float]
+    std_errors: dict[str, float]
+    t_stats: dict[str, float]
+    p_values: dict[str, float]
+    driver_p_values: dict[str, float]
+    heating_balance_c: float | None
+    cooling_balance_c: float | None
+    calendar_labels: dict[int, str]
+    calendar_reference: int
+    calendar_classes: tuple[int, ...]
+    calendar_seen: tuple[int, ...]        # calendar classes present among the fitted days
+    n: int
+    n_effective: float
+    p: int
+    residual_autocorrelation: float
+    r2: float
+    adj_r2: float
+    cv_rmse: float
+    nmbe: float
+    nmbe_out_of_sample: float
+    cv_rmse_out_of_sample: float
+    f_stat: float
+    f_p_value: float
+    s_kwh: float
+    mean_energy_kwh: float
+    bic: float
+    confidence: float
+    xtx_inv: tuple[tuple[float, ...], ...]
+    driver_ranges: dict[str, DriverRange]
+    typical: DayDrivers
+    excluded_days: tuple[ExcludedDay, ...]
+    baseline_start: dt.date | None
+    baseline_end: dt.date | None
+    days_in_period: int
+    days_missing: int
+    validity: Validity
+    fallback_reason: str | None = None
+    candidates: tuple[dict[str, Any], ...] = ()
+
+    # --- derived ----------------------------------------------------------------------------
+    @property
+    def valid(self) -> bool:
+        return self.validity.valid
+
+    @property
+    def dof(self) -> int:
+        return max(self.n - self.p, 1)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(self.coefficients)
+
+    @functools.cached_property
+    def _beta(self) -> np.ndarray:
+        return np.array(list(self.coefficients.values()), dtype=float)
+
+    @functools.cached_property
+    def _cinv(self) -> np.ndarray:
+        return np.array(self.xtx_inv, dtype=float).reshape(len(self.coefficients), len(self.coefficients))
+
+    def t_value(self, confidence: float | None = None) -> float:
+        conf = self.confidence if confidence is None else confidence
+        return float(special.stdtrit(self.dof, 0.5 + conf / 2.0))
+
+    def typical_day(self) -> DayDrivers:
+        """Mean production of the baseline's working (reference-class) days, mean baseline temperature,
+        working-day calendar."""
+        return self.typical
+
+    def design_matrix(self, production: Any, temp_mean_c: Any, calendar: Any) -> np.ndarray:
+        """The model's design rows for arrays of drivers (no imputation: NaN in, NaN out)."""
+        p = np.asarray(production, dtype=float).reshape(-1)
+        t = np.asarray(temp_mean_c, dtype=float).reshape(-1)
+        c = np.asarray(calendar).astype(np.int64).reshape(-1)
+        return _design(self.drivers, self.heating_balance_c, self.cooling_balance_c, self.calendar_classes,
+                       p, t, c)
+
+    # --- prediction ---------------------------------------------------------------------------
+    def _prepare(self, production: np.ndarray, temp: np.ndarray, calendar: np.ndarray):
+        """Impute missing needed drivers with the typical day's and flag ranges (vectorised)."""
+        n = calendar.size
+        imputed = np.zeros(n, dtype=bool)
+        in_range: dict[str, np.ndarray] = {}
+        if "production" in self.drivers:
+            miss = ~np.isfinite(production)
+            fill = _num(self.typical.production)
+            production = np.where(miss, fill if math.isfinite(fill) else 0.0, production)
+            imputed |= miss
+            in_range["production"] = _contains(self.driver_ranges.get("production"), production) | miss
+        if "hdd" in self.drivers or "cdd" in self.drivers:
+            miss = ~np.isfinite(temp)
+            fill = _num(self.typical.temp_mean_c)
+            temp = np.where(miss, fill if math.isfinite(fill) else 0.0, temp)
+            imputed |= miss
+            in_range["temp_mean_c"] = _contains(self.driver_ranges.get("temp_mean_c"), temp) | miss
+        if self.calendar_seen:
+            in_range["calendar"] = np.isin(calendar, self.calendar_seen)
+        return production, temp, calendar, imputed, in_range
+
+    def _interval(self, X: np.ndarray, confidence: float | None):
+        expected = X @ self._beta
+        lev = np.einsum("ij,jk,ik->i", X, self._cinv, X)
+        se = self.s_kwh * np.sqrt(np.maximum(1.0 + lev, 0.0))
+        half = self.t_value(confidence) * se
+        return expected, se, half
+
+    def predict(self, x: DayDrivers, confidence: float | None = None) -> Prediction:
+        """Expected kWh of a day with drivers ``x`` and its prediction interval."""
+        production, temp, calendar, imputed, in_range = self._prepare(
+            np.array([_num(x.production)]), np.array([_num(x.temp_mean_c)]), np.array([int(x.calendar)]))
+        X = self.design_matrix(production, temp, calendar)
+        expected, se, half = self._interval(X, confidence)
+        e, h = float(expected[0]), float(half[0])
+        names = []
+        if imputed[0]:
+            names = [d for d, v in (("production", x.production), ("temp_mean_c", x.temp_mean_c))
+                     if (d in in_range) and not math.isfinite(_num(v))]
+        return Prediction(expected_kwh=e, lower_kwh=e - h, upper_kwh=e + h, half_width_kwh=h,
+                          se_kwh=float(se[0]), dof=self.dof,
+                          confidence=float(self.confidence if confidence is None else confidence),
+                          in_range={k: bool(v[0]) for k, v in in_range.items()}, imputed_drivers=tuple(names))
+
+    def predict_many(self, data: DailyData, confidence: float | None = None) -> Predictions:
+        """Vectorised ``predict`` over the days of ``data`` (sorted by day)."""
+        production, temp, calendar, imputed, in_range = self._prepare(
+            data.production.copy(), data.temp_mean_c.copy(), data.calendar.copy())
+        X = self.design_matrix(production, temp, calendar)
+        expected, se, half = self._interval(X, confidence)
+        ok = np.ones(calendar.size, dtype=bool)
+        for v in in_range.values():
+            ok &= v
+        has = np.isfinite(data.energy_kwh)
+        resid = np.where(has, data.energy_kwh - expected, 0.0)
+        z = np.where(has & (se > 0), resid / np.where(se > 0, se, 1.0), 0.0)
+        return Predictions(day=data.day.copy(), expected_kwh=expected, lower_kwh=expected - half,
+                           upper_kwh=expected + half, se_kwh=se, in_range=ok, imputed=imputed, has_actual=has,
+                           residual_kwh=resid, standardised_residual=z,
+                           confidence=float(self.confidence if confidence is None else confidence))
+
+    # --- attribution --------------------------------------------------------------------------
+    def decompose(self, x: DayDrivers, reference: DayDrivers | None = None,
+                  actual_kwh: float | None = None) -> dict[str, float]:
+        """Split model(x) - model(reference) into production, weather (HDD + CDD) and calendar effects.
+
+        Exact and additive (linear model): ``expected_kwh - reference_kwh == production_effect_kwh +
+        weather_effect_kwh + calendar_effect_kwh``. ``reference`` defaults to ``typical_day()``. A driver
+        missing in either day is taken from the typical day (its effect is then zero for that side). With
+        ``actual_kwh``: ``unexplained_kwh = actual_kwh - expected_kwh``.
+        """
+        reference = self.typical if reference is None else reference
+        rows = []
+        for day in (x, reference):
+            production, temp, calendar, _, _ = self._prepare(
+                np.array([_num(day.production)]), np.array([_num(day.temp_mean_c)]), np.array([int(day.calendar)]))
+            rows.append(self.design_matrix(production, temp, calendar)[0])
+        diff = (rows[0] - rows[1]) * self._beta
+        effects = {"production": 0.0, "weather": 0.0, "calendar": 0.0}
+        for name, value in zip(self.columns, diff, strict=True):
+            if name == PRODUCTION_COEF:
+                effects["production"] += value
+            elif name in (HDD_COEF, CDD_COEF):
+                effects["weather"] += value
+            elif name.startswith("calendar_"):
+                effects["calendar"] += value
+        expected = float(rows[0] @ self._beta)
+        ref = float(rows[1] @ self._beta)
+        out = {"expected_kwh": expected, "reference_kwh": ref, "difference_kwh": expected - ref,
+               "production_effect_kwh": float(effects["production"]),
+               "weather_effect_kwh": float(effects["weather"]),
+               "calendar_effect_kwh": float(effects["calendar"])}
+        if actual_kwh is not None and math.isfinite(actual_kwh):
+            out["actual_kwh"] = float(actual_kwh)
+            out["unexplained_kwh"] = float(actual_kwh) - expected
+        return out
+
+    # --- JSON --------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types only (dates as ISO strings, int keys as strings)."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if f.name == "calendar_labels":
+                v = {str(k): s for k, s in v.items()}
+            elif f.name == "driver_ranges":
+                v = {k: dataclasses.asdict(r) for k, r in v.items()}
+            elif f.name == "typical":
+                v = v.to_dict()
+            elif f.name == "excluded_days":
+                v = [{"date": e.date.isoformat(), "reason": e.reason, "energy_kwh": e.energy_kwh,
+                      "detail": e.detail} for e in v]
+            elif f.name == "validity":
+                v = {"valid": v.valid, "verdict": v.verdict, "reasons": list(v.reasons),
+                     "gates": [dataclasses.asdict(g) for g in v.gates]}
+            elif isinstance(v, dt.date):
+                v = v.isoformat()
+            elif f.name == "xtx_inv":
+                v = [list(r) for r in v]
+            elif f.name == "candidates":
+                v = [dict(c) for c in v]
+            elif isinstance(v, tuple):
+                v = list(v)
+            elif isinstance(v, dict):
+                v = dict(v)
+            out[f.name] = v
+        return out
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "BaselineModel":
+        kw = dict(d)
+        kw["drivers"] = tuple(kw["drivers"])
+        kw["calendar_labels"] = {int(k): str(s) for k, s in kw["calendar_labels"].items()}
+        kw["calendar_classes"] = tuple(int(c) for c in kw["calendar_classes"])
+        kw["calendar_seen"] = tuple(int(c) for c in kw.get("calendar_seen", ()))
+        kw["xtx_inv"] = tuple(tuple(float(x) for x in r) for r in kw["xtx_inv"])
+        kw["driver_ranges"] = {k: DriverRange(**r) for k, r in kw["driver_ranges"].items()}
+        kw["typical"] = DayDrivers.from_dict(kw["typical"])
+        kw["excluded_days"] = tuple(ExcludedDay(date=dt.date.fromisoformat(e["date"]), reason=e["reason"],
+                                                energy_kwh=e.get("energy_kwh"), detail=e.get("detail", ""))
+                                    for e in kw["excluded_days"])
+        v = kw["validity"]
+        kw["validity"] = Validity(valid=bool(v["valid"]), verdict=v["verdict"], reasons=tuple(v["reasons"]),
+                                  gates=tuple(Gate(**g) for g in v["gates"]))
+        for k in ("baseline_start", "baseline_end"):
+            kw[k] = dt.date.fromisoformat(kw[k]) if kw.get(k) else None
+        kw["candidates"] = tuple(dict(c) for c in kw.get("candidates", ()))
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in kw.items() if k in known})
+
+
+# ============================================================================================
+# Fitting
+# ============================================================================================
+@dataclasses.dataclass(frozen=True)
+class _Spec:
+    drivers: tuple[str, ...]
+    th: float | None = None
+    tc: float | None = None
+    method: str = REGRESSION
+    window_days: int | None = None      # mean_30d: fit on the last window_days routine days
+
+
+@dataclasses.dataclass
+class _Fit:
+    beta: np.ndarray
+    se: np.ndarray
+    tstat: np.ndarray
+    pval: np.ndarray
+    resid: np.ndarray
+    sse: float
+    sst: float
+    n: int
+    p: int
+    s: float
+    r2: float
+    adj_r2: float
+    f_stat: float
+    f_p: float
+    cinv: np.ndarray
+    rank_ok: bool
+    group_p: dict[str, float]
+
+
+def fit_baseline(data: DailyData, *, confidence: float = 0.90, criterion: str = "bic",
+                 grid_step_c: float = 1.0, heating_range_c: tuple[float, float] = (5.0, 22.0),
+                 cooling_range_c: tuple[float, float] = (12.0, 30.0), min_coverage: float = 0.5,
+                 min_days: int = 14, min_calendar_days: int = 5, outlier_iqr: float = 3.0,
+                 fallback_days: int = 30, folds: int = 10, cv_goal: float = 0.15,
+                 ashrae_cv_limit: float | None = None, nmbe_goal: float = 0.005) -> BaselineModel:
+    """Fit the daily baseline of ``data`` (the module docstring states every rule applied).
+
+    ``confidence``: two-sided level of the prediction intervals (0.90 = baselines.md default).
+    ``criterion``: ``"bic"`` or ``"adj_r2"`` for ranking candidates. ``grid_step_c`` (<= 1.5 C),
+    ``heating_range_c``, ``cooling_range_c``: the change-point grid. ``min_coverage``: a day needs this share
+    of its readings. ``min_days``: fewer usable days -> ``mean_30d`` with verdict ``insufficient_data``.
+    ``min_calendar_days``: a calendar class needs this many usable days to get its dummy.
+    ``outlier_iqr``: residual fence in IQRs around the median. ``fallback_days``: window of ``mean_30d``.
+    ``folds``: blocks of the out-of-sample NMBE. ``cv_goal``, ``ashrae_cv_limit`` (None = by baseline
+    length), ``nmbe_goal``: validity gates. Never raises on data: degenerate inputs give a fallback model
+    whose ``validity`` and ``fallback_reason`` say what happened.
+    """
+    if not 0.0 < confidence < 1.0:
+        raise ValueError("confidence must be between 0 and 1")
+    if not 0.0 < grid_step_c <= 1.5:
+        raise ValueError("grid_step_c must be in (0, 1.5] C")
+    if criterion not in ("bic", "adj_r2"):
+        raise ValueError("criterion must be 'bic' or 'adj_r2'")
+
+    day, y, P, T, cal, cov = data.day, data.energy_kwh, data.production, data.temp_mean_c, data.calendar, data.coverage
+    n_all = y.size
+    reason = np.full(n_all, "", dtype=object)
+    detail = np.full(n_all, "", dtype=object)
+    low_cov = ~(np.nan_to_num(cov, nan=0.0) >= min_coverage)
+    reason[low_cov] = LOW_COVERAGE
+    miss_e = ~np.isfinite(y) & (reason == "")
+    reason[miss_e] = MISSING_ENERGY
+    neg = np.isfinite(y) & (y < 0) & (reason == "")
+    reason[neg] = NEGATIVE_ENERGY
+    quality = reason == ""
+    y0 = np.where(quality, y, 0.0)
+    days_in_period = int((day[-1] - day[0]).astype(int) + 1) if n_all else 0
+    days_missing = days_in_period - int(quality.sum())
+    labels = {int(c): _label(data.calendar_labels, int(c)) for c in np.unique(cal)}
+    common_kw = dict(day=day, y=y0, y_raw=y, P=P, T=T, cal=cal, reason=reason, detail=detail, labels=labels,
+                     confidence=confidence, days_in_period=days_in_period, days_missing=days_missing,
+                     min_days=min_days, cv_goal=cv_goal, ashrae_cv_limit=ashrae_cv_limit, nmbe_goal=nmbe_goal,
+                     folds=folds)
+
+    n_quality = int(quality.sum())
+    if n_quality == 0:
+        return _insufficient(**common_kw)
+    if n_quality < min_days:
+        rows = quality & _last_n(quality, fallback_days)
+        spec = _Spec((), method=MEAN_30D, window_days=fallback_days)
+        return _assemble(spec, rows, candidates=(), fallback_reason="too_few_days", **common_kw)
+
+    # calendar classes with too few days are non-routine for this baseline
+    classes, counts = np.unique(cal[quality], return_counts=True)
+    rare_classes = classes[counts < min_calendar_days]
+    rare = quality & np.isin(cal, rare_classes)
+    reason[rare] = RARE_CALENDAR_CLASS
+    usable = quality & ~rare
+    n_usable = int(usable.sum())
+    if n_usable < min_days:
+        rows = usable & _last_n(usable, fallback_days)
+        spec = _Spec((), method=MEAN_30D, window_days=fallback_days)
+        return _assemble(spec, rows, candidates=(), fallback_reason="too_few_days", **common_kw)
+
+    def available(x: np.ndarray) -> bool:
+        fin = usable & np.isfinite(x)
+        k = int(fin.sum())
+        if k < max(min_days, 0.5 * n_usable):
+            return False
+        v = x[fin]
+        return bool(np.ptp(v) > 1e-9 * max(1.0, float(np.abs(v).max())))
+
+    has_p, has_t = available(P), available(T)
+    common = usable.copy()
+    if has_p:
+        common &= np.isfinite(P)
+    if has_t:
+        common &= np.isfinite(T)
+    if int(common.sum()) < min_days:      # drivers known on disjoint days: use neither
+        has_p = has_t = False
+        common = usable.copy()
+
+    th_grid = _grid(heating_range_c, grid_step_c)
+    tc_grid = _grid(cooling_range_c, grid_step_c)
+    outliers = _energy_screen(y0, cal, common, outlier_iqr)
+    spec: _Spec | None = None
+    table: tuple[dict[str, Any], ...] = ()
+    fallback_reason = None
+    for _ in range(3):
+        sel = common & ~outliers
+        spec, table, fallback_reason = _select(
+            y0, P if has_p else None, T if has_t else None, cal, sel, th_grid, tc_grid, criterion,
+            fallback_days)
+        rows_all = _rows_for(spec, usable, P, T)
+        new_out = _residual_fence(spec, y0, P, T, cal, rows_all, outliers & rows_all, outlier_iqr)
+        if np.array_equal(new_out, outliers):
+            break
+        outliers = new_out
+    if spec is None:      # pragma: no cover - the loop above runs at least once
+        raise RuntimeError("no baseline specification selected")
+    rows_all = _rows_for(spec, usable, P, T)
+    need_p = "production" in spec.drivers
+    need_t = "hdd" in spec.drivers or "cdd" in spec.drivers
+    for mask, name, needed in ((~np.isfinite(P), "production", need_p), (~np.isfinite(T), "temp_mean_c", need_t)):
+        m = usable & mask & (reason == "") if needed else np.zeros(n_all, dtype=bool)
+        reason[m] = MISSING_DRIVER
+        detail[m] = name
+    out_rows = rows_all & outliers
+    reason[out_rows] = OUTLIER
+    rows = rows_all & ~outliers
+    if spec.window_days:
+        rows &= _last_n(rows, spec.window_days)
+    return _assemble(spec, rows, candidates=table, fallback_reason=fallback_reason, **common_kw)
+
+
+def _grid(bounds: tuple[float, float], step: float) -> np.ndarray:
+    lo, hi = float(bounds[0]), float(bounds[1])
+    return np.round(np.arange(lo, hi + step * 0.5, step), 6)
+
+
+def _last_n(mask: np.ndarray, k: int) -> np.ndarray:
+    idx = np.flatnonzero(mask)
+    keep = np.zeros(mask.size, dtype=bool)
+    keep[idx[-k:]] = True
+    return keep
+
+
+def _rows_for(spec: _Spec, usable: np.ndarray, P: np.ndarray, T: np.ndarray) -> np.ndarray:
+    rows = usable.copy()
+    if "production" in spec.drivers:
+        rows &= np.isfinite(P)
+    if "hdd" in spec.drivers or "cdd" in spec.drivers:
+        rows &= np.isfinite(T)
+    return rows
+
+
+def _fence(values: np.ndarray, k: float) -> tuple[float, float]:
+    q1, med, q3 = np.percentile(values, [25.0, 50.0, 75.0])
+    iqr = max(q3 - q1, 1e-9 * max(1.0, float(np.abs(values).max())))
+    return med - k * iqr, med + k * iqr
+
+
+def _energy_screen(y: np.ndarray, cal: np.ndarray, rows: np.ndarray, k: float) -> np.ndarray:
+    """First, model-free pass: energy beyond median +/- k*IQR of its calendar class."""
+    out = np.zeros(y.size, dtype=bool)
+    for c in np.unique(cal[rows]):
+        m = rows & (cal == c)
+        if m.sum() < 8:
+            continue
+        lo, hi = _fence(y[m], k)
+        out |= m & ((y < lo) | (y > hi))
+    return out
+
+
+def _residual_fence(spec: _Spec, y, P, T, cal, rows, current_out, k) -> np.ndarray:
+    """Outliers of ``rows`` against the model ``spec`` fitted on ``rows`` without ``current_out``."""
+    fit_rows = rows & ~current_out
+    if fit_rows.sum() < 8:
+        return current_out
+    classes = _dummy_classes(cal, fit_rows) if "calendar" in spec.drivers else (0, ())
+    X_fit = _design(spec.drivers, spec.th, spec.tc, classes[1], P[fit_rows], T[fit_rows], cal[fit_rows])
+    beta = np.linalg.lstsq(X_fit, y[fit_rows], rcond=None)[0]
+    X_all = _design(spec.drivers, spec.th, spec.tc, classes[1], P[rows], T[rows], cal[rows])
+    resid_all = y[rows] - X_all @ beta
+    lo, hi = _fence(y[fit_rows] - X_fit @ beta, k)
+    out = np.zeros(y.size, dtype=bool)
+    out[np.flatnonzero(rows)[(resid_all < lo) | (resid_all > hi)]] = True
+    return out
+
+
+def _dummy_classes(cal: np.ndarray, rows: np.ndarray) -> tuple[int, tuple[int, ...]]:
+    """Reference class (working day if present, else the most frequent) and the dummy classes."""
+    classes, counts = np.unique(cal[rows], return_counts=True)
+    if classes.size == 0:
+        return CAL_WORKING, ()
+    ref = CAL_WORKING if CAL_WORKING in classes else int(classes[np.argmax(counts)])
+    return ref, tuple(int(c) for c in classes if c != ref)
+
+
+def _design(drivers, th, tc, dummy_classes, P, T, cal) -> np.ndarray:
+    cols = [np.ones(cal.size)]
+    if "production" in drivers:
+        cols.append(P)
+    if "hdd" in drivers:
+        cols.append(np.maximum(th - T, 0.0))
+    if "cdd" in drivers:
+        cols.append(np.maximum(T - tc, 0.0))
+    if "calendar" in drivers:
+        for c in dummy_classes:
+            cols.append((cal == c).astype(float))
+    return np.column_stack(cols)
+
+
+def _column_names(drivers, dummy_classes, labels: Mapping[int, str]) -> list[str]:
+    names = [INTERCEPT]
+    if "production" in drivers:
+        names.append(PRODUCTION_COEF)
+    if "hdd" in drivers:
+        names.append(HDD_COEF)
+    if "cdd" in drivers:
+        names.append(CDD_COEF)
+    if "calendar" in drivers:
+        names += [f"calendar_{_slug(labels.get(c, f'class_{c}'))}_kwh" for c in dummy_classes]
+    return names
+
+
+def _column_groups(drivers, dummy_classes) -> list[str]:
+    groups = ["intercept"] + [d for d in ("production", "hdd", "cdd") if d in drivers]
+    if "calendar" in drivers:
+        groups += ["calendar"] * len(dummy_classes)
+    return groups
+
+
+# --- the fast part: all candidates and change points as batched normal equations ----------------
+def _standardise(M: np.ndarray) -> np.ndarray:
+    Mc = M - M.mean(axis=0)
+    sd = np.sqrt((Mc * Mc).mean(axis=0))
+    sd[sd <= 0] = 1.0
+    return Mc / sd
+
+
+def _solve_batch(FtF, Fty, FtV, VtV, Vty, yy, ridge):
+    """Solve m systems [[F'F, F'V],[V'F, V'V]] b = [F'y, V'y]; return coefficients and SSE."""
+    m, q, k = FtV.shape
+    A = np.empty((m, q + k, q + k))
+    A[:, :q, :q] = FtF
+    A[:, :q, q:] = FtV
+    A[:, q:, :q] = FtV.transpose(0, 2, 1)
+    A[:, q:, q:] = VtV
+    idx = np.arange(q + k)
+    A[:, idx, idx] += ridge
+    b = np.concatenate([np.broadcast_to(Fty, (m, q)), Vty], axis=1)
+    beta = np.linalg.solve(A, b[..., None])[..., 0]
+    return beta, yy - np.einsum("ij,ij->i", beta, b)
+
+
+def _grid_candidates(y, P, T, D, th_grid, tc_grid, min_dd_days, min_dd_sum):
+    """Best change points (least SSE, physical signs) of every driver subset on one sample.
+
+    Returns a list of (drivers, th, tc, sse). Columns are centred (the intercept decouples) and scaled
+    to unit variance so the normal equations are well conditioned; neither changes SSE or slope signs.
+    """
+    n = y.size
+    yc = y - y.mean()
+    yy = float(yc @ yc)
+    ridge = 1e-10 * n
+    fixed: list[tuple[str, np.ndarray, bool]] = []
+    if P is not None:
+        fixed.append(("production", _standardise(P[:, None]), True))
+    if D is not None and D.shape[1]:
+        fixed.append(("calendar", _standardise(D), False))
+    th_ok = tc_ok = np.zeros(0)
+    Hs = Cs = None
+    if T is not None:
+        Hraw = np.maximum(th_grid[None, :] - T[:, None], 0.0)
+        okH = ((Hraw > 0).sum(axis=0) >= min_dd_days) & (Hraw.sum(axis=0) >= min_dd_sum)
+        Craw = np.maximum(T[:, None] - tc_grid[None, :], 0.0)
+        okC = ((Craw > 0).sum(axis=0) >= min_dd_days) & (Craw.sum(axis=0) >= min_dd_sum)
+        th_ok, tc_ok = th_grid[okH], tc_grid[okC]
+        Hs = _standardise(Hraw[:, okH]) if okH.any() else None
+        Cs = _standardise(Craw[:, okC]) if okC.any() else None
+    HtH = Hty = CtC = Cty = HtC = None
+    if Hs is not None:
+        HtH, Hty = (Hs * Hs).sum(axis=0), Hs.T @ yc
+    if Cs is not None:
+        CtC, Cty = (Cs * Cs).sum(axis=0), Cs.T @ yc
+    ih = jc = np.zeros(0, dtype=int)     # (heating, cooling) grid pairs with Tc >= Th
+    if Hs is not None and Cs is not None:
+        HtC = Hs.T @ Cs
+        ih, jc = np.nonzero(tc_ok[None, :] >= th_ok[:, None])
+
+    out: list[tuple[tuple[str, ...], float | None, float | None, float]] = []
+    for r in range(len(fixed) + 1):
+        for combo in itertools.combinations(fixed, r):
+            names = {c[0] for c in combo}
+            F = np.hstack([c[1] for c in combo]) if combo else np.zeros((n, 0))
+            signed = np.concatenate([[c[2]] * c[1].shape[1] for c in combo]) if combo else np.zeros(0, bool)
+            q = F.shape[1]
+            FtF, Fty = F.T @ F, F.T @ yc
+
+            def add(extra, beta, sse, ths, tcs, q=q, signed=signed, names=names):
+                # physical signs: every degree-day slope and the production slope >= 0
+                good = np.all(beta[:, q:] >= 0, axis=1)
+                if signed.any():
+                    good &= np.all(beta[:, :q][:, signed] >= 0, axis=1)
+                if not good.any():
+                    return
+                i = int(np.flatnonzero(good)[np.argmin(sse[good])])
+                drivers = tuple(d for d in DRIVERS if d in names or d in extra)
+                out.append((drivers, None if ths is None else float(ths[i]),
+                            None if tcs is None else float(tcs[i]), float(sse[i])))
+
+            if q == 0:
+                out.append(((), None, None, yy))
+            else:
+                beta, sse = _solve_batch(FtF, Fty, np.zeros((1, q, 0)), np.zeros((1, 0, 0)), np.zeros((1, 0)),
+                                         yy, ridge)
+                add((), beta, sse, None, None)
+            if Hs is not None:
+                beta, sse = _solve_batch(FtF, Fty, (F.T @ Hs).T[:, :, None], HtH[:, None, None], Hty[:, None],
+                                         yy, ridge)
+                add(("hdd",), beta, sse, th_ok, None)
+            if Cs is not None:
+                beta, sse = _solve_batch(FtF, Fty, (F.T @ Cs).T[:, :, None], CtC[:, None, None], Cty[:, None],
+                                         yy, ridge)
+                add(("cdd",), beta, sse, None, tc_ok)
+            if ih.size:
+                FtH, FtC = F.T @ Hs, F.T @ Cs
+                FtV = np.stack([FtH[:, ih].T, FtC[:, jc].T], axis=2)
+                hc = HtC[ih, jc]
+                VtV = np.empty((ih.size, 2, 2))
+                VtV[:, 0, 0], VtV[:, 1, 1], VtV[:, 0, 1], VtV[:, 1, 0] = HtH[ih], CtC[jc], hc, hc
+                Vty = np.stack([Hty[ih], Cty[jc]], axis=1)
+                beta, sse = _solve_batch(FtF, Fty, FtV, VtV, Vty, yy, ridge)
+                add(("hdd", "cdd"), beta, sse, th_ok[ih], tc_ok[jc])
+    return out
+
+
+def _select(y, P, T, cal, rows, th_grid, tc_grid, criterion, fallback_days):
+    """Choose the baseline specification on ``rows``: (spec, candidate table, fallback reason)."""
+    yr = y[rows]
+    n = yr.size
+    ref, dummies = _dummy_classes(cal, rows)
+    calendar_ok = len(dummies) > 0
+    fallback = _Spec(("calendar",), method=CALENDAR_MEAN) if calendar_ok else _Spec((), method=MEAN_30D,
+                                                                                      window_days=fallback_days)
+    if n < 8 or float(np.ptp(yr)) <= 1e-9 * max(1.0, float(np.abs(yr).max())):
+        return fallback, (), "constant_energy" if n >= 8 else "too_few_days"
+    D = np.column_stack([(cal[rows] == c).astype(float) for c in dummies]) if calendar_ok else None
+    scale = max(1.0, n / 365.0)
+    cands = _grid_candidates(yr, None if P is None else P[rows], None if T is None else T[rows], D,
+                             th_grid, tc_grid, 10.0 * scale, 20.0 * scale)
+    yy = float(((yr - yr.mean()) ** 2).sum())
+    scored = []
+    for drivers, th, tc, sse in cands:
+        p = 1 + sum(d in drivers for d in SIGNED_DRIVERS) + (len(dummies) if "calendar" in drivers else 0)
+        ncp = (th is not None) + (tc is not None)
+        if n - p < 2:
+            continue
+        sse_f = max(sse, 1e-15 * yy, 1e-300)
+        bic = n * math.log(sse_f / n) + (p + ncp) * math.log(n)
+        adj = 1.0 - (sse_f / (n - p)) / (yy / (n - 1)) if yy > 0 else 0.0
+        key = bic if criterion == "bic" else -adj
+        scored.append({"drivers": list(drivers), "heating_balance_c": th, "cooling_balance_c": tc,
+                       "bic": round(bic, 6), "adj_r2": round(adj, 6), "sse_kwh2": sse, "_key": key})
+    scored.sort(key=lambda c: (c["_key"], len(c["drivers"])))
+    for c in scored:
+        c.pop("_key")
+    chosen: _Spec | None = None
+    first = True
+    for c in scored:
+        if not c["drivers"]:
+            break       # the mean beats every remaining candidate on the criterion
+        spec = _Spec(tuple(c["drivers"]), c["heating_balance_c"], c["cooling_balance_c"])
+        X = _design(spec.drivers, spec.th, spec.tc, dummies, _arr(P, rows), _arr(T, rows), cal[rows])
+        fit = _fit_stats(X, yr, _column_groups(spec.drivers, dummies))
+        reasons = _enpi_reasons(fit, spec.drivers)
+        c["passed_gates"] = not reasons
+        c["reasons"] = reasons
+        if not reasons:
+            chosen = spec
+            break
+        first = False
+    if chosen is not None:
+        method = REGRESSION
+        if chosen.drivers == ("production",):
+            method = PRODUCTION_ONLY
+        elif chosen.drivers == ("calendar",):
+            method = CALENDAR_MEAN
+        return (dataclasses.replace(chosen, method=method), tuple(scored),
+                None if first else "best_candidate_failed_gates")
+    return fallback, tuple(scored), "no_valid_driver_model"
+
+
+def _arr(x: np.ndarray | None, rows: np.ndarray) -> np.ndarray:
+    return np.full(int(rows.sum()), np.nan) if x is None else x[rows]
+
+
+def _enpi_reasons(fit: _Fit, drivers: Sequence[str]) -> list[str]:
+    """DOE EnPI Lite acceptance plus physical signs and rank; empty when the model passes."""
+    reasons = []
+    if not fit.rank_ok:
+        reasons.append("collinear_drivers")
+    groups = ["intercept"] + [d for d in ("production", "hdd", "cdd") if d in drivers]
+    for i, g in enumerate(groups):
+        if g in SIGNED_DRIVERS and fit.beta[i] < 0:
+            reasons.append(f"negative_{g}_coefficient")
+    if fit.f_p >= 0.10:
+        reasons.append("model_not_significant")
+    gp = fit.group_p
+    for g, p in gp.items():
+        if p >= 0.20:
+            reasons.append(f"driver_not_significant:{g}")
+    if gp and min(gp.values()) >= 0.10:
+        reasons.append("no_driver_below_p_0_10")
+    return reasons
+
+
+def _fit_stats(X: np.ndarray, y: np.ndarray, groups: Sequence[str]) -> _Fit:
+    """OLS with the statistics Guideline 14 / EnPI Lite report (one SVD)."""
+    n, p = X.shape
+    U, S, Vt = np.linalg.svd(X, full_matrices=False)
+    tol = S[0] * max(n, p) * np.finfo(float).eps if S.size else 0.0
+    keep = S > tol
+    rank_ok = bool(keep.all())
+    Sinv = np.where(keep, 1.0 / np.where(keep, S, 1.0), 0.0)
+    beta = Vt.T @ (Sinv * (U.T @ y))
+    cinv = (Vt.T * Sinv ** 2) @ Vt
+    ybar = float(y.mean())
+    sst = float(((y - ybar) ** 2).sum())
+    if sst <= n * (1e-12 * max(1.0, float(np.abs(y).max()))) ** 2:
+        # constant energy: the exact fit is the mean (column 0 is the intercept); no 1e-15 residue
+        beta = np.zeros(p)
+        beta[0] = ybar
+        sst = 0.0
+    resid = y - X @ beta
+    sse = float(resid @ resid) if sst > 0 else 0.0
+    if sst == 0:
+        resid = np.zeros(n)
+    dof = n - p
+    s2 = sse / dof if dof > 0 else 0.0
+    s = math.sqrt(s2)
+    se = np.sqrt(np.maximum(s2 * np.diag(cinv), 0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(se > 0, beta / np.where(se > 0, se, 1.0), np.where(beta == 0, 0.0, np.sign(beta) * _CAP))
+    t = np.clip(t, -_CAP, _CAP)
+    d = max(dof, 1)
+    pval = 2.0 * special.stdtr(d, -np.abs(t))
+    r2 = 1.0 - sse / sst if sst > 0 and p > 1 else 0.0      # a mean explains nothing, exactly
+    adj = 1.0 - (1.0 - r2) * (n - 1) / dof if dof > 0 and n > 1 and p > 1 else 0.0
+    if p > 1 and dof > 0 and sst > 0:
+        if sse > 0:
+            f = max((sst - sse) / (p - 1) / s2, 0.0)
+            f = min(f, _CAP)
+            fp = float(special.fdtrc(p - 1, dof, f))
+        else:
+            f, fp = _CAP, 0.0
+    else:
+        f, fp = 0.0, 1.0
+    group_p: dict[str, float] = {}
+    for g in dict.fromkeys(groups):
+        if g == "intercept":
+            continue
+        idx = [i for i, gg in enumerate(groups) if gg == g]
+        if len(idx) == 1:
+            group_p[g] = float(pval[idx[0]])
+            continue
+        other = [i for i in range(p) if i not in idx]
+        Xr = X[:, other]
+        rr = y - Xr @ np.linalg.lstsq(Xr, y, rcond=None)[0]
+        sse_r = float(rr @ rr)
+        if dof > 0 and s2 > 0:
+            fg = min(max((sse_r - sse) / len(idx) / s2, 0.0), _CAP)
+            group_p[g] = float(special.fdtrc(len(idx), dof, fg))
+        else:
+            group_p[g] = 0.0 if sse_r > sse else 1.0
+    return _Fit(beta=beta, se=se, tstat=t, pval=pval, resid=resid, sse=sse, sst=sst, n=n, p=p, s=s, r2=r2,
+                adj_r2=adj, f_stat=float(f), f_p=float(fp), cinv=cinv, rank_ok=rank_ok, group_p=group_p)
+
+
+def _out_of_sample(X: np.ndarray, y: np.ndarray, folds: int) -> np.ndarray:
+    """Held-out predictions from contiguous blocks (day order), each refitted on the other blocks."""
+    n, p = X.shape
+    k = min(folds, n)
+    pred = np.empty(n)
+    for block in np.array_split(np.arange(n), k):
+        train = np.ones(n, dtype=bool)
+        train[block] = False
+        if train.sum() < 1:
+            pred[block] = y.mean()
+            continue
+        beta = np.linalg.lstsq(X[train], y[train], rcond=None)[0]
+        pred[block] = X[block] @ beta
+    return pred
+
+
+def _lag1(resid: np.ndarray, day: np.ndarray) -> float:
+    """Lag-1 autocorrelation over pairs of consecutive calendar days."""
+    if resid.size < 3:
+        return 0.0
+    e = resid - resid.mean()
+    den = float(e @ e) / e.size
+    adjacent = np.diff(day).astype(int) == 1
+    if adjacent.sum() < 2 or den <= 0:
+        return 0.0
+    num = float((e[:-1] * e[1:])[adjacent].mean())
+    return float(np.clip(num / den, -1.0, 1.0))
+
+
+def _ashrae_limit(days_in_period: int, override: float | None) -> float:
+    if override is not None:
+        return float(override)
+    months = round(days_in_period / _DAYS_PER_MONTH)
+    return 0.20 if months < 12 else 0.25 if months <= 60 else 0.30
+
+
+def _assemble(spec: _Spec, rows: np.ndarray, *, day, y, y_raw, P, T, cal, reason, detail, labels, confidence,
+              days_in_period, days_missing, min_days, cv_goal, ashrae_cv_limit, nmbe_goal, folds,
+              candidates, fallback_reason) -> BaselineModel:
+    ref, dummies = _dummy_classes(cal, rows) if "calendar" in spec.drivers else (
+        _dummy_classes(cal, rows)[0], ())
+    X = _design(spec.drivers, spec.th, spec.tc, dummies, P[rows], T[rows], cal[rows])
+    yr = y[rows]
+    names = _column_names(spec.drivers, dummies, labels)
+    groups = _column_groups(spec.drivers, dummies)
+    fit = _fit_stats(X, yr, groups)
+    n, p = fit.n, fit.p
+    mean_y = float(yr.mean())
+    dof = n - p
+    rmse = math.sqrt(fit.sse / dof) if dof > 0 else 0.0
+    cv = rmse / mean_y if mean_y > 0 else 0.0
+    nmbe = float(fit.resid.sum()) / (dof * mean_y) if dof > 0 and mean_y > 0 else 0.0
+    if n >= 4 and dof > 0 and mean_y > 0:
+        e_oos = yr - _out_of_sample(X, yr, folds)
+        nmbe_oos = float(e_oos.sum()) / (dof * mean_y)
+        cv_oos = math.sqrt(float(e_oos @ e_oos) / dof) / mean_y
+    else:
+        nmbe_oos = cv_oos = 0.0
+    rho = _lag1(fit.resid, day[rows])
+    n_eff = float(n) if rho <= 0 else max(n * (1.0 - rho) / (1.0 + rho), min(2.0, float(n)))
+    sse_f = max(fit.sse, 1e-15 * fit.sst, 1e-300)
+    ncp = (spec.th is not None) + (spec.tc is not None)
+    bic = n * math.log(sse_f / n) + (p + ncp) * math.log(n) if n > 0 else 0.0
+
+    ranges: dict[str, DriverRange] = {}
+    for key, arr in (("production", P), ("temp_mean_c", T)):
+        v = arr[rows & np.isfinite(arr)]
+        if v.size:
+            ranges[key] = DriverRange(float(v.min()), float(v.max()), float(v.mean()),
+                                      float(v.std(ddof=1)) if v.size > 1 else 0.0)
+    work = rows & np.isfinite(P) & (cal == ref)
+    if not work.any():
+        work = rows & np.isfinite(P)
+    typical = DayDrivers(production=float(P[work].mean()) if work.any() else None,
+                         temp_mean_c=ranges["temp_mean_c"].mean if "temp_mean_c" in ranges else None,
+                         calendar=int(ref))
+    excluded = _excluded(day, y_raw, reason, detail)
+
+    method = spec.method
+    validity = _validity(method=method, n=n, cv=cv, nmbe_oos=nmbe_oos, r2=fit.r2, f_p=fit.f_p,
+                         group_p=fit.group_p, days_in_period=days_in_period, days_missing=days_missing,
+                         min_days=min_days, cv_goal=cv_goal, ashrae=_ashrae_limit(days_in_period, ashrae_cv_limit),
+                         nmbe_goal=nmbe_goal, constant=fit.sst <= 0 and n > 1)
+    fl = _finite
+    return BaselineModel(
+        method=method, drivers=tuple(spec.drivers) if method != MEAN_30D else (),
+        coefficients={k: fl(v) for k, v in zip(names, fit.beta, strict=True)},
+        std_errors={k: fl(v) for k, v in zip(names, fit.se, strict=True)},
+        t_stats={k: fl(v) for k, v in zip(names, fit.tstat, strict=True)},
+        p_values={k: fl(v) for k, v in zip(names, fit.pval, strict=True)},
+        driver_p_values={k: fl(v) for k, v in fit.group_p.items()},
+        heating_balance_c=spec.th if "hdd" in spec.drivers else None,
+        cooling_balance_c=spec.tc if "cdd" in spec.drivers else None,
+        calendar_labels={int(k): v for k, v in sorted(labels.items())}, calendar_reference=int(ref),
+        calendar_classes=tuple(int(c) for c in dummies),
+        calendar_seen=tuple(int(c) for c in np.unique(cal[rows])),
+        n=int(n), n_effective=fl(n_eff), p=int(p), residual_autocorrelation=fl(rho),
+        r2=fl(fit.r2), adj_r2=fl(fit.adj_r2), cv_rmse=fl(cv), nmbe=fl(nmbe), nmbe_out_of_sample=fl(nmbe_oos),
+        cv_rmse_out_of_sample=fl(cv_oos), f_stat=fl(fit.f_stat), f_p_value=fl(fit.f_p), s_kwh=fl(fit.s),
+        mean_energy_kwh=fl(mean_y), bic=fl(bic), confidence=float(confidence),
+        xtx_inv=tuple(tuple(fl(v) for v in r) for r in fit.cinv),
+        driver_ranges=ranges, typical=typical, excluded_days=excluded,
+        baseline_start=_date(day[rows][0]), baseline_end=_date(day[rows][-1]),
+        days_in_period=int(days_in_period), days_missing=int(days_missing), validity=validity,
+        fallback_reason=fallback_reason, candidates=tuple(_clean_candidate(c) for c in candidates))
+
+
+def _insufficient(*, day, y_raw, P, T, cal, reason, detail, labels, confidence, days_in_period, days_missing,
+                  min_days, **_: Any) -> BaselineModel:
+    excluded = _excluded(day, y_raw, reason, detail)
+    gate = Gate("min_days", 0.0, float(min_days), ">=", False, "required", "too_few_days")
+    return BaselineModel(
+        method=INSUFFICIENT_DATA, drivers=(), coefficients={INTERCEPT: 0.0}, std_errors={INTERCEPT: 0.0},
+        t_stats={INTERCEPT: 0.0}, p_values={INTERCEPT: 1.0}, driver_p_values={}, heating_balance_c=None,
+        cooling_balance_c=None, calendar_labels={int(k): v for k, v in sorted(labels.items())},
+        calendar_reference=CAL_WORKING, calendar_classes=(), calendar_seen=(), n=0, n_effective=0.0, p=1,
+        residual_autocorrelation=0.0, r2=0.0, adj_r2=0.0, cv_rmse=0.0, nmbe=0.0, nmbe_out_of_sample=0.0,
+        cv_rmse_out_of_sample=0.0, f_stat=0.0, f_p_value=1.0, s_kwh=0.0, mean_energy_kwh=0.0, bic=0.0,
+        confidence=float(confidence), xtx_inv=((0.0,),), driver_ranges={}, typical=DayDrivers(),
+        excluded_days=excluded, baseline_start=None, baseline_end=None, days_in_period=int(days_in_period),
+        days_missing=int(days_missing),
+        validity=Validity(False, "insufficient_data", ("too_few_days",), (gate,)), fallback_reason="no_data")
+
+
+def _validity(*, method, n, cv, nmbe_oos, r2, f_p, group_p, days_in_period, days_missing, min_days, cv_goal,
+              ashrae, nmbe_goal, constant) -> Validity:
+    gates = [Gate("min_days", float(n), float(min_days), ">=", n >= min_days, "required", "too_few_days"),
+             Gate("cv_rmse_ashrae", cv, ashrae, "<=", cv <= ashrae, "required", "cv_rmse_above_ashrae_limit")]
+    significant = bool(group_p) and f_p < 0.10 and all(v < 0.20 for v in group_p.values()) \
+        and min(group_p.values()) < 0.10
+    if method in (REGRESSION, PRODUCTION_ONLY, CALENDAR_MEAN) and group_p:
+        gates.append(Gate("significance", f_p, 0.10, "<", significant,
+                          "advisory" if method == CALENDAR_MEAN else "required", "model_not_significant"))
+    gates += [Gate("cv_rmse_goal", cv, cv_goal, "<=", cv <= cv_goal, "goal", "cv_rmse_above_goal"),
+              Gate("nmbe_out_of_sample", abs(nmbe_oos), nmbe_goal, "<=", abs(nmbe_oos) <= nmbe_goal, "goal",
+                   "nmbe_out_of_sample_above_goal"),
+              Gate("r2", r2, 0.5, ">=", r2 >= 0.5, "advisory", "r2_below_0_5"),
+              Gate("baseline_length", float(days_in_period), 365.0, ">=", days_in_period >= 365, "advisory",
+                   "baseline_shorter_than_365_days"),
+              Gate("missing_days", days_missing / max(days_in_period, 1), 0.10, "<=",
+                   days_missing <= 0.10 * days_in_period, "advisory", "more_than_10pct_days_missing")]
+    if method in (CALENDAR_MEAN, MEAN_30D):
+        # a day-type or 30-day mean explains nothing: say so
+        gates.append(Gate("driver_model", float(significant), 1.0, ">=", method == CALENDAR_MEAN and significant,
+                          "advisory", "fallback_model"))
+    if constant:
+        gates.append(Gate("energy_varies", 0.0, 0.0, ">", False, "advisory", "constant_energy"))
+    gates = [dataclasses.replace(g, value=_finite(g.value)) for g in gates]
+    failed = [g for g in gates if not g.passed]
+    reasons = tuple(g.reason for g in failed)
+    if n < min_days:
+        verdict = "insufficient_data"
+    elif any(g.level == "required" for g in failed):
+        verdict = "invalid"
+    elif failed:
+        verdict = "valid_with_warnings"
+    else:
+        verdict = "valid"
+    return Validity(valid=verdict in ("valid", "valid_with_warnings"), verdict=verdict, reasons=reasons,
+                    gates=tuple(gates))
+
+
+# ============================================================================================
+# Measurement & verification helpers
+# ============================================================================================
+def fractional_savings_uncertainty(cv_rmse: float, n: int, n_effective: float, m_reporting_days: int,
+                                   savings_fraction: float, confidence: float = 0.68,
+                                   months: float | None = None, *, p: int = 1) -> float:
+    """ASHRAE Guideline 14 Annex B FSU with the CalTRACK daily correction (baselines.md).
+
+    FSU = t * k * CV * sqrt((n/n') * (1 + 2/n') * (1/m)) / F, k = a*M^2 + b*M + d, M = reporting months
+    (``months``, default m_reporting_days / 30.4375), t two-sided at ``confidence`` with n - p degrees of
+    freedom, F = savings / adjusted baseline (its absolute value is used). Returns a fraction of the
+    savings (0.5 = savings known to +/-50 %).
+    """
+    if n < 1 or m_reporting_days < 1 or not n_effective > 0:
+        raise ValueError("n, n_effective and m_reporting_days must be positive")
+    if not savings_fraction or not math.isfinite(savings_fraction):
+        raise ValueError("savings_fraction must be a non-zero number: with no savings the FSU is unbounded")
+    M = float(months) if months is not None else m_reporting_days / _DAYS_PER_MONTH
+    k = FSU_A * M * M + FSU_B * M + FSU_D
+    t = float(special.stdtrit(max(n - p, 1), 0.5 + confidence / 2.0))
+    n_eff = min(float(n_effective), float(n))
+    return float(t * k * cv_rmse * math.sqrt((n / n_eff) * (1.0 + 2.0 / n_eff) / m_reporting_days)
+                 / abs(savings_fraction))
+
+
+def cusum(expected: Any, actual: Any) -> np.ndarray:
+    """CUSUM of savings C_t = sum_{i<=t} (expected_i - actual_i); a day with a missing value adds 0."""
+    d = np.asarray(expected, dtype=float) - np.asarray(actual, dtype=float)
+    return np.cumsum(np.where(np.isfinite(d), d, 0.0))
+
+
+def page_cusum(residuals_std: Any, k: float = 0.5, h: float = 5.0, side: str = "both") -> PageCusumResult:
+    """Page's tabular CUSUM on standardised residuals (actual - expected) / se.
+
+    S+_i = max(0, S+_{i-1} + z_i - k), S-_i = max(0, S-_{i-1} - z_i - k); alarm at the first i with S > h
+    (``side``: 'upper' = excess consumption, 'lower', or 'both'). The start estimate is the first day of
+    the run that raised the alarm (the day after the statistic last stood at zero). NaN days are skipped.
+    Returns (None, None) without an alarm.
+    """
+    if side not in ("both", "upper", "lower"):
+        raise ValueError("side must be 'both', 'upper' or 'lower'")
+    z = np.asarray(residuals_std, dtype=float).reshape(-1)
+    hi = lo = 0.0
+    start_hi = start_lo = None
+    for i, v in enumerate(z.tolist()):
+        if not math.isfinite(v):
+            continue
+        new_hi = max(0.0, hi + v - k)
+        new_lo = max(0.0, lo - v - k)
+        if new_hi > 0 and hi == 0:
+            start_hi = i
+        if new_lo > 0 and lo == 0:
+            start_lo = i
+        hi, lo = new_hi, new_lo
+        if side in ("both", "upper") and hi > h:
+            return PageCusumResult(i, start_hi)
+        if side in ("both", "lower") and lo > h:
+            return PageCusumResult(i, start_lo)
+    return PageCusumResult(None, None)
+
+
+# ============================================================================================
+# small helpers
+# ============================================================================================
+def _label(labels: Sequence[str], code: int) -> str:
+    return labels[code] if 0 <= code < len(labels) else f"class_{code}"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "class"
+
+
+def _num(v: Any) -> float:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return math.nan
+    return f
+
+
+def _opt_float(v: Any) -> float | None:
+    f = _num(v)
+    return f if math.isfinite(f) else None
+
+
+def _finite(v: Any) -> float:
+    f = float(v)
+    if math.isnan(f):
+        return 0.0
+    return max(-_CAP, min(_CAP, f)) if math.isinf(f) else f
+
+
+def _contains(r: DriverRange | None, values: np.ndarray) -> np.ndarray:
+    if r is None:
+        return np.zeros(values.size, dtype=bool)
+    return ((values >= r.min) & (values <= r.max)) | (np.abs(values - r.mean) <= 3.0 * r.std)
+
+
+def _date(d: np.datetime64) -> dt.date:
+    return d.astype("datetime64[D]").astype(dt.date)
+
+
+def _excluded(day, y_raw, reason, detail) -> tuple[ExcludedDay, ...]:
+    return tuple(ExcludedDay(date=_date(day[i]), reason=str(reason[i]),
+                             energy_kwh=float(y_raw[i]) if np.isfinite(y_raw[i]) else None, detail=str(detail[i]))
+                 for i in np.flatnonzero(reason != ""))
+
+
+def _clean_candidate(c: Mapping[str, Any]) -> dict[str, Any]:
+    out = {}
+    for k, v in c.items():
+        if isinstance(v, float):
+            v = _finite(v)
+        out[k] = v
+    return out
+
+
+__all__ = [
+    "BaselineModel", "DailyData", "DayDrivers", "DriverRange", "ExcludedDay", "Gate", "PageCusumResult",
+    "Prediction", "Predictions", "Validity", "cusum", "fit_baseline", "fractional_savings_uncertainty",
+    "page_cusum", "CAL_WORKING", "CAL_PARTIAL", "CAL_CLOSED", "REGRESSION", "PRODUCTION_ONLY", "CALENDAR_MEAN",
+    "MEAN_30D", "INSUFFICIENT_DATA",
+]
