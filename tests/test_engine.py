@@ -47,29 +47,73 @@ async def _independent_daily(dsn: str, machine: str, types: list[str], tz: str, 
         await conn.close()
 
 
+async def _independent_drivers(dsn: str, machine: str, tz: str, day: dt.date) -> tuple[float, float]:
+    """Production units and mean outdoor temperature of a local day, computed the plain way."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        production = await conn.fetchval(
+            """SELECT sum(p.production_count)::float8 FROM production_data p JOIN machines m ON m.id = p.machine_id
+               WHERE m.name = $1 AND (p.time AT TIME ZONE $2)::date = $3""", machine, tz, day)
+        temp = await conn.fetchval(
+            """SELECT avg(e.outdoor_temp_c)::float8 FROM environmental_data e JOIN machines m ON m.id = e.machine_id
+               JOIN machines c ON c.factory_id = m.factory_id
+               WHERE c.name = $1 AND (e.time AT TIME ZONE $2)::date = $3""", machine, tz, day)
+        return production, temp
+    finally:
+        await conn.close()
+
+
 def test_past_day_has_the_seed_fields_and_matches_independent_sql(plant_dsn):
     day = dt.date(2025, 10, 21)
     result = analyze(plant_dsn, "Compressor-1", None, day.isoformat())
     payload = result.to_dict()
     assert list(payload)[:14] == SEED_FIELDS
-    json.dumps(payload)  # serialisable
+    json.dumps(payload)  # serialisable, no NaN
     assert payload["energy_source"] == "electricity" and payload["date"] == "2025-10-21"
     assert payload["iso50001_status"] in {"excellent", "on_target", "requires_attention", "non_compliant"}
     assert set(payload["root_cause_analysis"]) == {"primary_factor", "impact_description", "contributing_factors",
                                                    "confidence"}
-
     daily = run(_independent_daily(plant_dsn, "Compressor-1", ["energy", "electricity", "electrical"],
-                                   "America/Los_Angeles", day - dt.timedelta(days=30), day))
+                                   "America/Los_Angeles", day, day))
     assert payload["actual_energy_kwh"] == pytest.approx(daily[day], abs=1e-3)
-    history = [v for d, v in daily.items() if d < day]
-    assert len(history) == 30
-    expected = sum(history) / len(history)
-    assert payload["baseline_energy_kwh"] == pytest.approx(expected, abs=1e-3)
-    assert payload["deviation_kwh"] == pytest.approx(daily[day] - expected, abs=2e-3)
-    assert payload["deviation_percent"] == pytest.approx(100 * (daily[day] - expected) / expected, abs=0.01)
-    # priced at the SEU's own source price (electricity 0.15 per kWh), not a constant for every source
-    assert payload["deviation_cost_usd"] == pytest.approx((daily[day] - expected) * 0.15, abs=0.01)
+    production, temp = run(_independent_drivers(plant_dsn, "Compressor-1", "America/Los_Angeles", day))
+    assert payload["drivers"]["production_units"] == pytest.approx(production)
+    assert payload["drivers"]["temp_mean_c"] == pytest.approx(temp, abs=1e-6)
+    # expected = the model at the day's drivers (a working day: no calendar dummy)
+    base = payload["baseline"]
+    assert base["method"] == "regression" and "production" in base["drivers"]
+    coef = base["coefficients"]
+    expected = coef["intercept_kwh"] + coef["production_kwh_per_unit"] * production
+    assert payload["baseline_energy_kwh"] == pytest.approx(expected, rel=1e-4)
+    assert payload["deviation_kwh"] == pytest.approx(daily[day] - payload["baseline_energy_kwh"], abs=2e-3)
+    assert payload["deviation_percent"] == pytest.approx(
+        100 * payload["deviation_kwh"] / payload["baseline_energy_kwh"], abs=0.01)
+    # priced at the SEU's tariff: the San Jose factory has time-of-use rates between 0.11 and 0.28
+    assert 0.11 <= payload["price_per_kwh"] <= 0.28
+    assert payload["deviation_cost_usd"] == pytest.approx(payload["deviation_kwh"] * payload["price_per_kwh"], abs=0.01)
     assert 0.0 <= payload["efficiency_score"] <= 1.0
+    stats = base["statistics"]
+    assert stats["n"] >= 300 and stats["cv_rmse"] <= 0.15 and abs(stats["nmbe_out_of_sample"]) <= 0.005
+    assert base["interval"]["low_kwh"] < payload["baseline_energy_kwh"] < base["interval"]["high_kwh"]
+
+
+def test_less_production_is_on_target_with_reduced_production_not_excellent(plant_dsn):
+    """The seed's case: 40 % less production and proportionally less energy."""
+    result = analyze(plant_dsn, "Injection-Molding-1", None, "2025-10-29")
+    assert abs(result.deviation_percent) < 5
+    assert result.iso50001_status.value == "on_target"
+    assert result.root_cause_analysis.primary_factor == "reduced_production"
+    assert result.attribution["production_effect_kwh"] < -0.2 * result.attribution["typical_day_kwh"]
+    assert result.recommendations == []
+
+
+def test_hvac_fault_is_significant_excess_with_a_recommendation(plant_dsn):
+    result = analyze(plant_dsn, "HVAC-Main", None, "2025-10-20")
+    assert result.significant and result.deviation_percent > 20
+    assert result.iso50001_status.value == "non_compliant"
+    assert result.root_cause_analysis.primary_factor == "excess_consumption"
+    assert result.root_cause_analysis.confidence > 0.9
+    assert result.recommendations and result.recommendations[0].estimated_savings_kwh > 0
 
 
 def test_today_is_a_partial_day_compared_with_the_same_hours(plant_dsn):
@@ -81,8 +125,11 @@ def test_today_is_a_partial_day_compared_with_the_same_hours(plant_dsn):
     daily = run(_independent_daily(plant_dsn, "Compressor-1", ["energy"], "America/Los_Angeles",
                                    result.date - dt.timedelta(days=30), result.date, cutoff))
     assert result.actual_energy_kwh == pytest.approx(daily[result.date], abs=1e-3)
-    history = [v for d, v in daily.items() if d < result.date]
-    assert result.baseline_energy_kwh == pytest.approx(sum(history) / len(history), abs=1e-3)
+    # the baseline is a same-hours model: far below a whole day's energy
+    full_days = run(_independent_daily(plant_dsn, "Compressor-1", ["energy"], "America/Los_Angeles",
+                                       result.date - dt.timedelta(days=7), result.date - dt.timedelta(days=1)))
+    assert result.baseline_energy_kwh < 0.8 * max(full_days.values())
+    assert abs(result.deviation_percent) < 15
 
 
 def test_gas_is_priced_per_kwh_equivalent_of_its_unit(plant_dsn):
