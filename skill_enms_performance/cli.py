@@ -169,8 +169,11 @@ class AskSession:
         from ovos_bus_client.message import Message
 
         self.capture.reset()
-        self.croft.bus.emit(Message("recognizer_loop:utterance", {"utterances": [utterance], "lang": self.lang},
-                                    {"source": "cli", "destination": ["skills"]}))
+        message = Message("recognizer_loop:utterance", {"utterances": [utterance], "lang": self.lang},
+                          {"source": "cli", "destination": ["skills"]})
+        # the in-process bus runs handlers in the emitting thread: a handler that asks back
+        # (get_response) keeps running while the next utterance answers it
+        threading.Thread(target=self.croft.bus.emit, args=(message,), daemon=True).start()
         self.capture.done.wait(timeout)
         with self.capture.lock:
             return {"utterance": utterance, "lang": self.lang, "intent": self.capture.intent,

@@ -32,6 +32,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "dsn": "",                      # empty: ENMS_DSN, else the embedded demo database
     "currency": "USD",
     "answer_timeout_s": 3.0,        # a spoken question is answered (or apologised for) within this
+    "warm_up_timeout_s": 300.0,     # first rollup build of a large database at start
     "bus_timeout_s": 10.0,
     "connect_timeout_s": 2.0,
     "statement_timeout_s": 10.0,
@@ -64,6 +65,7 @@ class EnmsPerformanceSkill(OVOSSkill):
         self._ready = threading.Event()
         self._resolver: SeuResolver | None = None
         self._resolver_source: list | None = None
+        self._maintenance: Any = None
         super().__init__(*args, **kwargs)
 
     # --- lifecycle --------------------------------------------------------------------
@@ -91,12 +93,14 @@ class EnmsPerformanceSkill(OVOSSkill):
                 "statement_timeout_s": self.settings.get("statement_timeout_s"),
                 "pool_max_size": self.settings.get("pool_max_size"),
             })
-            self._engine = Engine(dsn, settings, clock=clock)
+            engine = Engine(dsn, settings, clock=clock)
+            try:  # catalogue and rollups before the first question; a database down now may be up later
+                self._loop.run(engine.warm_up(), timeout=float(self.settings.get("warm_up_timeout_s", 300.0)))
+            except (EnmsError, TimeoutError) as err:
+                self.log.warning(f"energy database warm-up incomplete: {redact_dsn(str(err))}")
+            self._maintenance = self._loop.submit(engine.keep_fresh())
+            self._engine = engine
             self._engine_error = None
-            try:  # warm the pool and the SEU catalogue; a database that is down now may be up later
-                self._loop.run(self._engine.seus(), timeout=float(self.settings.get("answer_timeout_s", 3.0)))
-            except (EnmsError, TimeoutError):
-                pass
         except Exception as err:  # noqa: BLE001 - the skill stays loaded and says what is wrong
             self.log.error(f"energy database not available: {redact_dsn(str(err))}")
             self._engine_error = DatabaseUnavailableError()
@@ -104,6 +108,8 @@ class EnmsPerformanceSkill(OVOSSkill):
             self._ready.set()
 
     def shutdown(self) -> None:
+        if self._maintenance is not None:
+            self._maintenance.cancel()
         if self._loop is not None:
             engine = self._engine
             self._loop.stop(cleanup=engine.close if engine else None, timeout=2.0)

@@ -138,6 +138,23 @@ class Engine:
             await self.refresh_rollups()
         return self._mode
 
+    async def warm_up(self) -> str:
+        """Read the SEU catalogue and build or refresh the rollups (the first build of a large
+        database takes a while: do it before the first question, not during it)."""
+        await self.seus(refresh=True)
+        return await self.mode()
+
+    async def keep_fresh(self) -> None:
+        """Refresh the rollups every ``rollup_refresh_s`` so that questions never wait for it.
+        Runs until cancelled; a database that is away is retried at the next interval."""
+        while True:
+            await asyncio.sleep(self.settings.rollup_refresh_s)
+            try:
+                if self._mode == "rollup":
+                    await self.refresh_rollups()
+            except EnmsError:
+                continue
+
     async def refresh_rollups(self) -> dict[str, object]:
         """Bring the rollups up to now (recent days are re-aggregated: late data is picked up)."""
         async with self._rollup_lock:
