@@ -3,6 +3,8 @@
     enms-performance demo                     start/reuse the embedded database, load the plant, print DSN
     enms-performance ask "UTTERANCE" ...      ask the skill through the real OVOS intent pipeline
     enms-performance analyze SEU [--date D]   run the analysis directly
+    enms-performance summary [--machine-type T] [--factory F] [--date D | --start D --end D]
+    enms-performance health                   database, newest readings, rollups, model validity
 """
 from __future__ import annotations
 
@@ -103,6 +105,59 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         return _print_error(err, args)
     print(json.dumps(payload, indent=2) if args.json else payload["voice_summary"])
     return 0
+
+
+def _run_engine(args: argparse.Namespace, call) -> int:
+    """Run one engine call, print JSON (--json) or the spoken sentences."""
+    engine = _engine(args)
+
+    async def run() -> Any:
+        try:
+            return await call(engine)
+        finally:
+            await engine.close()
+
+    try:
+        payload = asyncio.run(run())
+    except EnmsError as err:
+        return _print_error(err, args)
+    if args.json:
+        print(json.dumps(payload, indent=2))
+    else:
+        print(payload.get("voice_summary") or json.dumps(payload, indent=2))
+    return 0 if payload.get("database_reachable", True) else 2
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from .voice import speech
+
+    period = {"start": args.start, "end": args.end or args.start} if args.start else None
+
+    async def call(engine: Engine) -> dict[str, Any]:
+        result = await engine.summary(machine_type=args.machine_type, factory=args.factory,
+                                      analysis_date=args.date, period=period)
+        payload = result.to_dict()
+        group = args.machine_type or args.factory or ""
+        today = await engine.today()
+        payload["voice_summary"] = " ".join(speech.speak(d, s, args.lang)
+                                            for d, s in speech.describe_summary(payload, group, args.lang, today))
+        return payload
+
+    return _run_engine(args, call)
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    from .voice import speech
+
+    async def call(engine: Engine) -> dict[str, Any]:
+        report = await engine.health()
+        if report.get("database_reachable"):
+            report["voice_summary"] = speech.speak(*speech.describe_health(report, args.lang), args.lang)
+        else:
+            report["voice_summary"] = speech.speak(*speech.describe_error(report["error"], args.lang), args.lang)
+        return report
+
+    return _run_engine(args, call)
 
 
 class _Capture:
@@ -230,6 +285,15 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--energy-source")
     analyze.add_argument("--date", help="YYYY-MM-DD (default: today, the part that has passed)")
     analyze.set_defaults(func=cmd_analyze)
+    summary = sub.add_parser("summary", parents=[common], help="fleet summary ranked by normalised deviation")
+    summary.add_argument("--machine-type", help="e.g. compressor, hvac, boiler")
+    summary.add_argument("--factory", help="factory name or location word, e.g. Munich")
+    summary.add_argument("--date", help="YYYY-MM-DD (default: today)")
+    summary.add_argument("--start", help="period start YYYY-MM-DD (complete days)")
+    summary.add_argument("--end", help="period end YYYY-MM-DD (inclusive)")
+    summary.set_defaults(func=cmd_summary)
+    sub.add_parser("health", parents=[common], help="database, readings, rollups and model validity"
+                   ).set_defaults(func=cmd_health)
     return parser
 
 

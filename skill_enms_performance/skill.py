@@ -18,13 +18,14 @@ from ovos_workshop.skills import OVOSSkill
 
 from . import SKILL_ID  # noqa: F401 - the skill id, for callers of this module
 from .engine import Engine, EngineSettings
-from .engine.errors import DatabasePreparingError, DatabaseUnavailableError, EnmsError, InvalidRequestError
+from .engine.errors import (DatabasePreparingError, DatabaseUnavailableError, EnmsError, FutureDateError,
+                            InvalidRequestError, UnknownSeuError)
 from .engine.errors import TimeoutError_ as EngineTimeout
 from .engine.timeutil import local_today
 from .runtime import LoopThread
 from .store import redact_dsn
 from .voice import speech
-from .voice.dates import resolve_day
+from .voice.dates import resolve_day, resolve_period
 from .voice.names import SeuRef, SeuResolver
 
 
@@ -34,6 +35,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "answer_timeout_s": 3.0,        # a spoken question is answered (or apologised for) within this
     "warm_up_timeout_s": 300.0,     # first rollup build of a large database at start
     "bus_timeout_s": 10.0,
+    "summary_timeout_s": 5.0,       # fleet summaries and health read every SEU
     "connect_timeout_s": 2.0,
     "statement_timeout_s": 10.0,
     "pool_max_size": 8,
@@ -74,6 +76,8 @@ class EnmsPerformanceSkill(OVOSSkill):
         self._loop = LoopThread()
         threading.Thread(target=self._start_engine, name="enms-engine-setup", daemon=True).start()
         self.add_event("enms.performance.analyze", self.handle_bus_analyze)
+        self.add_event("enms.performance.summary", self.handle_bus_summary)
+        self.add_event("enms.performance.health", self.handle_bus_health)
 
     def _start_engine(self) -> None:
         """Connect to the configured database, or prepare the embedded demo database."""
@@ -167,13 +171,13 @@ class EnmsPerformanceSkill(OVOSSkill):
         except EnmsError as err:
             self._speak_error(err)
 
-    def _answer_performance(self, message: Message, spoken: str, utterance: str) -> None:
-        engine = self._engine_now()
+    def _resolve_seu(self, engine: Engine, spoken: str) -> Any:
+        """Spoken name -> SEU row; asks back when ambiguous; None when nothing to analyse."""
         resolver = self._resolver_for(engine)
         found = resolver.resolve(spoken, self.lang)
         if found.status == "unknown":
-            self._speak_error(_unknown(spoken, list(found.candidates)))
-            return
+            self._speak_error(UnknownSeuError(spoken, list(found.candidates)))
+            return None
         seu_name, source = found.seu_name, found.energy_source
         if found.status == "ambiguous":
             options = list(found.candidates)
@@ -181,7 +185,7 @@ class EnmsPerformanceSkill(OVOSSkill):
                 "ask.which_seu", {"options": speech.join_options(options, self.lang)}, options,
                 lambda answer: _pick(resolver.resolve(answer, self.lang), options))
             if seu_name is None:
-                return
+                return None
         sources = [s.energy_source for s in self._run(engine.seus()) if s.name == seu_name]
         if source is None and len(sources) > 1:
             words = {speech.source_words(s, self.lang): s for s in sources}
@@ -189,19 +193,87 @@ class EnmsPerformanceSkill(OVOSSkill):
                 "ask.energy_source", {"seu": seu_name, "options": speech.join_options(list(words), self.lang)},
                 sources, lambda answer: _pick_source(answer, words))
             if source is None:
-                return
-        seu = self._run(engine.find_seu(seu_name, source))
+                return None
+        return self._run(engine.find_seu(seu_name, source))
+
+    def _analysis_for(self, message: Message, spoken: str, utterance: str) -> tuple[Any, dt.date] | None:
+        engine = self._engine_now()
+        seu = self._resolve_seu(engine, spoken)
+        if seu is None:
+            return None
         today = local_today(engine.now(), seu.timezone)
         said = resolve_day(utterance, today, self.lang, strip=[spoken])
         if said.status == "future" and said.day is not None:
-            self._speak_error(_future(said.day, today))
-            return
+            self._speak_error(FutureDateError(said.day, today))
+            return None
         day = said.day or today
         self._emit_request(message, "analyze", seu_name=seu.name, energy_source=seu.energy_source,
                            analysis_date=day.isoformat())
-        result = self._run(engine.analyze_seu_performance(seu.name, seu.energy_source, day))
-        dialog, slots = speech.describe_analysis(result.to_dict(), self.lang, today)
-        self.speak_dialog(dialog, slots)
+        return self._run(engine.analyze_seu_performance(seu.name, seu.energy_source, day)), today
+
+    def _answer_performance(self, message: Message, spoken: str, utterance: str) -> None:
+        answered = self._analysis_for(message, spoken, utterance)
+        if answered:
+            result, today = answered
+            self.speak_dialog(*speech.describe_analysis(result.to_dict(), self.lang, today))
+
+    @intent_handler("why.intent")
+    def handle_why(self, message: Message) -> None:
+        """Why did {seu} use so much energy / what's causing the high consumption on {seu}?"""
+        try:
+            answered = self._analysis_for(message, message.data.get("seu", ""), message.data.get("utterance", ""))
+            if answered:
+                result, today = answered
+                for dialog, slots in speech.describe_attribution(result.to_dict(), self.lang, today):
+                    self.speak_dialog(dialog, slots)
+        except EnmsError as err:
+            self._speak_error(err)
+
+    @intent_handler("summary.intent")
+    def handle_summary(self, message: Message) -> None:
+        """Give me a summary of all {group} (compressors, the whole plant, the Munich plant)."""
+        try:
+            engine = self._engine_now()
+            seus = self._run(engine.seus())
+            spoken_group = message.data.get("group", "")
+            machine_type, factory = speech.resolve_group(spoken_group, self._resolver_for(engine), seus, self.lang)
+            if machine_type is None and factory is None and not speech.means_everything(spoken_group, self.lang):
+                self.speak_dialog("error.unknown_group", {"group": spoken_group})
+                return
+            tz = seus[0].timezone if seus else "UTC"
+            today = local_today(engine.now(), tz)
+            utterance = message.data.get("utterance", "")
+            period = resolve_period(utterance, today, self.lang, strip=[spoken_group])
+            request: dict[str, Any] = {"machine_type": machine_type, "factory": factory,
+                                       "analysis_date": None, "period": None}
+            if period is not None and period.start != period.end:
+                request["period"] = period.to_dict()
+            else:
+                said = resolve_day(utterance, today, self.lang, strip=[spoken_group])
+                if said.status == "future" and said.day is not None:
+                    self._speak_error(FutureDateError(said.day, today))
+                    return
+                request["analysis_date"] = (said.day or (period.start if period else None) or today).isoformat()
+            self._emit_request(message, "summary", **request)
+            result = self._run(engine.summary(**request), timeout=float(self.settings.get("summary_timeout_s", 5.0)))
+            for dialog, slots in speech.describe_summary(result.to_dict(), spoken_group, self.lang, today):
+                self.speak_dialog(dialog, slots)
+        except EnmsError as err:
+            self._speak_error(err)
+
+    @intent_handler("health.intent")
+    def handle_health(self, message: Message) -> None:
+        """Is the energy database ok?"""
+        try:
+            engine = self._engine_now()
+            self._emit_request(message, "health")
+            report = self._run(engine.health(), timeout=float(self.settings.get("summary_timeout_s", 5.0)))
+            if not report.get("database_reachable"):
+                self._speak_error(DatabaseUnavailableError())
+                return
+            self.speak_dialog(*speech.describe_health(report, self.lang))
+        except EnmsError as err:
+            self._speak_error(err)
 
     # --- bus API ----------------------------------------------------------------------
     def handle_bus_analyze(self, message: Message) -> None:
@@ -210,9 +282,7 @@ class EnmsPerformanceSkill(OVOSSkill):
         lang = str(data.get("lang") or self.lang)
 
         async def work() -> dict[str, Any]:
-            engine = self._engine
-            if engine is None:
-                raise self._engine_error or DatabasePreparingError()
+            engine = self._engine_or_raise()
             seu_name, source, day = _analyze_args(data)
             result = await engine.analyze_seu_performance(seu_name, source, day)
             payload = result.to_dict()
@@ -222,6 +292,37 @@ class EnmsPerformanceSkill(OVOSSkill):
             return payload
 
         self._reply_async(message, work())
+
+    def handle_bus_summary(self, message: Message) -> None:
+        """``enms.performance.summary`` {machine_type?, factory?, analysis_date?, period?} -> ``.response``."""
+        data = message.data if isinstance(message.data, dict) else {}
+        lang = str(data.get("lang") or self.lang)
+
+        async def work() -> dict[str, Any]:
+            engine = self._engine_or_raise()
+            result = await engine.summary(machine_type=data.get("machine_type"), factory=data.get("factory"),
+                                          analysis_date=data.get("analysis_date"), period=data.get("period"))
+            payload = result.to_dict()
+            group = data.get("machine_type") or data.get("factory") or ""
+            today = await engine.today()
+            payload["voice_summary"] = " ".join(
+                speech.speak(d, s, lang) for d, s in speech.describe_summary(payload, group, lang, today))
+            return payload
+
+        self._reply_async(message, work())
+
+    def handle_bus_health(self, message: Message) -> None:
+        """``enms.performance.health`` -> ``.response`` with the health report."""
+        async def work() -> dict[str, Any]:
+            engine = self._engine_or_raise()
+            return await engine.health()
+
+        self._reply_async(message, work())
+
+    def _engine_or_raise(self) -> Engine:
+        if self._engine is None:
+            raise self._engine_error or DatabasePreparingError()
+        return self._engine
 
     def _reply_async(self, message: Message, coro: Coroutine[Any, Any, dict[str, Any]]) -> None:
         """Run on the loop without blocking the bus; always reply, with the result or an error."""
@@ -268,18 +369,6 @@ def _analyze_args(data: dict[str, Any]) -> tuple[str, str | None, str | None]:
     if day is not None and not isinstance(day, str):
         raise InvalidRequestError("analysis_date must be a YYYY-MM-DD string")
     return seu_name, source, day
-
-
-def _unknown(spoken: str, suggestions: list[str]) -> EnmsError:
-    from .engine.errors import UnknownSeuError
-
-    return UnknownSeuError(spoken, suggestions)
-
-
-def _future(day: dt.date, today: dt.date) -> EnmsError:
-    from .engine.errors import FutureDateError
-
-    return FutureDateError(day, today)
 
 
 def _pick(found: Any, options: list[str]) -> str | None:

@@ -14,7 +14,10 @@ import re
 import time
 from typing import Callable
 
+import math
+
 import numpy as np
+from scipy import stats
 
 from ..store import DB_ERRORS, SeriesDay, SeuRow, Store, redact_dsn
 from . import analysis, calendar
@@ -22,7 +25,7 @@ from .baseline import BaselineModel, DailyData, DayDrivers, fit_baseline
 from .errors import (AmbiguousSeuError, DatabaseUnavailableError, EnmsError, FutureDateError,
                      InsufficientHistoryError, InvalidRequestError, NoDataError, UnknownEnergySourceError,
                      UnknownSeuError)
-from .models import AnalysisWindow, DataQuality, PerformanceAnalysis
+from .models import AnalysisWindow, DataQuality, FleetSummary, PerformanceAnalysis, SeuSummary
 from .settings import EngineSettings
 from .timeutil import day_bounds_utc, local_midnight_utc, local_time_of_day, local_today
 
@@ -114,6 +117,12 @@ class Engine:
             if m.energy_source == source:
                 return m
         raise UnknownEnergySourceError(matches[0].name, source, [m.energy_source for m in matches])
+
+    async def today(self, seu_name: str | None = None) -> dt.date:
+        """Today's local date of an SEU's factory (default: the first SEU's)."""
+        seus = await self.seus()
+        match = [s for s in seus if seu_name and _norm(s.name) == _norm(seu_name)] or seus
+        return local_today(self.now(), match[0].timezone if match else "UTC")
 
     def price_per_kwh(self, seu: SeuRow) -> float:
         """The SEU's energy price per kWh-equivalent, from ``energy_sources.cost_per_unit``."""
@@ -344,15 +353,181 @@ class Engine:
             weather_driven=bool({"hdd", "cdd"} & set(model.drivers)), price_per_kwh=price,
             investment=self.settings.investment)
 
+    # --- fleet ------------------------------------------------------------------------
+    def select_seus(self, seus: list[SeuRow], machine_type: str | None, factory: str | None) -> list[SeuRow]:
+        """SEUs of one machine type (by type or by name, e.g. 'conveyor') and/or one factory
+        (by name or location words, e.g. 'Munich')."""
+        out = seus
+        if machine_type:
+            kind = machine_type.strip().lower().replace(" ", "_")
+            out = [s for s in out if kind in s.machine_types or kind.replace("_", "") in _norm(s.name)]
+        if factory:
+            words = factory.strip().lower()
+            out = [s for s in out if words in (s.factory or "").lower() or words in (s.location or "").lower()]
+        return out
+
+    async def summary(self, machine_type: str | None = None, factory: str | None = None,
+                      analysis_date: dt.date | str | None = None,
+                      period: dict[str, str] | tuple[dt.date, dt.date] | None = None) -> FleetSummary:
+        """All SEUs (optionally of one machine type or factory) for one day or a period,
+        ranked by normalised deviation (most above its baseline first)."""
+        for value, name in ((machine_type, "machine_type"), (factory, "factory")):
+            if value is not None and (not isinstance(value, str) or len(value) > 100):
+                raise InvalidRequestError(f"{name} must be a short string")
+        seus = self.select_seus(await self.seus(), machine_type, factory)
+        if not seus:
+            raise InvalidRequestError(f"no SEU matches machine type {machine_type!r} and factory {factory!r}",
+                                      machine_type=machine_type, factory=factory)
+        await self.mode()
+        span = _parse_period(period)
+        day = None if span else (_parse_day(analysis_date) or None)
+        results = await asyncio.gather(*(self._summarise(seu, day, span) for seu in seus), return_exceptions=True)
+        items: list[SeuSummary] = []
+        errors: list[dict[str, object]] = []
+        for seu, result in zip(seus, results, strict=True):
+            if isinstance(result, DatabaseUnavailableError):
+                raise result
+            if isinstance(result, EnmsError):
+                errors.append({"seu_name": seu.name, "energy_source": seu.energy_source, **result.to_dict()})
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                items.append(result)
+        items.sort(key=lambda i: i.normalised_deviation, reverse=True)
+        actual = sum(i.actual_energy_kwh for i in items)
+        expected = sum(i.baseline_energy_kwh for i in items)
+        return FleetSummary(
+            machine_type=machine_type, factory=factory,
+            # "today" is each factory's own local day; the first SEU's names it
+            date=None if span else (day or local_today(self.now(), seus[0].timezone)),
+            period={"start": span[0].isoformat(), "end": span[1].isoformat()} if span else None,
+            currency=self.settings.currency, items=items,
+            total_actual_energy_kwh=round(actual, 3), total_baseline_energy_kwh=round(expected, 3),
+            total_deviation_kwh=round(actual - expected, 3),
+            total_deviation_percent=round(100.0 * (actual - expected) / expected, 2) if expected > 0 else 0.0,
+            total_deviation_cost=round(sum(i.deviation_cost for i in items), 2),
+            errors=errors, voice_summary="", timestamp=self.now())
+
+    async def _summarise(self, seu: SeuRow, day: dt.date | None, span: tuple[dt.date, dt.date] | None) -> SeuSummary:
+        if span is None:
+            result = await self.analyze_seu_performance(seu.name, seu.energy_source, day)
+            se = max(float(result.baseline.get("interval", {}).get("high_kwh", 0.0)) - result.baseline_energy_kwh, 0.0)
+            t = float(stats.t.ppf(0.5 + self.settings.confidence / 2, max(result.baseline["statistics"]["n"] - 1, 1)))
+            z = result.deviation_kwh / (se / t) if se > 0 else 0.0
+            return SeuSummary(
+                seu_name=seu.name, energy_source=seu.energy_source,
+                machine_type=seu.machine_types[0] if seu.machine_types else None, factory=seu.factory,
+                actual_energy_kwh=result.actual_energy_kwh, baseline_energy_kwh=result.baseline_energy_kwh,
+                deviation_kwh=result.deviation_kwh, deviation_percent=result.deviation_percent,
+                deviation_cost=result.deviation_cost_usd, normalised_deviation=round(z, 3),
+                significant=result.significant, iso50001_status=result.iso50001_status,
+                efficiency_score=result.efficiency_score,
+                primary_factor=result.root_cause_analysis.primary_factor,
+                baseline_method=result.baseline["method"], days=1)
+        return await self._summarise_period(seu, *span)
+
+    async def _summarise_period(self, seu: SeuRow, start: dt.date, end: dt.date) -> SeuSummary:
+        """Complete local days of [start, end] against the baseline before ``start``."""
+        today = local_today(self.now(), seu.timezone)
+        end = min(end, today - dt.timedelta(days=1))
+        if end < start:
+            raise NoDataError(seu.name, start, None, None)
+        first, last = self._baseline_period(start)
+        mode = await self.mode()
+        rows = await self._cached_series(seu, (first, end, "period", mode),
+                                         lambda: self.store.seu_daily_series(seu, min(first, start), end, mode))
+        history = [r for r in rows if first <= r.day <= last and r.day < start]
+        reporting = [r for r in rows if start <= r.day <= end]
+        if not reporting:
+            first_seen, last_seen = await self._guard(self.store.data_range(seu))
+            raise NoDataError(seu.name, start, _local_date(first_seen, seu.timezone), _local_date(last_seen, seu.timezone))
+        if len(history) < 3:
+            raise InsufficientHistoryError(seu.name, start, len(history))
+        data = self._daily_data(seu, history)
+        model = self.model_for(seu, data, (first, last, "day", mode))
+        report = self._daily_data(seu, reporting)
+        if np.isfinite(data.production).any() and not np.isfinite(report.production).any():
+            report = DailyData(day=report.day, energy_kwh=report.energy_kwh, production=np.zeros(len(report)),
+                               temp_mean_c=report.temp_mean_c, calendar=report.calendar, coverage=report.coverage,
+                               calendar_labels=CALENDAR_LABEL_LIST)
+        predicted = model.predict_many(report)
+        actual = float(np.sum(report.energy_kwh))
+        expected = float(max(np.sum(predicted.expected_kwh), 0.0))
+        deviation = actual - expected
+        m = len(report)
+        # the standard error of a sum of m days, inflated for autocorrelated residuals (n/n')
+        inflation = math.sqrt(model.n / model.n_effective) if model.n_effective > 0 else 1.0
+        se_sum = float(math.sqrt(np.sum(predicted.se_kwh ** 2))) * inflation
+        t = float(stats.t.ppf(0.5 + self.settings.confidence / 2, max(model.dof, 1)))
+        significant = bool(model.valid and abs(deviation) > t * se_sum)
+        pct = 100.0 * deviation / expected if expected > 0 else 0.0
+        price = self.price_per_kwh(seu)
+        if seu.energy_source == "electricity" and mode == "rollup":
+            price = (await self._guard(self.store.tou_rate(seu, start, end))) or price
+        parts = [model.decompose(DayDrivers(
+            production=None if not np.isfinite(report.production[i]) else float(report.production[i]),
+            temp_mean_c=None if not np.isfinite(report.temp_mean_c[i]) else float(report.temp_mean_c[i]),
+            calendar=int(report.calendar[i]))) for i in range(m)]
+        effects = {"production": sum(p["production_effect_kwh"] for p in parts),
+                   "weather": sum(p["weather_effect_kwh"] for p in parts),
+                   "calendar": sum(p["calendar_effect_kwh"] for p in parts), "performance": deviation}
+        primary = max(effects, key=lambda k: abs(effects[k]))
+        if primary == "performance" and not significant:
+            factor = "normal_operation"
+        elif primary == "performance":
+            factor = "excess_consumption" if deviation > 0 else "efficiency_gain"
+        elif primary == "production":
+            factor = "reduced_production" if effects[primary] < 0 else "increased_production"
+        else:
+            factor = primary
+        return SeuSummary(
+            seu_name=seu.name, energy_source=seu.energy_source,
+            machine_type=seu.machine_types[0] if seu.machine_types else None, factory=seu.factory,
+            actual_energy_kwh=round(actual, 3), baseline_energy_kwh=round(expected, 3),
+            deviation_kwh=round(deviation, 3), deviation_percent=round(pct, 2),
+            deviation_cost=round(deviation * price, 2),
+            normalised_deviation=round(deviation / se_sum, 3) if se_sum > 0 else 0.0,
+            significant=significant, iso50001_status=analysis.iso_status(pct, significant),
+            efficiency_score=round(analysis.efficiency_score(pct), 3), primary_factor=factor,
+            baseline_method=model.method, days=m)
+
+    # --- health -----------------------------------------------------------------------
     async def health(self) -> dict[str, object]:
-        """Is the database reachable, and what does it hold."""
+        """Database reachable, newest reading per machine, rollup freshness, model validity per SEU."""
         try:
             version = await self._guard(self.store.ping())
             seus = await self.seus(refresh=True)
+            mode = await self.mode()
+            machines = await self._guard(self.store.newest_readings())
+            freshness = await self._guard(self.store.rollup_freshness()) if mode == "rollup" else {}
         except EnmsError as err:
             return {"database_reachable": False, "error": err.to_dict(), "dsn": self.store.dsn_redacted}
-        return {"database_reachable": True, "server_version": version, "seu_count": len(seus),
-                "dsn": self.store.dsn_redacted}
+        now = self.now()
+        models = []
+        for seu in seus:
+            try:
+                yesterday = local_today(now, seu.timezone) - dt.timedelta(days=1)
+                first, last = self._baseline_period(yesterday + dt.timedelta(days=1))
+                rows = await self._cached_series(seu, (first, last, "health", mode),
+                                                 lambda s=seu, a=first, b=last: self.store.seu_daily_series(s, a, b, mode))
+                model = self.model_for(seu, self._daily_data(seu, rows), (first, last, "day", mode))
+                models.append({"seu_name": seu.name, "energy_source": seu.energy_source, "method": model.method,
+                               "drivers": list(model.drivers), "verdict": model.validity.verdict,
+                               "valid": model.validity.valid, "cv_rmse": round(model.cv_rmse, 4),
+                               "r2": round(model.r2, 4), "n": model.n, "reasons": list(model.validity.reasons)})
+            except EnmsError as err:
+                models.append({"seu_name": seu.name, "energy_source": seu.energy_source, "error": err.to_dict()})
+        return {
+            "database_reachable": True, "server_version": version, "mode": mode,
+            "dsn": self.store.dsn_redacted, "seu_count": len(seus),
+            "rollups": {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in freshness.items()},
+            "machines": [{"name": m["name"], "factory": m["factory"], "type": m["type"],
+                          "newest_reading": m["newest"].isoformat() if m["newest"] else None,
+                          "minutes_since_newest": round((now - m["newest"]).total_seconds() / 60, 1)
+                          if m["newest"] else None} for m in machines],
+            "models": models,
+            "checked_at": now.isoformat(),
+        }
 
     async def _guard(self, awaitable):
         """Turn connection failures into ``DatabaseUnavailableError`` (password-free)."""
@@ -378,6 +553,21 @@ def _parse_day(value: dt.date | str | None) -> dt.date | None:
         except ValueError:
             raise InvalidRequestError(f"analysis_date must be YYYY-MM-DD, got {value[:40]!r}") from None
     raise InvalidRequestError("analysis_date must be a YYYY-MM-DD string")
+
+
+def _parse_period(value: dict[str, str] | tuple | list | None) -> tuple[dt.date, dt.date] | None:
+    if value is None:
+        return None
+    try:
+        if isinstance(value, dict):
+            start, end = _parse_day(value.get("start")), _parse_day(value.get("end"))
+        else:
+            start, end = _parse_day(value[0]), _parse_day(value[1])
+    except (TypeError, IndexError, KeyError):
+        raise InvalidRequestError('period must be {"start": "YYYY-MM-DD", "end": "YYYY-MM-DD"}') from None
+    if start is None or end is None or end < start or (end - start).days > 3660:
+        raise InvalidRequestError('period must be {"start": "YYYY-MM-DD", "end": "YYYY-MM-DD"}, start <= end')
+    return start, end
 
 
 def _local_date(value: dt.datetime | None, tz: str) -> dt.date | None:

@@ -137,3 +137,43 @@ class PerformanceAnalysis(JsonMixin):
     attribution: dict[str, Any] = dataclasses.field(default_factory=dict)
     data_quality: DataQuality | None = None
     significant: bool = False
+
+
+@dataclasses.dataclass
+class SeuSummary(JsonMixin):
+    """One SEU in a fleet summary; ``normalised_deviation`` = deviation / its standard error."""
+
+    seu_name: str
+    energy_source: str
+    machine_type: str | None
+    factory: str | None
+    actual_energy_kwh: float
+    baseline_energy_kwh: float
+    deviation_kwh: float
+    deviation_percent: float
+    deviation_cost: float
+    normalised_deviation: float
+    significant: bool
+    iso50001_status: ISO50001Status
+    efficiency_score: float
+    primary_factor: str
+    baseline_method: str
+    days: int
+
+
+@dataclasses.dataclass
+class FleetSummary(JsonMixin):
+    machine_type: str | None
+    factory: str | None
+    date: dt.date | None
+    period: dict[str, str] | None
+    currency: str
+    items: list[SeuSummary]
+    total_actual_energy_kwh: float
+    total_baseline_energy_kwh: float
+    total_deviation_kwh: float
+    total_deviation_percent: float
+    total_deviation_cost: float
+    errors: list[dict[str, Any]]
+    voice_summary: str
+    timestamp: dt.datetime

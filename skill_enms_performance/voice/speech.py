@@ -155,4 +155,127 @@ SPOKEN_DIALOGS: tuple[str, ...] = (
     "error.future_date", "error.insufficient_history", "error.unknown_energy_source",
     "error.database_unavailable", "error.database_preparing", "error.timeout", "error.invalid_request",
     "error.internal_error", "ask.which_seu", "ask.energy_source", "ask.no_answer",
+    "why.factor", "why.performance_excess", "why.performance_saving", "why.performance_normal", "why.normal",
+    "factor.reduced_production", "factor.increased_production", "factor.weather", "factor.calendar",
+    "factor.excess_consumption", "factor.efficiency_gain",
+    "summary.header", "summary.worst", "summary.all_ok", "group.all", "group.factory", "when.period",
+    "health.ok", "health.stale", "error.unknown_group",
 )
+
+
+def _factor_words(factor: str, lang: str) -> str:
+    try:
+        return render(f"factor.{factor}", lang)
+    except (FileNotFoundError, ValueError):
+        return factor.replace("_", " ")
+
+
+def describe_attribution(result: Mapping[str, Any], lang: str, today: dt.date | None = None
+                         ) -> list[tuple[str, dict[str, str]]]:
+    """Dialogs that say why an SEU used what it used: the largest effect, then the performance part."""
+    day = dt.date.fromisoformat(str(result["date"]))
+    when = when_words(day, today or day, bool((result.get("window") or {}).get("partial")), lang)
+    factor = result["root_cause_analysis"]["primary_factor"]
+    attribution = result.get("attribution") or {}
+    if factor == "normal_operation" or not attribution:
+        return [("why.normal", {"seu": result["seu_name"], "when": when})]
+    out: list[tuple[str, dict[str, str]]] = []
+    primary = attribution.get("primary", "performance")
+    effect = float(attribution.get(f"{primary}_effect_kwh", 0.0))
+    out.append(("why.factor", {"seu": result["seu_name"], "when": when, "factor": _factor_words(factor, lang),
+                               "effect": wording.energy_words(effect, lang)}))
+    if primary != "performance":
+        excess = float(attribution.get("performance_effect_kwh", 0.0))
+        if result.get("significant") and excess > 0:
+            out.append(("why.performance_excess", {"excess": wording.energy_words(excess, lang)}))
+        elif result.get("significant") and excess < 0:
+            out.append(("why.performance_saving", {"excess": wording.energy_words(-excess, lang)}))
+        else:
+            out.append(("why.performance_normal", {}))
+    return out
+
+
+def means_everything(spoken: str, lang: str) -> bool:
+    """'the whole plant', 'all machines', 'everything': no narrowing."""
+    text = " ".join(spoken.lower().split())
+    try:
+        words = _resources().load_vocabulary("everything", lang)
+    except (FileNotFoundError, ValueError):
+        return False
+    return not text or any(text == w.lower() or text == f"the {w.lower()}" for w in words)
+
+
+def resolve_group(spoken: str, resolver: Any, seus: Sequence[Any], lang: str) -> tuple[str | None, str | None]:
+    """A spoken group -> (machine_type, factory): 'compressors', 'the Munich plant', 'San Jose'."""
+    text = " ".join(spoken.lower().replace("-", " ").split())
+    if not text or means_everything(text, lang):
+        return None, None
+    try:
+        generic = {w.lower() for w in _resources().load_vocabulary("generic_place", lang)}
+    except (FileNotFoundError, ValueError):
+        generic = set()
+    said = set(text.split())
+    for field in ("location", "factory"):  # a city first: "the Munich plant"
+        for seu in seus:
+            place = getattr(seu, field, None) or ""
+            if place and place.lower() in text:
+                return None, place
+            for word in place.replace(",", " ").split():
+                if len(word) > 2 and word.lower() in said and word.lower() not in generic:
+                    return None, word
+    kind = resolver.resolve_machine_type(text, lang)
+    return (kind, None) if kind else (None, None)
+
+
+def describe_summary(summary: Mapping[str, Any], spoken_group: str, lang: str, today: dt.date | None
+                     ) -> list[tuple[str, dict[str, str]]]:
+    """Header with counts, then the SEU furthest above its baseline (or that none is)."""
+    items = list(summary.get("items") or [])
+    if summary.get("period"):
+        period = summary["period"]
+        when = render("when.period", lang, {
+            "start": date_words(dt.date.fromisoformat(period["start"]), today, lang),
+            "end": date_words(dt.date.fromisoformat(period["end"]), today, lang)})
+    else:
+        day = dt.date.fromisoformat(str(summary["date"]))
+        when = when_words(day, today or day, day == today, lang)
+    if summary.get("factory"):
+        group = render("group.factory", lang, {"factory": summary["factory"]})
+    elif summary.get("machine_type") and spoken_group:
+        group = spoken_group
+    else:
+        group = render("group.all", lang)
+    counts = {s: sum(1 for i in items if i["iso50001_status"] == s)
+              for s in ("on_target", "requires_attention", "non_compliant", "excellent")}
+    out = [("summary.header", {"count": str(len(items)), "group": group, "when": when,
+                               "on_target": str(counts["on_target"]),
+                               "attention": str(counts["requires_attention"] + counts["non_compliant"]),
+                               "excellent": str(counts["excellent"])})]
+    worst = next((i for i in items if i["significant"] and i["deviation_kwh"] > 0), None)
+    if worst:
+        out.append(("summary.worst", {"seu": worst["seu_name"],
+                                      "percent": wording.speakable_percent(worst["deviation_percent"], lang),
+                                      "cost": wording.speakable_money(abs(worst["deviation_cost"]),
+                                                                      summary.get("currency", "USD"), lang)}))
+    else:
+        out.append(("summary.all_ok", {}))
+    return out
+
+
+def describe_health(report: Mapping[str, Any], lang: str, stale_after_minutes: float = 120.0
+                    ) -> tuple[str, dict[str, str]]:
+    from ovos_date_parser import nice_duration
+
+    machines = [m for m in report.get("machines", []) if m.get("minutes_since_newest") is not None]
+    models = report.get("models", [])
+    valid = sum(1 for m in models if m.get("valid"))
+    if not machines:
+        return "health.ok", {"age": "?", "valid": str(valid), "models": str(len(models))}
+    stalest = max(machines, key=lambda m: m["minutes_since_newest"])
+    freshest = min(machines, key=lambda m: m["minutes_since_newest"])
+    if stalest["minutes_since_newest"] > stale_after_minutes:
+        return "health.stale", {"machine": stalest["name"],
+                                "age": nice_duration(stalest["minutes_since_newest"] * 60, lang=lang),
+                                "valid": str(valid), "models": str(len(models))}
+    return "health.ok", {"age": nice_duration(max(freshest["minutes_since_newest"], 1) * 60, lang=lang),
+                         "valid": str(valid), "models": str(len(models))}
