@@ -175,6 +175,10 @@ class EnmsPerformanceSkill(OVOSSkill):
         """Spoken name -> SEU row; asks back when ambiguous; None when nothing to analyse."""
         resolver = self._resolver_for(engine)
         found = resolver.resolve(spoken, self.lang)
+        if found.status == "unknown":  # the slot may have swallowed the date: "... one on october 29th"
+            name_only = speech.split_name_and_when(spoken, self.lang)
+            if name_only != spoken:
+                found = resolver.resolve(name_only, self.lang)
         if found.status == "unknown":
             self._speak_error(UnknownSeuError(spoken, list(found.candidates)))
             return None

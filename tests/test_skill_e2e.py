@@ -116,3 +116,70 @@ def test_every_spoken_dialog_exists_in_every_language():
     for lang in speech.shipped_languages():
         for name in speech.SPOKEN_DIALOGS:
             assert speech.phrases(name, lang), f"{lang} lacks {name}.dialog"
+
+
+def test_why_speaks_the_attribution(session):
+    record = session.ask("why did hvac main use so much energy on october 20th")
+    assert record["intent"] == "why"
+    assert record["request"] == {"op": "analyze", "seu_name": "HVAC-Main", "energy_source": "electricity",
+                                 "analysis_date": "2025-10-20"}
+    assert record["dialogs"][0] == "why.factor"
+    assert "unexplained extra consumption" in record["spoken"][0]
+
+
+def test_seed_case_reduced_production_is_explained_not_praised(session):
+    record = session.ask("what's driving the energy use of injection moulding one on october 29th")
+    assert record["request"]["seu_name"] == "Injection-Molding-1"
+    assert record["dialogs"][0] == "why.factor" and "lower production" in record["spoken"][0]
+    assert record["dialogs"][1] == "why.performance_normal"
+
+
+@pytest.mark.parametrize("utterance, request_", [
+    ("give me a summary of all compressors",
+     {"op": "summary", "machine_type": "compressor", "factory": None, "analysis_date": "2025-11-06", "period": None}),
+    ("give me a summary of the munich plant",
+     {"op": "summary", "machine_type": None, "factory": "Munich", "analysis_date": "2025-11-06", "period": None}),
+    ("how are all the machines doing yesterday",
+     {"op": "summary", "machine_type": None, "factory": None, "analysis_date": "2025-11-05", "period": None}),
+    ("give me a summary of all compressors for last week",
+     {"op": "summary", "machine_type": "compressor", "factory": None, "analysis_date": None,
+      "period": {"start": "2025-10-27", "end": "2025-11-02"}}),
+])
+def test_fleet_summary_is_spoken(session, utterance, request_):
+    record = session.ask(utterance)
+    assert record["intent"] == "summary", record
+    assert record["request"] == request_
+    assert record["dialogs"][0] == "summary.header"
+    assert record["dialogs"][1] in {"summary.worst", "summary.all_ok"}
+
+
+def test_health_is_spoken(session):
+    record = session.ask("is the energy database ok")
+    assert record["intent"] == "health" and record["dialogs"] == ["health.ok"]
+    assert "reachable" in record["spoken"][0]
+
+
+def _bus(session, kind, data, timeout=10.0):
+    answer = {}
+    got = threading.Event()
+
+    def on_response(message):
+        answer.update(message.data)
+        got.set()
+
+    session.croft.bus.once(f"{kind}.response", on_response)
+    session.croft.bus.emit(Message(kind, data))
+    assert got.wait(timeout), f"no reply to {kind}"
+    return answer
+
+
+def test_bus_summary_and_health(session):
+    reply = _bus(session, "enms.performance.summary", {"machine_type": "compressor", "analysis_date": "2025-11-05"})
+    assert [i["seu_name"] for i in reply["items"]] == ["Compressor-EU-1", "Compressor-1"] or len(reply["items"]) == 2
+    ranks = [i["normalised_deviation"] for i in reply["items"]]
+    assert ranks == sorted(ranks, reverse=True) and reply["voice_summary"]
+    reply = _bus(session, "enms.performance.summary", {"period": {"start": "2025-11-05", "end": "2025-10-01"}})
+    assert reply["error"]["code"] == "invalid_request"
+    reply = _bus(session, "enms.performance.health", {})
+    assert reply["database_reachable"] and reply["mode"] == "rollup" and len(reply["models"]) == 10
+    assert all(m["valid"] for m in reply["models"])

@@ -279,3 +279,32 @@ def describe_health(report: Mapping[str, Any], lang: str, stale_after_minutes: f
                                 "valid": str(valid), "models": str(len(models))}
     return "health.ok", {"age": nice_duration(max(freshest["minutes_since_newest"], 1) * 60, lang=lang),
                          "valid": str(valid), "models": str(len(models))}
+
+
+def split_name_and_when(slot: str, lang: str) -> str:
+    """The machine-name part of a slot that swallowed a date ("injection moulding one on october 29th"
+    -> "injection moulding one"): the date phrase is the shortest tail that still means the same day
+    or period as the whole slot; what stands before it, without trailing prepositions, is the name."""
+    from .dates import resolve_day, resolve_period
+
+    words = slot.split()
+    probe = dt.date.today()
+
+    def meaning(text: str) -> tuple | None:
+        day = resolve_day(text, probe, lang)
+        if day.day is not None:
+            return ("day", day.day)
+        period = resolve_period(text, probe, lang)
+        return ("period", period.start, period.end) if period is not None else None
+
+    whole = meaning(slot)
+    if not words or whole is None:
+        return slot
+    start = max((i for i in range(len(words)) if meaning(" ".join(words[i:])) == whole), default=0)
+    try:
+        fillers = {w.lower() for w in _resources().load_vocabulary("date_preposition", lang)}
+    except (FileNotFoundError, ValueError):
+        fillers = set()
+    while start > 0 and words[start - 1].lower() in fillers:
+        start -= 1
+    return " ".join(words[:start]) or slot
