@@ -169,7 +169,7 @@ def test_catalogue(plant):
     dsn, _ = plant
     factories = {tuple(r) for r in fetch(dsn, "SELECT name, location, timezone FROM factories")}
     assert factories == {("Demo Manufacturing Plant", "San Jose, CA, USA", "America/Los_Angeles"),
-                         ("European Production Facility", "Munich, Germany", "Europe/Berlin")}
+                         ("European Production Facility", "Munich, Bayern, Germany", "Europe/Berlin")}
     machines = {(r["name"], r["type"], float(r["rated_power_kw"]), r["f"]) for r in fetch(
         dsn, "SELECT m.name, m.type, m.rated_power_kw, f.name AS f FROM machines m JOIN factories f ON f.id = m.factory_id")}
     sj, muc = SJ.name, MUC.name

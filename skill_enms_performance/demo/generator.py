@@ -112,11 +112,11 @@ class _Factory:
 
 
 FACTORIES: tuple[_Factory, ...] = (
-    _Factory("Demo Manufacturing Plant", "San Jose, CA, USA", "America/Los_Angeles", "US", None,
+    _Factory("Demo Manufacturing Plant", "San Jose, CA, USA", "America/Los_Angeles", "US", "CA",
              {"working": (_Shift(6, 14, 1.0, True), _Shift(14, 22, 0.85, True)), "saturday": ()},
              temp_mean_c=16.0, temp_amplitude_c=6.0, weather_sd_c=2.0,
              heating_base_c=15.0, cooling_base_c=20.0),
-    _Factory("European Production Facility", "Munich, Germany", "Europe/Berlin", "DE", "BY",
+    _Factory("European Production Facility", "Munich, Bayern, Germany", "Europe/Berlin", "DE", "BY",
              {"working": (_Shift(0, 6, 0.7, False), _Shift(6, 14, 1.0, True), _Shift(14, 22, 0.9, True),
                           _Shift(22, 24, 0.7, True)),
               "saturday": (_Shift(6, 14, 1.0, True),)},
