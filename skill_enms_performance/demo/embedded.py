@@ -10,7 +10,9 @@ from typing import Callable
 
 import asyncpg
 
-DEMO_DATABASE = "enms"
+from ..store import demo_sql as S
+
+DEMO_DATABASE = S.DEMO_DATABASE
 
 
 def data_root() -> Path:
@@ -58,11 +60,15 @@ def server_dsn(server, database: str) -> str:
 
 
 async def ensure_database(admin_dsn: str, name: str) -> None:
+    """Create the database ``name`` if it does not exist. Only the databases that ``store.demo_sql``
+    has a statement for (the demo's) can be created: identifiers are never formatted into SQL."""
+    if name not in S.CREATE_DATABASE:
+        raise ValueError(f"cannot create database {name!r}; store.demo_sql knows {sorted(S.CREATE_DATABASE)}")
     conn = await asyncpg.connect(admin_dsn)
     try:
-        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        exists = await conn.fetchval(S.DATABASE_EXISTS, name)
         if not exists:
-            await conn.execute(f'CREATE DATABASE "{name}"')  # name is a constant of ours, never input
+            await conn.execute(S.CREATE_DATABASE[name])
     finally:
         await conn.close()
 
@@ -74,7 +80,7 @@ async def prepare_demo(dsn: str, now: dt.datetime, *, days: int = 730, resolutio
 
     conn = await asyncpg.connect(dsn)
     try:
-        loaded = await conn.fetchval("SELECT to_regclass('enms_demo.plant_meta') IS NOT NULL")
+        loaded = await conn.fetchval(S.PLANT_META_EXISTS)
         if not loaded:
             log(f"loading the reference plant ({days} days at {resolution_minutes} min) ...")
             report = await generator.load_reference_plant(conn, end=now, days=days,

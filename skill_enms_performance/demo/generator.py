@@ -31,13 +31,15 @@ import math
 import time
 import uuid
 from decimal import Decimal
-from importlib import resources
 from typing import Sequence
 from zoneinfo import ZoneInfo
 
 import asyncpg
 import holidays
 import numpy as np
+
+from ..store import demo_sql as S
+from ..store import schema_sql
 
 REFERENCE_SEED = 50001
 GENERATOR_VERSION = 1
@@ -651,35 +653,15 @@ async def _copy_tasks(conn: asyncpg.Connection, ctx: _Ctx, tasks: Sequence[tuple
 # --------------------------------------------------------------------------------------------
 # Database
 # --------------------------------------------------------------------------------------------
-_META_DDL = """
-CREATE SCHEMA IF NOT EXISTS enms_demo;
-CREATE TABLE IF NOT EXISTS enms_demo.plant_meta (
-    id                 smallint PRIMARY KEY DEFAULT 1 CHECK (id = 1),
-    generator_version  integer NOT NULL,
-    seed               bigint NOT NULL,
-    anchor             date NOT NULL,
-    resolution_minutes integer NOT NULL,
-    days               integer NOT NULL,
-    loaded_end         timestamptz NOT NULL,
-    data_until         timestamptz NOT NULL,
-    created_at         timestamptz NOT NULL DEFAULT now()
-);
-"""
-
 _ENMS_TABLES = ("factories", "machines", "energy_sources", "seus", "energy_readings",
                 "production_data", "environmental_data", "energy_tariffs")
 
 
-def _schema_sql() -> str:
-    return resources.files("skill_enms_performance.store").joinpath("schema.sql").read_text(encoding="utf-8")
-
-
 async def _ensure_schema(conn: asyncpg.Connection) -> None:
-    missing = await conn.fetchval(
-        "SELECT count(*) FROM unnest($1::text[]) t WHERE to_regclass(t) IS NULL", list(_ENMS_TABLES))
+    missing = await conn.fetchval(S.COUNT_MISSING_TABLES, list(_ENMS_TABLES))
     if missing:
-        await conn.execute(_schema_sql())
-    await conn.execute(_META_DDL)
+        await conn.execute(schema_sql())
+    await conn.execute(S.PLANT_META_DDL)
 
 
 async def _upsert_catalogue(conn: asyncpg.Connection) -> dict[str, uuid.UUID]:
@@ -687,37 +669,22 @@ async def _upsert_catalogue(conn: asyncpg.Connection) -> dict[str, uuid.UUID]:
     name. Rows that already exist under their natural keys keep their ids."""
     fids = []
     for f in FACTORIES:
-        fids.append(await conn.fetchval(
-            """INSERT INTO factories (id, name, location, timezone) VALUES ($1, $2, $3, $4)
-               ON CONFLICT (name) DO UPDATE SET location = EXCLUDED.location, timezone = EXCLUDED.timezone
-               RETURNING id""", factory_id(f.name), f.name, f.location, f.timezone))
+        fids.append(await conn.fetchval(S.UPSERT_FACTORY, factory_id(f.name), f.name, f.location, f.timezone))
     mids: dict[str, uuid.UUID] = {}
     for m in MACHINES:
-        mids[m.name] = await conn.fetchval(
-            """INSERT INTO machines (id, factory_id, name, type, rated_power_kw, is_active)
-               VALUES ($1, $2, $3, $4, $5, true)
-               ON CONFLICT (factory_id, name) DO UPDATE SET type = EXCLUDED.type,
-                   rated_power_kw = EXCLUDED.rated_power_kw, is_active = true
-               RETURNING id""", machine_id(m.name), fids[m.factory], m.name, m.type, Decimal(repr(m.rated_kw)))
+        mids[m.name] = await conn.fetchval(S.UPSERT_MACHINE, machine_id(m.name), fids[m.factory], m.name, m.type,
+                                           Decimal(repr(m.rated_kw)))
     sids: dict[str, uuid.UUID] = {}
     for name, unit, cost, carbon in ENERGY_SOURCES:
-        sids[name] = await conn.fetchval(
-            """INSERT INTO energy_sources (id, name, unit, cost_per_unit, carbon_factor) VALUES ($1, $2, $3, $4, $5)
-               ON CONFLICT (name) DO UPDATE SET unit = EXCLUDED.unit, cost_per_unit = EXCLUDED.cost_per_unit,
-                   carbon_factor = EXCLUDED.carbon_factor
-               RETURNING id""", _uid("energy_source", name), name, unit, Decimal(repr(cost)), Decimal(repr(carbon)))
+        sids[name] = await conn.fetchval(S.UPSERT_ENERGY_SOURCE, _uid("energy_source", name), name, unit,
+                                         Decimal(repr(cost)), Decimal(repr(carbon)))
     for m in MACHINES:
         for et in m.energy_types:
             source = "electricity" if et == "energy" else et
-            await conn.execute(
-                """INSERT INTO seus (id, name, energy_source_id, machine_ids, is_active) VALUES ($1, $2, $3, $4, true)
-                   ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, energy_source_id = EXCLUDED.energy_source_id,
-                       machine_ids = EXCLUDED.machine_ids, is_active = true""",
-                seu_id(m.name, source), m.name, sids[source], [mids[m.name]])
-    await conn.execute("DELETE FROM energy_tariffs WHERE factory_id = ANY($1::uuid[])", fids)
+            await conn.execute(S.UPSERT_SEU, seu_id(m.name, source), m.name, sids[source], [mids[m.name]])
+    await conn.execute(S.DELETE_TARIFFS, fids)
     await conn.executemany(
-        "INSERT INTO energy_tariffs (factory_id, rate_per_kwh, start_hour, end_hour, applicable_days) "
-        "VALUES ($1, $2, $3, $4, $5)",
+        S.INSERT_TARIFF,
         [(fids[0], Decimal(repr(rate)), h0, h1, list(days)) for rate, h0, h1, days in SAN_JOSE_TARIFF])
     return mids
 
@@ -770,23 +737,15 @@ async def load_reference_plant(conn: asyncpg.Connection, *, end: dt.datetime, da
                    for day in _day_range(_start_days(until, days)[m.factory], last_day[m.factory]))
     tables = ("energy_readings", "production_data", "environmental_data")
     async with conn.transaction():
-        await conn.execute("SET LOCAL synchronous_commit = off")
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
+        await conn.execute(S.SYNCHRONOUS_COMMIT_OFF)
+        await conn.execute(S.ADVISORY_XACT_LOCK, _LOCK_KEY)
         await _ensure_schema(conn)
         ids = await _upsert_catalogue(conn)
         for table in tables:
-            await conn.execute(f"DELETE FROM {table} WHERE machine_id = ANY($1::uuid[])",  # noqa: S608 - constant names
-                               list(ids.values()))
-        await conn.execute(
-            """INSERT INTO enms_demo.plant_meta (id, generator_version, seed, anchor, resolution_minutes, days,
-                   loaded_end, data_until) VALUES (1, $1, $2, $3, $4, $5, $6, $6)
-               ON CONFLICT (id) DO UPDATE SET generator_version = EXCLUDED.generator_version, seed = EXCLUDED.seed,
-                   anchor = EXCLUDED.anchor, resolution_minutes = EXCLUDED.resolution_minutes,
-                   days = EXCLUDED.days, loaded_end = EXCLUDED.loaded_end, data_until = EXCLUDED.data_until,
-                   created_at = now()""",
-            GENERATOR_VERSION, seed, anchor, resolution_minutes, days, until)
+            await conn.execute(S.DELETE_MACHINE_ROWS[table], list(ids.values()))
+        await conn.execute(S.UPSERT_PLANT_META, GENERATOR_VERSION, seed, anchor, resolution_minutes, days, until)
         counts, first, last = await _copy_tasks(conn, ctx, tasks, ids, {}, until, tables)
-    await conn.execute("ANALYZE energy_readings, production_data, environmental_data")
+    await conn.execute(S.ANALYZE_SERIES)
     rows = {"factories": len(FACTORIES), "machines": len(MACHINES), "energy_sources": len(ENERGY_SOURCES),
             "seus": sum(len(m.energy_types) for m in MACHINES), "energy_tariffs": len(SAN_JOSE_TARIFF), **counts}
     return PlantReport(rows=rows, first_reading=first, last_reading=last, seconds=time.perf_counter() - started,
@@ -798,11 +757,11 @@ async def top_up(conn: asyncpg.Connection, *, now: dt.datetime) -> int:
     continuing each series after its newest stored row with exactly the data a full load with the
     plant's parameters would hold. Returns the rows added over the three tables; 0 if nothing to do.
     Raises ``DemoPlantMissing`` if the database holds no reference plant."""
-    if not await conn.fetchval("SELECT to_regclass('enms_demo.plant_meta') IS NOT NULL"):
+    if not await conn.fetchval(S.PLANT_META_EXISTS):
         raise DemoPlantMissing("no reference plant in this database (enms_demo.plant_meta is missing)")
     async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
-        meta = await conn.fetchrow("SELECT * FROM enms_demo.plant_meta WHERE id = 1")
+        await conn.execute(S.ADVISORY_XACT_LOCK, _LOCK_KEY)
+        meta = await conn.fetchrow(S.SELECT_PLANT_META)
         if meta is None:
             raise DemoPlantMissing("enms_demo.plant_meta is empty")
         res = int(meta["resolution_minutes"])
@@ -810,20 +769,17 @@ async def top_up(conn: asyncpg.Connection, *, now: dt.datetime) -> int:
         ctx = _Ctx(int(meta["seed"]), res, meta["anchor"])
         until = _floor(now, res)
         rows = await conn.fetch(
-            "SELECT m.name, m.id FROM machines m JOIN factories f ON f.id = m.factory_id "
-            "WHERE (f.name, m.name) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
+            S.PLANT_MACHINE_IDS,
             [FACTORIES[m.factory].name for m in MACHINES], [m.name for m in MACHINES])
         ids = {r["name"]: r["id"] for r in rows}
         if len(ids) != len(MACHINES):
             raise DemoPlantMissing("the reference plant's machines are missing")
         id_list = list(ids.values())
         newest: dict[uuid.UUID, _Bounds] = {i: {} for i in id_list}
-        for r in await conn.fetch("SELECT machine_id, energy_type, max(time) AS t FROM energy_readings "
-                                  "WHERE machine_id = ANY($1::uuid[]) GROUP BY 1, 2", id_list):
+        for r in await conn.fetch(S.NEWEST_READING_PER_SERIES, id_list):
             newest[r["machine_id"]][("e", r["energy_type"])] = r["t"]
         for table, key in (("production_data", ("p",)), ("environmental_data", ("t",))):
-            for r in await conn.fetch(f"SELECT machine_id, max(time) AS t FROM {table} "  # noqa: S608 - constant
-                                      "WHERE machine_id = ANY($1::uuid[]) GROUP BY 1", id_list):
+            for r in await conn.fetch(S.NEWEST_ROW_PER_MACHINE[table], id_list):
                 newest[r["machine_id"]][key] = r["t"]
         starts = _start_days(meta["loaded_end"], int(meta["days"]))
         after: dict[int, _Bounds] = {}
@@ -843,18 +799,15 @@ async def top_up(conn: asyncpg.Connection, *, now: dt.datetime) -> int:
         if not tasks:
             return 0
         tables = ("energy_readings", "production_data", "environmental_data")
-        staging = tuple(f"_enms_topup_{t}" for t in tables)
-        for table, stage in zip(tables, staging, strict=True):
-            await conn.execute(f"CREATE TEMP TABLE {stage} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP")
+        staging = tuple(S.STAGING_TABLES[t] for t in tables)
+        for table in tables:
+            await conn.execute(S.CREATE_STAGING_TABLE[table])
         await _copy_tasks(conn, ctx, sorted(tasks), ids, after, until, staging)
         added = 0
-        for table, stage, cols in zip(tables, staging, _COLUMNS, strict=True):
-            col_list = ", ".join(cols)
-            status = await conn.execute(f"INSERT INTO {table} ({col_list}) SELECT {col_list} FROM {stage} "  # noqa: S608
-                                        "ON CONFLICT DO NOTHING")
+        for table in tables:
+            status = await conn.execute(S.MERGE_STAGING_TABLE[table])
             added += int(status.split()[-1])
-        await conn.execute("UPDATE enms_demo.plant_meta SET data_until = greatest(data_until, $1) WHERE id = 1",
-                           until)
+        await conn.execute(S.ADVANCE_DATA_UNTIL, until)
     return added
 
 
