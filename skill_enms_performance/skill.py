@@ -41,7 +41,15 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "pool_max_size": 8,
     "confidence": 0.90,
     "demo_resolution_minutes": 15,
+    "baseline_days": 365,           # rolling baseline before the analysed day ...
+    "baseline_start": "",           # ... or a fixed EnB period (YYYY-MM-DD, both or neither)
+    "baseline_end": "",
+    "holiday_countries": {},        # factory name -> "DE-BY" where location/time zone do not tell
 }
+
+#: skill settings handed to the engine unchanged (see EngineSettings)
+ENGINE_SETTING_KEYS = ("currency", "confidence", "connect_timeout_s", "statement_timeout_s", "pool_max_size",
+                       "baseline_days", "baseline_start", "baseline_end", "holiday_countries")
 
 #: emitted for every engine call a question leads to; `enms-performance ask --json` reports it
 REQUEST_EVENT = "enms.performance.request"
@@ -91,12 +99,7 @@ class EnmsPerformanceSkill(OVOSSkill):
                 now = clock() if clock else None
                 dsn = demo_dsn(now, log=self.log.info,
                                resolution_minutes=int(self.settings.get("demo_resolution_minutes", 15)))
-            settings = EngineSettings.from_mapping({
-                "currency": self.settings.get("currency"), "confidence": self.settings.get("confidence"),
-                "connect_timeout_s": self.settings.get("connect_timeout_s"),
-                "statement_timeout_s": self.settings.get("statement_timeout_s"),
-                "pool_max_size": self.settings.get("pool_max_size"),
-            })
+            settings = EngineSettings.from_mapping({k: self.settings.get(k) or None for k in ENGINE_SETTING_KEYS})
             engine = Engine(dsn, settings, clock=clock)
             try:  # catalogue and rollups before the first question; a database down now may be up later
                 self._loop.run(engine.warm_up(), timeout=float(self.settings.get("warm_up_timeout_s", 300.0)))
@@ -171,17 +174,19 @@ class EnmsPerformanceSkill(OVOSSkill):
         except EnmsError as err:
             self._speak_error(err)
 
-    def _resolve_seu(self, engine: Engine, spoken: str) -> Any:
-        """Spoken name -> SEU row; asks back when ambiguous; None when nothing to analyse."""
+    def _resolve_seu(self, engine: Engine, spoken: str) -> tuple[Any, str]:
+        """Spoken name -> (SEU row or None when nothing to analyse, the words that named it);
+        asks back when ambiguous."""
         resolver = self._resolver_for(engine)
         found = resolver.resolve(spoken, self.lang)
         if found.status == "unknown":  # the slot may have swallowed the date: "... one on october 29th"
             name_only = speech.split_name_and_when(spoken, self.lang)
             if name_only != spoken:
                 found = resolver.resolve(name_only, self.lang)
+                spoken = name_only if found.status != "unknown" else spoken
         if found.status == "unknown":
             self._speak_error(UnknownSeuError(spoken, list(found.candidates)))
-            return None
+            return None, spoken
         seu_name, source = found.seu_name, found.energy_source
         if found.status == "ambiguous":
             options = list(found.candidates)
@@ -189,7 +194,7 @@ class EnmsPerformanceSkill(OVOSSkill):
                 "ask.which_seu", {"options": speech.join_options(options, self.lang)}, options,
                 lambda answer: _pick(resolver.resolve(answer, self.lang), options))
             if seu_name is None:
-                return None
+                return None, spoken
         sources = [s.energy_source for s in self._run(engine.seus()) if s.name == seu_name]
         if source is None and len(sources) > 1:
             words = {speech.source_words(s, self.lang): s for s in sources}
@@ -197,12 +202,12 @@ class EnmsPerformanceSkill(OVOSSkill):
                 "ask.energy_source", {"seu": seu_name, "options": speech.join_options(list(words), self.lang)},
                 sources, lambda answer: _pick_source(answer, words))
             if source is None:
-                return None
-        return self._run(engine.find_seu(seu_name, source))
+                return None, spoken
+        return self._run(engine.find_seu(seu_name, source)), spoken
 
     def _analysis_for(self, message: Message, spoken: str, utterance: str) -> tuple[Any, dt.date] | None:
         engine = self._engine_now()
-        seu = self._resolve_seu(engine, spoken)
+        seu, spoken = self._resolve_seu(engine, spoken)
         if seu is None:
             return None
         today = local_today(engine.now(), seu.timezone)

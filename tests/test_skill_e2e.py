@@ -130,6 +130,7 @@ def test_why_speaks_the_attribution(session):
 def test_seed_case_reduced_production_is_explained_not_praised(session):
     record = session.ask("what's driving the energy use of injection moulding one on october 29th")
     assert record["request"]["seu_name"] == "Injection-Molding-1"
+    assert record["request"]["analysis_date"] == "2025-10-29"
     assert record["dialogs"][0] == "why.factor" and "lower production" in record["spoken"][0]
     assert record["dialogs"][1] == "why.performance_normal"
 
