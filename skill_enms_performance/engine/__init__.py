@@ -21,11 +21,13 @@ from scipy import stats
 
 from ..store import DB_ERRORS, SeriesDay, SeuRow, Store, redact_dsn
 from . import analysis, calendar
+from . import opportunities as opp
 from .baseline import BaselineModel, DailyData, DayDrivers, fit_baseline
 from .errors import (AmbiguousSeuError, DatabaseUnavailableError, EnmsError, FutureDateError,
                      InsufficientHistoryError, InvalidRequestError, NoDataError, UnknownEnergySourceError,
                      UnknownSeuError)
-from .models import AnalysisWindow, DataQuality, FleetSummary, PerformanceAnalysis, SeuSummary
+from .models import (AnalysisWindow, DataQuality, FleetSummary, ImplementationEffort, ImprovementType, Opportunity,
+                     OpportunityReport, PerformanceAnalysis, Priority, SeuSummary)
 from .settings import EngineSettings
 from .timeutil import day_bounds_utc, local_midnight_utc, local_time_of_day, local_today
 
@@ -491,6 +493,183 @@ class Engine:
             efficiency_score=round(analysis.efficiency_score(pct), 3), primary_factor=factor,
             baseline_method=model.method, days=m)
 
+    # --- opportunities ----------------------------------------------------------------
+    def period_days(self, period: str | dict | None, today: dt.date) -> tuple[dt.date, dt.date]:
+        """'week' | 'month' | 'quarter' (complete days up to yesterday) or {start, end}."""
+        if isinstance(period, dict):
+            span = _parse_period(period)
+            if span is None:
+                raise InvalidRequestError("period must be week, month, quarter, year or {start, end}")
+            return span[0], min(span[1], today - dt.timedelta(days=1))
+        lengths = {"week": 7, "month": 30, "quarter": 91, "year": 365}
+        key = (period or "month").strip().lower() if isinstance(period, str) else "month"
+        if key not in lengths:
+            raise InvalidRequestError("period must be week, month, quarter, year or {start, end}")
+        end = today - dt.timedelta(days=1)
+        return end - dt.timedelta(days=lengths[key] - 1), end
+
+    async def opportunities(self, period: str | dict | None = "month", factory: str | None = None,
+                            seu: str | None = None) -> OpportunityReport:
+        """Savings opportunities of every SEU (or one factory / SEU) in a period, ranked by value."""
+        if seu is not None and not isinstance(seu, str):
+            raise InvalidRequestError("seu must be a string")
+        all_seus = await self.seus()
+        if seu:
+            first = await self.find_seu_any_source(seu)
+            targets = [s for s in all_seus if s.name == first.name]
+        else:
+            targets = self.select_seus(all_seus, None, factory)
+        if not targets:
+            raise InvalidRequestError(f"no SEU in factory {factory!r}", factory=factory)
+        today = local_today(self.now(), targets[0].timezone)
+        start, end = self.period_days(period, today)
+        if end < start:
+            raise InvalidRequestError("the period has no complete day yet")
+        await self.mode()
+        results = await asyncio.gather(*(self._scan(s, start, end) for s in targets), return_exceptions=True)
+        found: list[Opportunity] = []
+        errors: list[dict[str, object]] = []
+        for target, result in zip(targets, results, strict=True):
+            if isinstance(result, DatabaseUnavailableError):
+                raise result
+            if isinstance(result, EnmsError):
+                errors.append({"seu_name": target.name, "energy_source": target.energy_source, **result.to_dict()})
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                found.extend(result)
+        found.sort(key=lambda o: (o.ongoing, o.estimated_savings_per_year), reverse=True)
+        return OpportunityReport(
+            period={"start": start.isoformat(), "end": end.isoformat()}, factory=factory, seu_name=seu,
+            currency=self.settings.currency, opportunities=found,
+            total_savings_kwh_per_week=round(sum(o.estimated_savings_kwh_per_week for o in found if o.ongoing), 1),
+            total_savings_per_year=round(sum(o.estimated_savings_per_year for o in found if o.ongoing), 2),
+            total_co2_kg_per_year=round(sum(o.co2_kg_per_year for o in found if o.ongoing), 1),
+            errors=errors, voice_summary="", timestamp=self.now())
+
+    async def find_seu_any_source(self, seu_name: str) -> SeuRow:
+        try:
+            return await self.find_seu(seu_name)
+        except AmbiguousSeuError:
+            seus = await self.seus()
+            return next(s for s in seus if _norm(s.name) == _norm(seu_name))
+
+    async def _scan(self, seu: SeuRow, start: dt.date, end: dt.date) -> list[Opportunity]:
+        """Run the detectors on one SEU: idle running, residual episodes (drift, faults), off-hours."""
+        mode = await self.mode()
+        if mode != "rollup":
+            raise InvalidRequestError("opportunities need the engine's rollups (a role that may create a schema)")
+        window_start = min(start, end - dt.timedelta(days=self.settings.opportunity_window_days - 1))
+        first, last = window_start - dt.timedelta(days=self.settings.baseline_days), window_start - dt.timedelta(days=1)
+        rows = await self._cached_series(seu, (first, end, "scan", mode),
+                                         lambda: self.store.seu_daily_series(seu, first, end, mode))
+        history = [r for r in rows if r.day <= last]
+        window = [r for r in rows if window_start <= r.day <= end]
+        if len(history) < 30 or len(window) < 7:
+            raise InsufficientHistoryError(seu.name, window_start, len(history))
+        data = self._daily_data(seu, history)
+        model = self.model_for(seu, data, (first, last, "day", mode))
+        report = self._daily_data(seu, window)
+        if np.isfinite(data.production).any() and not np.isfinite(report.production).any():
+            report = DailyData(day=report.day, energy_kwh=report.energy_kwh, production=np.zeros(len(report)),
+                               temp_mean_c=report.temp_mean_c, calendar=report.calendar, coverage=report.coverage,
+                               calendar_labels=CALENDAR_LABEL_LIST)
+        predicted = model.predict_many(report)
+        days = [dt.date.fromisoformat(str(d)) for d in report.day]
+        findings = [f for f in opp.residual_episodes(days, predicted.residual_kwh, predicted.se_kwh,
+                                                     model.mean_energy_kwh)
+                    if f.end is None or f.end >= start] if model.valid else []
+        working = [c == calendar.WORKING for c in report.calendar]
+        if np.isfinite(data.production).any():
+            utc_start, utc_end = day_bounds_utc(window_start, end, seu.timezone)
+            hourly = await self._cached_series(seu, (window_start, end, "hourly", mode),
+                                               lambda: self.store.hourly_profile(seu, utc_start, utc_end))
+            if hourly:
+                h_days = [h[0] for h in hourly]
+                energy = np.array([h[2] for h in hourly])
+                production = np.array([np.nan if h[3] is None else h[3] for h in hourly])
+                production = np.where(np.isfinite(production), production, 0.0)
+                day_work = dict(zip(days, working, strict=True))
+                idle = opp.idle_running(h_days, np.array([h[1] for h in hourly]), energy, production,
+                                        [day_work.get(d, False) for d in sorted(set(h_days))], start)
+                if idle is not None:
+                    # the residual rise the idle running causes is the same energy: keep one finding
+                    findings = [f for f in findings if not _explained_by(f, idle)]
+                    findings.append(idle)
+                if not findings:
+                    slot_busy = self._working_slots(h_days, [h[1] for h in hourly], production)
+                    off = np.array([not slot_busy.get((d.isoweekday(), h[1]), False) for d, h in zip(h_days, hourly,
+                                                                                                      strict=True)])
+                    in_period = np.array([d >= start for d in h_days])
+                    extra = opp.off_hours(energy, production, off, in_period)
+                    if extra is not None:
+                        findings.append(extra)
+        price = self.price_per_kwh(seu)
+        if seu.energy_source == "electricity":
+            price = (await self._guard(self.store.tou_rate(seu, start, end))) or price
+        return [self._opportunity(seu, f, price, model) for f in findings]
+
+    @staticmethod
+    def _working_slots(days: list[dt.date], hours: list[int], production: np.ndarray) -> dict[tuple[int, int], bool]:
+        """The working pattern: (ISO weekday, hour) slots in which the machine produces on most weeks."""
+        counts: dict[tuple[int, int], list[int]] = {}
+        for d, h, p in zip(days, hours, production, strict=True):
+            counts.setdefault((d.isoweekday(), h), [0, 0])
+            counts[(d.isoweekday(), h)][0] += int(p > 0)
+            counts[(d.isoweekday(), h)][1] += 1
+        return {k: v[0] >= 0.5 * v[1] for k, v in counts.items()}
+
+    def _opportunity(self, seu: SeuRow, f: opp.Finding, price: float, model: BaselineModel) -> Opportunity:
+        kind = seu.machine_types[0] if seu.machine_types else ""
+        kwh_year = f.kwh_per_week * 52.18
+        money = kwh_year * price
+        carbon = (seu.carbon_factor or 0.0) / self.settings.unit_kwh.get((seu.unit or "kwh").lower(), 1.0)
+        if f.kind == "idle_running":
+            improvement, effort = ImprovementType.EXCESSIVE_IDLE, ImplementationEffort.LOW
+            hours = ", ".join(f"{h:02d}:00" for h in f.evidence["typical_hours"])
+            since = f" since {f.start.isoformat()}" if f.start else ""
+            title = f"{seu.name} runs unloaded without production"
+            evidence = (f"{seu.name} runs about {f.evidence['idle_hours_per_working_day']:.1f} hours a working day "
+                        f"without production{since} (mostly around {hours}), drawing "
+                        f"{f.evidence['idle_power_kw']:.0f} kW against {f.evidence['standby_power_kw']:.1f} kW standby: "
+                        f"about {f.kwh_per_week:.0f} kWh a week")
+        elif f.kind == "drift":
+            improvement, effort = ImprovementType.EQUIPMENT_DEGRADATION, ImplementationEffort.MEDIUM
+            check = {"compressor": "compressed-air leaks", "hvac": "dampers, valves and set-points",
+                     "boiler": "burner tuning and steam traps"}.get(kind, "worn or faulty parts")
+            span = (f"from {f.start.isoformat()} to {f.end.isoformat()}" if f.end else f"since {f.start.isoformat()}")
+            title = f"{seu.name} uses more than its baseline {span}"
+            evidence = (f"{seu.name} has used about {f.evidence['excess_kwh_per_day']:.0f} kWh a day more than its "
+                        f"normalised baseline {span} ({f.evidence['days']} days); check {check}")
+        else:
+            improvement, effort = ImprovementType.INEFFICIENT_SCHEDULING, ImplementationEffort.LOW
+            title = f"{seu.name} draws power outside working hours"
+            evidence = (f"{seu.name} used {f.evidence['off_hours_kwh_above_standby']:.0f} kWh above its standby level "
+                        f"outside the working pattern in the period ({100 * f.evidence['share_of_energy']:.0f}% of its "
+                        f"energy): about {f.kwh_per_week:.0f} kWh a week")
+        ongoing = f.end is None
+        cost = self.settings.investment.get(effort.value, 0.0)
+        roi = round(cost / (money / 12.0), 1) if money > 0 else None
+        if not ongoing:
+            priority = Priority.LOW
+        elif money >= 10000:
+            priority = Priority.CRITICAL
+        elif money >= 2000:
+            priority = Priority.HIGH
+        elif money >= 500:
+            priority = Priority.MEDIUM
+        else:
+            priority = Priority.LOW
+        return Opportunity(
+            seu_name=seu.name, energy_source=seu.energy_source, improvement_type=improvement, title=title,
+            evidence=evidence, details={"kind": f.kind, **f.evidence, "price_per_kwh": round(price, 5),
+                                        "baseline_method": model.method},
+            start_date=f.start, end_date=f.end, ongoing=ongoing,
+            estimated_savings_kwh_per_week=round(f.kwh_per_week, 1), estimated_savings_per_year=round(money, 2),
+            currency=self.settings.currency, co2_kg_per_year=round(kwh_year * carbon, 1),
+            implementation_effort=effort, priority=priority, expected_roi_months=roi,
+            confidence=round(f.confidence * analysis.model_weight(model), 3))
+
     # --- health -----------------------------------------------------------------------
     async def health(self) -> dict[str, object]:
         """Database reachable, newest reading per machine, rollup freshness, model validity per SEU."""
@@ -553,6 +732,14 @@ def _parse_day(value: dt.date | str | None) -> dt.date | None:
         except ValueError:
             raise InvalidRequestError(f"analysis_date must be YYYY-MM-DD, got {value[:40]!r}") from None
     raise InvalidRequestError("analysis_date must be a YYYY-MM-DD string")
+
+
+def _explained_by(episode: "opp.Finding", idle: "opp.Finding") -> bool:
+    """A residual rise that starts with the idle running and is mostly its energy is the same finding."""
+    if episode.kind != "drift":
+        return False
+    near = idle.start is None or episode.start is None or abs((episode.start - idle.start).days) <= 7
+    return near and idle.kwh_per_week >= 0.5 * episode.kwh_per_week
 
 
 def _parse_period(value: dict[str, str] | tuple | list | None) -> tuple[dt.date, dt.date] | None:

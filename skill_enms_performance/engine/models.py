@@ -177,3 +177,41 @@ class FleetSummary(JsonMixin):
     errors: list[dict[str, Any]]
     voice_summary: str
     timestamp: dt.datetime
+
+
+@dataclasses.dataclass
+class Opportunity(JsonMixin):
+    """A savings opportunity with the evidence a person can check."""
+
+    seu_name: str
+    energy_source: str
+    improvement_type: ImprovementType
+    title: str
+    evidence: str
+    details: dict[str, Any]
+    start_date: dt.date | None
+    end_date: dt.date | None
+    ongoing: bool
+    estimated_savings_kwh_per_week: float
+    estimated_savings_per_year: float
+    currency: str
+    co2_kg_per_year: float
+    implementation_effort: ImplementationEffort
+    priority: Priority
+    expected_roi_months: float | None
+    confidence: float
+
+
+@dataclasses.dataclass
+class OpportunityReport(JsonMixin):
+    period: dict[str, str]
+    factory: str | None
+    seu_name: str | None
+    currency: str
+    opportunities: list[Opportunity]
+    total_savings_kwh_per_week: float
+    total_savings_per_year: float
+    total_co2_kg_per_year: float
+    errors: list[dict[str, Any]]
+    voice_summary: str
+    timestamp: dt.datetime

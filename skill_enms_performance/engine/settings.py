@@ -24,6 +24,7 @@ class EngineSettings:
     rollup_recheck_hours: float = 48.0  # re-aggregated on every refresh (late or corrected data)
     model_cache_size: int = 256
     recent_days: int = 28               # window for drift detection and annualised savings
+    opportunity_window_days: int = 120  # opportunity scans look this far back for start dates
     #: one-off investment assumed per implementation effort, in the currency (ROI months)
     investment: dict[str, float] = dataclasses.field(
         default_factory=lambda: {"low": 0.0, "medium": 2500.0, "high": 20000.0})

@@ -281,6 +281,13 @@ class Store:
                           coverage=min(1.0, float(r["covered_s"] or 0.0) / window_s), production=_f(r["production"]),
                           temp_mean_c=_f(r["temp_mean_c"])) for r in rows]
 
+    async def hourly_profile(self, seu: SeuRow, start_utc: dt.datetime, end_utc: dt.datetime
+                             ) -> list[tuple[dt.date, int, float, float | None]]:
+        """(local day, local hour, kWh, production or None) of an SEU, from hourly rollups."""
+        rows = await self.fetch(Q.SEU_HOURLY_PROFILE, list(seu.machine_ids), energy_types_for(seu.energy_source),
+                                start_utc, end_utc)
+        return [(r["local_day"], int(r["local_hour"]), float(r["energy_kwh"]), _f(r["production"])) for r in rows]
+
     async def today_drivers(self, seu: SeuRow, start: dt.datetime, now: dt.datetime) -> dict[str, Any]:
         row = await self.fetchrow(Q.TODAY_DRIVERS_RAW, list(seu.machine_ids), seu.factory_id, start, now)
         return dict(row) if row else {}

@@ -384,3 +384,15 @@ FROM machines m JOIN factories f ON f.id = m.factory_id
 WHERE m.is_active IS NOT FALSE
 ORDER BY f.name, m.name
 """
+
+# Hourly energy and production of one SEU over a UTC range, by local day and hour (opportunity
+# scans). $1 machine ids, $2 energy types, $3/$4 UTC range. Production is NULL where none of the
+# SEU's machines reports production.
+SEU_HOURLY_PROFILE = """
+SELECT h.local_day, h.local_hour, sum(h.energy_kwh) AS energy_kwh, sum(p.production) AS production
+FROM enms_perf.hourly h
+LEFT JOIN enms_perf.hourly_production p ON p.machine_id = h.machine_id AND p.hour = h.hour
+WHERE h.machine_id = ANY($1::uuid[]) AND h.energy_type = ANY($2::text[]) AND h.hour >= $3 AND h.hour < $4
+GROUP BY h.local_day, h.local_hour
+ORDER BY h.local_day, h.local_hour
+"""
