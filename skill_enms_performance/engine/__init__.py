@@ -10,7 +10,9 @@ import asyncio
 import datetime as dt
 import difflib
 import hashlib
+import json
 import re
+import uuid
 import time
 from typing import Callable
 
@@ -22,12 +24,14 @@ from scipy import stats
 from ..store import DB_ERRORS, SeriesDay, SeuRow, Store, redact_dsn
 from . import analysis, calendar
 from . import opportunities as opp
-from .baseline import BaselineModel, DailyData, DayDrivers, fit_baseline
+from . import plans
+from .baseline import BaselineModel, DailyData, DayDrivers, cusum, fit_baseline, fractional_savings_uncertainty
 from .errors import (AmbiguousSeuError, DatabaseUnavailableError, EnmsError, FutureDateError,
-                     InsufficientHistoryError, InvalidRequestError, NoDataError, UnknownEnergySourceError,
-                     UnknownSeuError)
-from .models import (AnalysisWindow, DataQuality, FleetSummary, ImplementationEffort, ImprovementType, Opportunity,
-                     OpportunityReport, PerformanceAnalysis, Priority, SeuSummary)
+                     InsufficientHistoryError, InvalidRequestError, NoDataError, NoOpportunityError,
+                     UnknownEnergySourceError, UnknownSeuError)
+from .models import (ActionPlan, AnalysisWindow, DataQuality, FleetSummary, ImplementationEffort, ImprovementType,
+                     Opportunity, OpportunityReport, PerformanceAnalysis, Priority, SavingsReport, SeuSavings,
+                     SeuSummary)
 from .settings import EngineSettings
 from .timeutil import day_bounds_utc, local_midnight_utc, local_time_of_day, local_today
 
@@ -46,6 +50,7 @@ def canonical_source(name: str | None) -> str | None:
     return SOURCE_ALIASES.get(key, SOURCE_ALIASES.get(key.replace("_", " "), key))
 
 
+PLAN_STATUSES = ("draft", "planned", "in_progress", "completed", "cancelled")
 CALENDAR_LABEL_LIST = tuple(calendar.LABELS[k] for k in sorted(calendar.LABELS))
 
 
@@ -669,6 +674,137 @@ class Engine:
             currency=self.settings.currency, co2_kg_per_year=round(kwh_year * carbon, 1),
             implementation_effort=effort, priority=priority, expected_roi_months=roi,
             confidence=round(f.confidence * analysis.model_weight(model), 3))
+
+    # --- action plans -----------------------------------------------------------------
+    async def action_plan(self, seu: str, issue_type: str | None = None, save: bool = False,
+                          status: str = "planned") -> ActionPlan:
+        """An ISO 50001 action plan for the SEU's top opportunity (or the one of ``issue_type``)."""
+        if issue_type is not None and issue_type not in {t.value for t in ImprovementType}:
+            raise InvalidRequestError(f"issue_type must be one of {', '.join(t.value for t in ImprovementType)}")
+        if status not in PLAN_STATUSES:
+            raise InvalidRequestError(f"status must be one of {', '.join(PLAN_STATUSES)}")
+        report = await self.opportunities("quarter", seu=seu)
+        candidates = [o for o in report.opportunities if o.ongoing and
+                      (issue_type is None or o.improvement_type.value == issue_type)]
+        target = await self.find_seu_any_source(seu)
+        if not candidates:
+            raise NoOpportunityError(target.name, issue_type)
+        top = candidates[0]
+        row = next(s for s in await self.seus() if s.name == top.seu_name and s.energy_source == top.energy_source)
+        today = local_today(self.now(), row.timezone)
+        first, last = self._baseline_period(today)
+        mode = await self.mode()
+        rows = await self._cached_series(row, (first, last, "plan", mode),
+                                         lambda: self.store.seu_daily_series(row, first, last, mode))
+        model = self.model_for(row, self._daily_data(row, rows), (first, last, "day", mode))
+        plan = plans.build_plan(top, model, row.machine_types[0] if row.machine_types else "", today, self.now())
+        if save:
+            plan.id = str(uuid.uuid4())
+            plan.status = status
+            await self._guard(self.store.insert_action_plan(plan.id, plan.seu_name, plan.energy_source,
+                                                            plan.issue_type.value, status,
+                                                            json.dumps(plan.to_dict())))
+        return plan
+
+    async def action_plans(self, status: str | None = None, seu: str | None = None) -> dict[str, object]:
+        """Saved plans (newest first) and their count per status."""
+        if status is not None and status not in PLAN_STATUSES:
+            raise InvalidRequestError(f"status must be one of {', '.join(PLAN_STATUSES)}")
+        if await self.mode() != "rollup":
+            return {"plans": [], "counts": {}, "note": "read-only database: plans cannot be stored"}
+        rows = await self._guard(self.store.list_action_plans(status, seu))
+        counts = await self._guard(self.store.count_action_plans())
+        return {"plans": [{"id": str(r["id"]), "seu_name": r["seu_name"], "energy_source": r["energy_source"],
+                           "issue_type": r["issue_type"], "status": r["status"],
+                           "created_at": r["created_at"].isoformat(), "updated_at": r["updated_at"].isoformat(),
+                           "plan": json.loads(r["plan"])} for r in rows],
+                "counts": {k: counts.get(k, 0) for k in PLAN_STATUSES if k != "draft"}}
+
+    async def set_action_plan_status(self, plan_id: str, status: str) -> bool:
+        if status not in PLAN_STATUSES or status == "draft":
+            raise InvalidRequestError(f"status must be one of {', '.join(PLAN_STATUSES[1:])}")
+        try:
+            uuid.UUID(str(plan_id))
+        except ValueError:
+            raise InvalidRequestError("plan id must be a UUID") from None
+        return await self._guard(self.store.update_action_plan_status(str(plan_id), status))
+
+    # --- savings ------------------------------------------------------------------------
+    async def savings(self, seu: str | None = None, period: str | dict | None = "month") -> SavingsReport:
+        """Cumulative savings against the normalised baseline (CUSUM) with their uncertainty."""
+        all_seus = await self.seus()
+        if seu:
+            first_match = await self.find_seu_any_source(seu)
+            targets = [s for s in all_seus if s.name == first_match.name]
+        else:
+            targets = list(all_seus)
+        today = local_today(self.now(), targets[0].timezone)
+        start, end = self.period_days(period, today)
+        if end < start:
+            raise InvalidRequestError("the period has no complete day yet")
+        results = await asyncio.gather(*(self._savings_of(s, start, end) for s in targets), return_exceptions=True)
+        items: list[SeuSavings] = []
+        errors: list[dict[str, object]] = []
+        for target, result in zip(targets, results, strict=True):
+            if isinstance(result, DatabaseUnavailableError):
+                raise result
+            if isinstance(result, EnmsError):
+                errors.append({"seu_name": target.name, "energy_source": target.energy_source, **result.to_dict()})
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                items.append(result)
+        return SavingsReport(
+            period={"start": start.isoformat(), "end": end.isoformat()}, seu_name=seu,
+            currency=self.settings.currency, items=items,
+            total_savings_kwh=round(sum(i.savings_kwh for i in items), 1),
+            total_savings_cost=round(sum(i.savings_cost for i in items), 2),
+            total_uncertainty_kwh=round(math.sqrt(sum(i.uncertainty_kwh ** 2 for i in items)), 1),
+            errors=errors, voice_summary="", timestamp=self.now())
+
+    async def _savings_of(self, seu: SeuRow, start: dt.date, end: dt.date) -> SeuSavings:
+        mode = await self.mode()
+        first, last = self._baseline_period(start)
+        rows = await self._cached_series(seu, (first, end, "savings", mode),
+                                         lambda: self.store.seu_daily_series(seu, min(first, start), end, mode))
+        history = [r for r in rows if first <= r.day <= last and r.day < start]
+        reporting = [r for r in rows if start <= r.day <= end]
+        if not reporting:
+            raise NoDataError(seu.name, start, None, None)
+        if len(history) < 3:
+            raise InsufficientHistoryError(seu.name, start, len(history))
+        data = self._daily_data(seu, history)
+        model = self.model_for(seu, data, (first, last, "day", mode))
+        report = self._daily_data(seu, reporting)
+        if np.isfinite(data.production).any() and not np.isfinite(report.production).any():
+            report = DailyData(day=report.day, energy_kwh=report.energy_kwh, production=np.zeros(len(report)),
+                               temp_mean_c=report.temp_mean_c, calendar=report.calendar, coverage=report.coverage,
+                               calendar_labels=CALENDAR_LABEL_LIST)
+        predicted = model.predict_many(report)
+        expected = np.maximum(predicted.expected_kwh, 0.0)
+        curve = cusum(expected, report.energy_kwh)
+        saved = float(curve[-1])
+        total_expected = float(np.sum(expected))
+        fraction = saved / total_expected if total_expected > 0 else 0.0
+        m = len(report)
+        fsu = None
+        if fraction != 0 and model.n_effective > 0 and model.n > 1:
+            fsu = fractional_savings_uncertainty(model.cv_rmse, model.n, model.n_effective, m, fraction,
+                                                 confidence=0.68, p=model.p)
+        uncertainty = abs(saved) * fsu if fsu is not None else 0.0
+        price = self.price_per_kwh(seu)
+        if seu.energy_source == "electricity" and mode == "rollup":
+            price = (await self._guard(self.store.tou_rate(seu, start, end))) or price
+        return SeuSavings(
+            seu_name=seu.name, energy_source=seu.energy_source, expected_energy_kwh=round(total_expected, 1),
+            actual_energy_kwh=round(float(np.sum(report.energy_kwh)), 1), savings_kwh=round(saved, 1),
+            savings_percent=round(100 * fraction, 2), savings_cost=round(saved * price, 2),
+            uncertainty_kwh=round(uncertainty, 1),
+            fractional_savings_uncertainty=round(fsu, 4) if fsu is not None else None,
+            verified=bool(model.valid and saved > 0 and fsu is not None and fsu < 0.5),
+            days=m, cusum_kwh=[{"date": str(d), "cumulative_kwh": round(float(c), 1)}
+                               for d, c in zip(report.day, curve, strict=True)],
+            baseline_method=model.method)
 
     # --- health -----------------------------------------------------------------------
     async def health(self) -> dict[str, object]:

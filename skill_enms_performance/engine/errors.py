@@ -97,3 +97,12 @@ class InsufficientHistoryError(EnmsError):
     def __init__(self, seu_name: str, day: dt.date, days_found: int) -> None:
         super().__init__(f"not enough history before {day} to build a baseline for {seu_name} "
                          f"({days_found} usable days)", seu_name=seu_name, date=day, days_found=days_found)
+
+
+class NoOpportunityError(EnmsError):
+    code = "no_opportunity"
+
+    def __init__(self, seu_name: str, issue_type: str | None) -> None:
+        kind = f" of type {issue_type}" if issue_type else ""
+        super().__init__(f"no open savings opportunity{kind} for {seu_name}: no action plan needed",
+                         seu_name=seu_name, issue_type=issue_type)

@@ -215,3 +215,54 @@ class OpportunityReport(JsonMixin):
     errors: list[dict[str, Any]]
     voice_summary: str
     timestamp: dt.datetime
+
+
+@dataclasses.dataclass
+class ActionPlan(JsonMixin):
+    """An energy action plan in the structure ISO 50001 clause 6.2 asks for."""
+
+    id: str | None
+    seu_name: str
+    energy_source: str
+    issue_type: ImprovementType
+    status: str                                  # draft | planned | in_progress | completed | cancelled
+    objective: str
+    target: dict[str, Any]                       # enpi, unit, baseline_value, target_value, deadline
+    problem: dict[str, Any]                      # description, evidence, start_date
+    root_causes: list[str]
+    actions: list[dict[str, str]]                # what, who, resources, effort
+    expected_outcomes: dict[str, Any]            # energy_kwh_per_year, cost_per_year, currency, co2_kg_per_year
+    monitoring: dict[str, str]                   # enpi, frequency, method, verification
+    created_at: dt.datetime
+    voice_summary: str = ""
+
+
+@dataclasses.dataclass
+class SeuSavings(JsonMixin):
+    seu_name: str
+    energy_source: str
+    expected_energy_kwh: float
+    actual_energy_kwh: float
+    savings_kwh: float                           # expected - actual: positive = saved
+    savings_percent: float
+    savings_cost: float
+    uncertainty_kwh: float                       # at 68 % (ASHRAE Guideline 14)
+    fractional_savings_uncertainty: float | None
+    verified: bool
+    days: int
+    cusum_kwh: list[dict[str, Any]]              # [{date, cumulative_kwh}]
+    baseline_method: str
+
+
+@dataclasses.dataclass
+class SavingsReport(JsonMixin):
+    period: dict[str, str]
+    seu_name: str | None
+    currency: str
+    items: list[SeuSavings]
+    total_savings_kwh: float
+    total_savings_cost: float
+    total_uncertainty_kwh: float
+    errors: list[dict[str, Any]]
+    voice_summary: str
+    timestamp: dt.datetime

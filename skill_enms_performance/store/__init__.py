@@ -27,7 +27,7 @@ ENERGY_TYPE_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 #: version of rollup.sql; rollups of another version are dropped and rebuilt
-ROLLUP_VERSION = 2
+ROLLUP_VERSION = 3
 
 DB_ERRORS = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
              asyncpg.exceptions.CannotConnectNowError, ConnectionError)
@@ -301,6 +301,20 @@ class Store:
         row = await self.fetchrow(Q.TOU_RATE, list(seu.machine_ids), energy_types_for(seu.energy_source),
                                   seu.factory_id, first, last)
         return float(row["rate"]) if row and row["rate"] is not None else None
+
+    async def insert_action_plan(self, plan_id: str, seu_name: str, energy_source: str, issue_type: str,
+                                 status: str, plan_json: str) -> None:
+        pool = await self.pool()
+        await pool.execute(Q.INSERT_ACTION_PLAN, plan_id, seu_name, energy_source, issue_type, status, plan_json)
+
+    async def list_action_plans(self, status: str | None, seu_name: str | None) -> list[dict[str, Any]]:
+        return [dict(r) for r in await self.fetch(Q.LIST_ACTION_PLANS, status, seu_name)]
+
+    async def update_action_plan_status(self, plan_id: str, status: str) -> bool:
+        return await self.fetchval(Q.UPDATE_ACTION_PLAN_STATUS, plan_id, status) is not None
+
+    async def count_action_plans(self) -> dict[str, int]:
+        return {r["status"]: r["plans"] for r in await self.fetch(Q.COUNT_ACTION_PLANS)}
 
     async def newest_readings(self) -> list[dict[str, Any]]:
         return [dict(r) for r in await self.fetch(Q.NEWEST_READING_PER_MACHINE)]

@@ -74,9 +74,13 @@ ROLLUP_SCHEMA_EXISTS = "SELECT to_regclass('enms_perf.meta') IS NOT NULL AS pres
 
 ROLLUP_VERSION = "SELECT max(version) FROM enms_perf.meta"
 
-DROP_ROLLUPS = "DROP SCHEMA enms_perf CASCADE"
+# Rollups are derived data and are rebuilt; saved action plans are kept.
+DROP_ROLLUPS = """
+DROP TABLE IF EXISTS enms_perf.hourly, enms_perf.hourly_production, enms_perf.hourly_weather, enms_perf.daily,
+    enms_perf.daily_production, enms_perf.daily_weather, enms_perf.refresh_state, enms_perf.meta
+"""
 
-LEGACY_ROLLUPS = "SELECT to_regnamespace('enms_perf') IS NOT NULL AS present"
+LEGACY_ROLLUPS = "SELECT to_regclass('enms_perf.hourly') IS NOT NULL AS present"
 
 CAN_CREATE_SCHEMA = """
 SELECT has_database_privilege(current_user, current_database(), 'CREATE') AS can_create
@@ -395,4 +399,26 @@ LEFT JOIN enms_perf.hourly_production p ON p.machine_id = h.machine_id AND p.hou
 WHERE h.machine_id = ANY($1::uuid[]) AND h.energy_type = ANY($2::text[]) AND h.hour >= $3 AND h.hour < $4
 GROUP BY h.local_day, h.local_hour
 ORDER BY h.local_day, h.local_hour
+"""
+
+# --- action plans --------------------------------------------------------------------------
+INSERT_ACTION_PLAN = """
+INSERT INTO enms_perf.action_plans (id, seu_name, energy_source, issue_type, status, plan)
+VALUES ($1, $2, $3, $4, $5, $6::jsonb)
+"""
+
+LIST_ACTION_PLANS = """
+SELECT id, seu_name, energy_source, issue_type, status, plan, created_at, updated_at
+FROM enms_perf.action_plans
+WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR seu_name = $2)
+ORDER BY created_at DESC
+LIMIT 200
+"""
+
+UPDATE_ACTION_PLAN_STATUS = """
+UPDATE enms_perf.action_plans SET status = $2, updated_at = now() WHERE id = $1 RETURNING id
+"""
+
+COUNT_ACTION_PLANS = """
+SELECT status, count(*)::int AS plans FROM enms_perf.action_plans GROUP BY status
 """

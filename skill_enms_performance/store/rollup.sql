@@ -5,7 +5,7 @@ CREATE SCHEMA IF NOT EXISTS enms_perf;
 
 -- Rollups are derived data: a different version is dropped and rebuilt by the engine.
 CREATE TABLE IF NOT EXISTS enms_perf.meta (version integer NOT NULL);
-INSERT INTO enms_perf.meta (version) SELECT 2 WHERE NOT EXISTS (SELECT 1 FROM enms_perf.meta);
+INSERT INTO enms_perf.meta (version) SELECT 3 WHERE NOT EXISTS (SELECT 1 FROM enms_perf.meta);
 
 -- Per machine, energy type and UTC hour (local hours of whole-hour time zones).
 CREATE TABLE IF NOT EXISTS enms_perf.hourly (
@@ -83,4 +83,16 @@ CREATE TABLE IF NOT EXISTS enms_perf.refresh_state (
     source        text        PRIMARY KEY,
     refreshed_to  timestamptz NOT NULL,
     refreshed_at  timestamptz NOT NULL DEFAULT now()
+);
+
+-- Action plans (ISO 50001 clause 6.2), saved by the engine; not derived data: never dropped.
+CREATE TABLE IF NOT EXISTS enms_perf.action_plans (
+    id             uuid        PRIMARY KEY,
+    seu_name       text        NOT NULL,
+    energy_source  text        NOT NULL,
+    issue_type     text        NOT NULL,
+    status         text        NOT NULL CHECK (status IN ('planned', 'in_progress', 'completed', 'cancelled')),
+    plan           jsonb       NOT NULL,
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    updated_at     timestamptz NOT NULL DEFAULT now()
 );
