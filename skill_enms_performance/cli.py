@@ -5,6 +5,9 @@
     enms-performance analyze SEU [--date D]   run the analysis directly
     enms-performance summary [--machine-type T] [--factory F] [--date D | --start D --end D]
     enms-performance health                   database, newest readings, rollups, model validity
+    enms-performance opportunities [--period week|month|quarter] [--factory F] [--seu S]
+    enms-performance action-plan SEU [--issue-type T] [--save] [--status S] | --list
+    enms-performance savings [--seu S] [--period week|month|quarter|year | --start D --end D]
 """
 from __future__ import annotations
 
@@ -160,6 +163,54 @@ def cmd_health(args: argparse.Namespace) -> int:
     return _run_engine(args, call)
 
 
+def _period_arg(args: argparse.Namespace) -> str | dict[str, str]:
+    if args.start:
+        return {"start": args.start, "end": args.end or args.start}
+    return args.period
+
+
+def cmd_opportunities(args: argparse.Namespace) -> int:
+    from .voice import speech
+
+    async def call(engine: Engine) -> dict[str, Any]:
+        payload = (await engine.opportunities(_period_arg(args), factory=args.factory, seu=args.seu)).to_dict()
+        today = await engine.today()
+        payload["voice_summary"] = " ".join(speech.speak(d, s, args.lang)
+                                            for d, s in speech.describe_opportunities(payload, args.lang, today))
+        return payload
+
+    return _run_engine(args, call)
+
+
+def cmd_action_plan(args: argparse.Namespace) -> int:
+    from .voice import speech
+
+    async def call(engine: Engine) -> dict[str, Any]:
+        if args.list:
+            return await engine.action_plans(args.status if args.status != "planned" else None)
+        plan = await engine.action_plan(args.seu, args.issue_type, save=args.save, status=args.status)
+        seu = await engine.find_seu_any_source(args.seu)
+        payload = plan.to_dict()
+        today = await engine.today(seu.name)
+        payload["voice_summary"] = " ".join(speech.speak(d, s, args.lang) for d, s in speech.describe_plan(
+            payload, seu.machine_types[0] if seu.machine_types else "", args.lang, today))
+        return payload
+
+    return _run_engine(args, call)
+
+
+def cmd_savings(args: argparse.Namespace) -> int:
+    from .voice import speech
+
+    async def call(engine: Engine) -> dict[str, Any]:
+        payload = (await engine.savings(args.seu, _period_arg(args))).to_dict()
+        today = await engine.today()
+        payload["voice_summary"] = speech.speak(*speech.describe_savings(payload, args.lang, today), args.lang)
+        return payload
+
+    return _run_engine(args, call)
+
+
 class _Capture:
     """Collects what the skill says and does for one utterance on the MiniCroft bus."""
 
@@ -294,6 +345,23 @@ def build_parser() -> argparse.ArgumentParser:
     summary.set_defaults(func=cmd_summary)
     sub.add_parser("health", parents=[common], help="database, readings, rollups and model validity"
                    ).set_defaults(func=cmd_health)
+    for name, func, helptext in (("opportunities", cmd_opportunities, "savings opportunities ranked by value"),
+                                 ("savings", cmd_savings, "savings against the normalised baseline (CUSUM)")):
+        cmd = sub.add_parser(name, parents=[common], help=helptext)
+        cmd.add_argument("--period", default="month", choices=["week", "month", "quarter", "year"])
+        cmd.add_argument("--start", help="period start YYYY-MM-DD (instead of --period)")
+        cmd.add_argument("--end", help="period end YYYY-MM-DD")
+        cmd.add_argument("--seu", help="one SEU")
+        if name == "opportunities":
+            cmd.add_argument("--factory", help="factory name or location word")
+        cmd.set_defaults(func=func)
+    plan = sub.add_parser("action-plan", parents=[common], help="ISO 50001 action plan for an SEU's top opportunity")
+    plan.add_argument("seu", nargs="?", default="")
+    plan.add_argument("--issue-type", help="an ImprovementType value, e.g. excessive_idle")
+    plan.add_argument("--save", action="store_true", help="save it in the engine's schema")
+    plan.add_argument("--status", default="planned", choices=["planned", "in_progress", "completed", "cancelled"])
+    plan.add_argument("--list", action="store_true", help="list saved plans and their counts")
+    plan.set_defaults(func=cmd_action_plan)
     return parser
 
 

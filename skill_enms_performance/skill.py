@@ -19,7 +19,7 @@ from ovos_workshop.skills import OVOSSkill
 from . import SKILL_ID  # noqa: F401 - the skill id, for callers of this module
 from .engine import Engine, EngineSettings
 from .engine.errors import (DatabasePreparingError, DatabaseUnavailableError, EnmsError, FutureDateError,
-                            InvalidRequestError, UnknownSeuError)
+                            InvalidRequestError, NoOpportunityError, UnknownSeuError)
 from .engine.errors import TimeoutError_ as EngineTimeout
 from .engine.timeutil import local_today
 from .runtime import LoopThread
@@ -45,6 +45,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "baseline_start": "",           # ... or a fixed EnB period (YYYY-MM-DD, both or neither)
     "baseline_end": "",
     "holiday_countries": {},        # factory name -> "DE-BY" where location/time zone do not tell
+    "save_action_plans": True,      # a spoken "what should we do" saves the plan as planned
+    "followup_s": 300.0,            # "what should we do about it?" refers to the last machine this long
 }
 
 #: skill settings handed to the engine unchanged (see EngineSettings)
@@ -76,6 +78,7 @@ class EnmsPerformanceSkill(OVOSSkill):
         self._resolver: SeuResolver | None = None
         self._resolver_source: list | None = None
         self._maintenance: Any = None
+        self._last_seu: tuple[str | None, float] = (None, 0.0)   # for "what should we do about it?"
         super().__init__(*args, **kwargs)
 
     # --- lifecycle --------------------------------------------------------------------
@@ -86,6 +89,9 @@ class EnmsPerformanceSkill(OVOSSkill):
         self.add_event("enms.performance.analyze", self.handle_bus_analyze)
         self.add_event("enms.performance.summary", self.handle_bus_summary)
         self.add_event("enms.performance.health", self.handle_bus_health)
+        self.add_event("enms.performance.opportunities", self.handle_bus_opportunities)
+        self.add_event("enms.performance.action_plan", self.handle_bus_action_plan)
+        self.add_event("enms.performance.savings", self.handle_bus_savings)
 
     def _start_engine(self) -> None:
         """Connect to the configured database, or prepare the embedded demo database."""
@@ -218,6 +224,7 @@ class EnmsPerformanceSkill(OVOSSkill):
         day = said.day or today
         self._emit_request(message, "analyze", seu_name=seu.name, energy_source=seu.energy_source,
                            analysis_date=day.isoformat())
+        self._last_seu = (seu.name, time.monotonic())
         return self._run(engine.analyze_seu_performance(seu.name, seu.energy_source, day)), today
 
     def _answer_performance(self, message: Message, spoken: str, utterance: str) -> None:
@@ -267,6 +274,112 @@ class EnmsPerformanceSkill(OVOSSkill):
             result = self._run(engine.summary(**request), timeout=float(self.settings.get("summary_timeout_s", 5.0)))
             for dialog, slots in speech.describe_summary(result.to_dict(), spoken_group, self.lang, today):
                 self.speak_dialog(dialog, slots)
+        except EnmsError as err:
+            self._speak_error(err)
+
+    def _period_request(self, engine: Engine, utterance: str, strip: list[str], tz: str) -> tuple[dict[str, str], dt.date]:
+        """The period said ('this month', 'last quarter'), else the last 30 complete days."""
+        today = local_today(engine.now(), tz)
+        said = resolve_period(utterance, today, self.lang, strip=strip)
+        if said is not None:
+            return said.to_dict(), today
+        start, end = engine.period_days("month", today)
+        return {"start": start.isoformat(), "end": end.isoformat()}, today
+
+    @intent_handler("opportunities.intent")
+    def handle_opportunities(self, message: Message) -> None:
+        """Where can we save energy (this month)? / How can we save energy on {seu}?"""
+        try:
+            engine = self._engine_now()
+            seus = self._run(engine.seus())
+            seu_name = None
+            spoken = message.data.get("seu", "")
+            if spoken:
+                seu, spoken = self._resolve_seu(engine, spoken)
+                if seu is None:
+                    return
+                seu_name = seu.name
+            factory = None
+            if message.data.get("factory"):
+                _, factory = speech.resolve_group(message.data["factory"], self._resolver_for(engine), seus, self.lang)
+            period, today = self._period_request(engine, message.data.get("utterance", ""), [spoken],
+                                                 seus[0].timezone if seus else "UTC")
+            self._emit_request(message, "opportunities", period=period, factory=factory, seu_name=seu_name)
+            report = self._run(engine.opportunities(period, factory=factory, seu=seu_name),
+                               timeout=float(self.settings.get("summary_timeout_s", 5.0)))
+            self._last_seu = (report.opportunities[0].seu_name, time.monotonic()) if report.opportunities \
+                else self._last_seu
+            for dialog, slots in speech.describe_opportunities(report.to_dict(), self.lang, today):
+                self.speak_dialog(dialog, slots)
+        except EnmsError as err:
+            self._speak_error(err)
+
+    @intent_handler("action_plan.intent")
+    def handle_action_plan(self, message: Message) -> None:
+        """What should we do about {seu}? (saved as a planned action)"""
+        try:
+            engine = self._engine_now()
+            seu, _ = self._resolve_seu(engine, message.data.get("seu", ""))
+            if seu is not None:
+                self._plan_for(message, engine, seu.name)
+        except EnmsError as err:
+            self._speak_error(err)
+
+    @intent_handler("followup_plan.intent")
+    def handle_followup_plan(self, message: Message) -> None:
+        """What should we do about it? - for the machine of the last answer (a few minutes)."""
+        try:
+            engine = self._engine_now()
+            name, when = self._last_seu
+            if not name or time.monotonic() - when > float(self.settings.get("followup_s", 300.0)):
+                self.speak_dialog("plan.no_context")
+                return
+            self._plan_for(message, engine, name)
+        except EnmsError as err:
+            self._speak_error(err)
+
+    def _plan_for(self, message: Message, engine: Engine, seu_name: str) -> None:
+        self._emit_request(message, "action_plan", seu_name=seu_name, issue_type=None)
+        seu = self._run(engine.find_seu_any_source(seu_name))
+        try:
+            plan = self._run(engine.action_plan(seu_name, save=bool(self.settings.get("save_action_plans", True))),
+                             timeout=float(self.settings.get("summary_timeout_s", 5.0)))
+        except NoOpportunityError:
+            self.speak_dialog("plan.none", {"seu": seu.name})
+            return
+        today = local_today(engine.now(), seu.timezone)
+        for dialog, slots in speech.describe_plan(plan.to_dict(), seu.machine_types[0] if seu.machine_types else "",
+                                                  self.lang, today):
+            self.speak_dialog(dialog, slots)
+
+    @intent_handler("plan_count.intent")
+    def handle_plan_count(self, message: Message) -> None:
+        """How many action plans are in progress?"""
+        try:
+            engine = self._engine_now()
+            self._emit_request(message, "action_plans")
+            counts = self._run(engine.action_plans())["counts"]
+            self.speak_dialog("plans.count", {k: str(counts.get(k, 0)) for k in ("in_progress", "planned", "completed")})
+        except EnmsError as err:
+            self._speak_error(err)
+
+    @intent_handler("savings.intent")
+    def handle_savings(self, message: Message) -> None:
+        """How much energy have we saved this month? / What are our savings on {seu} this year?"""
+        try:
+            engine = self._engine_now()
+            seus = self._run(engine.seus())
+            seu_name, spoken = None, message.data.get("seu", "")
+            if spoken:
+                seu, spoken = self._resolve_seu(engine, spoken)
+                if seu is None:
+                    return
+                seu_name = seu.name
+            period, today = self._period_request(engine, message.data.get("utterance", ""), [spoken],
+                                                 seus[0].timezone if seus else "UTC")
+            self._emit_request(message, "savings", seu_name=seu_name, period=period)
+            report = self._run(engine.savings(seu_name, period), timeout=float(self.settings.get("summary_timeout_s", 5.0)))
+            self.speak_dialog(*speech.describe_savings(report.to_dict(), self.lang, today))
         except EnmsError as err:
             self._speak_error(err)
 
@@ -325,6 +438,78 @@ class EnmsPerformanceSkill(OVOSSkill):
         async def work() -> dict[str, Any]:
             engine = self._engine_or_raise()
             return await engine.health()
+
+        self._reply_async(message, work())
+
+    def handle_bus_opportunities(self, message: Message) -> None:
+        """``enms.performance.opportunities`` {period?: week|month|quarter|{start,end}, factory?, seu_name?}."""
+        data = message.data if isinstance(message.data, dict) else {}
+        lang = str(data.get("lang") or self.lang)
+
+        async def work() -> dict[str, Any]:
+            engine = self._engine_or_raise()
+            period = data.get("period", "month")
+            if period is not None and not isinstance(period, (str, dict)):
+                raise InvalidRequestError("period must be week, month, quarter or {start, end}")
+            for key in ("factory", "seu_name"):
+                if data.get(key) is not None and not isinstance(data.get(key), str):
+                    raise InvalidRequestError(f"{key} must be a string")
+            report = await engine.opportunities(period, factory=data.get("factory"), seu=data.get("seu_name"))
+            payload = report.to_dict()
+            today = await engine.today()
+            payload["voice_summary"] = " ".join(
+                speech.speak(d, s, lang) for d, s in speech.describe_opportunities(payload, lang, today))
+            return payload
+
+        self._reply_async(message, work())
+
+    def handle_bus_action_plan(self, message: Message) -> None:
+        """``enms.performance.action_plan`` {seu_name, issue_type?, save?, status?} or {list: true, status?}."""
+        data = message.data if isinstance(message.data, dict) else {}
+        lang = str(data.get("lang") or self.lang)
+
+        async def work() -> dict[str, Any]:
+            engine = self._engine_or_raise()
+            if data.get("list"):
+                status = data.get("status")
+                if status is not None and not isinstance(status, str):
+                    raise InvalidRequestError("status must be a string")
+                return await engine.action_plans(status)
+            seu_name, issue_type = data.get("seu_name"), data.get("issue_type")
+            if not isinstance(seu_name, str) or not seu_name.strip():
+                raise InvalidRequestError("seu_name (a non-empty string) is required")
+            if issue_type is not None and not isinstance(issue_type, str):
+                raise InvalidRequestError("issue_type must be a string")
+            status = data.get("status", "planned")
+            if not isinstance(status, str):
+                raise InvalidRequestError("status must be a string")
+            plan = await engine.action_plan(seu_name, issue_type, save=bool(data.get("save")), status=status)
+            seu = await engine.find_seu_any_source(seu_name)
+            payload = plan.to_dict()
+            today = await engine.today(seu.name)
+            payload["voice_summary"] = " ".join(speech.speak(d, s, lang) for d, s in speech.describe_plan(
+                payload, seu.machine_types[0] if seu.machine_types else "", lang, today))
+            return payload
+
+        self._reply_async(message, work())
+
+    def handle_bus_savings(self, message: Message) -> None:
+        """``enms.performance.savings`` {seu_name?, period?: week|month|quarter|year|{start,end}}."""
+        data = message.data if isinstance(message.data, dict) else {}
+        lang = str(data.get("lang") or self.lang)
+
+        async def work() -> dict[str, Any]:
+            engine = self._engine_or_raise()
+            seu_name, period = data.get("seu_name"), data.get("period", "month")
+            if seu_name is not None and not isinstance(seu_name, str):
+                raise InvalidRequestError("seu_name must be a string")
+            if period is not None and not isinstance(period, (str, dict)):
+                raise InvalidRequestError("period must be week, month, quarter, year or {start, end}")
+            report = await engine.savings(seu_name, period)
+            payload = report.to_dict()
+            today = await engine.today()
+            payload["voice_summary"] = speech.speak(*speech.describe_savings(payload, lang, today), lang)
+            return payload
 
         self._reply_async(message, work())
 

@@ -136,6 +136,8 @@ def describe_error(error: Mapping[str, Any], lang: str, today: dt.date | None = 
         return "error.unknown_energy_source", {
             "seu": str(error["seu_name"]), "source": source_words(str(error["energy_source"]), lang),
             "sources": join_options([source_words(s, lang) for s in error.get("energy_sources", [])], lang, "and")}
+    if code == "no_opportunity":
+        return "error.no_opportunity", {"seu": str(error.get("seu_name", ""))}
     if code in {"database_unavailable", "database_preparing", "timeout", "invalid_request"}:
         return f"error.{code}", {}
     return "error.internal_error", {}
@@ -160,6 +162,11 @@ SPOKEN_DIALOGS: tuple[str, ...] = (
     "factor.excess_consumption", "factor.efficiency_gain",
     "summary.header", "summary.worst", "summary.all_ok", "group.all", "group.factory", "when.period",
     "health.ok", "health.stale", "error.unknown_group",
+    "opportunities.none", "opportunities.header", "opportunities.header_one", "opportunity.excessive_idle", "opportunity.equipment_degradation",
+    "opportunity.equipment_degradation_ended", "opportunity.inefficient_scheduling", "plan.summary", "plan.saved",
+    "plan.none", "plan.no_context", "action.excessive_idle", "action.equipment_degradation_compressor",
+    "action.equipment_degradation_hvac", "action.equipment_degradation", "action.inefficient_scheduling",
+    "plans.count", "savings.saved", "savings.excess", "subject.plant", "error.no_opportunity",
 )
 
 
@@ -308,3 +315,73 @@ def split_name_and_when(slot: str, lang: str) -> str:
     while start > 0 and words[start - 1].lower() in fillers:
         start -= 1
     return " ".join(words[:start]) or slot
+
+
+def period_words(period: Mapping[str, str], today: dt.date | None, lang: str) -> str:
+    return render("when.period", lang, {"start": date_words(dt.date.fromisoformat(period["start"]), today, lang),
+                                         "end": date_words(dt.date.fromisoformat(period["end"]), today, lang)})
+
+
+def describe_opportunities(report: Mapping[str, Any], lang: str, today: dt.date | None, top: int = 3
+                           ) -> list[tuple[str, dict[str, str]]]:
+    """Header with the count and yearly value, then the most valuable opportunities."""
+    when = period_words(report["period"], today, lang)
+    items = list(report.get("opportunities") or [])
+    if not items:
+        return [("opportunities.none", {"when": when})]
+    currency = report.get("currency", "USD")
+    out = [("opportunities.header" if len(items) != 1 else "opportunities.header_one", {"count": str(len(items)), "when": when,
+                                     "money": wording.speakable_money(report.get("total_savings_per_year", 0.0),
+                                                                      currency, lang)})]
+    for item in items[:top]:
+        kind = item["improvement_type"]
+        details = item.get("details") or {}
+        kwh_week = wording.energy_words(item["estimated_savings_kwh_per_week"], lang)
+        if kind == "excessive_idle":
+            out.append(("opportunity.excessive_idle", {"seu": item["seu_name"], "kwh": kwh_week,
+                                                       "hours": wording.speakable(details.get("idle_hours_per_working_day", 0.0), lang)}))
+        elif kind == "inefficient_scheduling":
+            out.append(("opportunity.inefficient_scheduling", {"seu": item["seu_name"], "kwh": kwh_week}))
+        else:
+            kwh_day = wording.energy_words(details.get("excess_kwh_per_day", item["estimated_savings_kwh_per_week"] / 7), lang)
+            start = date_words(dt.date.fromisoformat(item["start_date"]), today, lang) if item.get("start_date") else ""
+            if item.get("ongoing", True):
+                out.append(("opportunity.equipment_degradation", {"seu": item["seu_name"], "kwh_day": kwh_day,
+                                                                  "start": start}))
+            else:
+                out.append(("opportunity.equipment_degradation_ended", {
+                    "seu": item["seu_name"], "kwh_day": kwh_day, "start": start,
+                    "end": date_words(dt.date.fromisoformat(item["end_date"]), today, lang)}))
+    return out
+
+
+def describe_plan(plan: Mapping[str, Any], machine_type: str, lang: str, today: dt.date | None
+                  ) -> list[tuple[str, dict[str, str]]]:
+    kind = plan["issue_type"]
+    action = f"action.{kind}_{machine_type}" if kind == "equipment_degradation" and machine_type in ("compressor", "hvac") \
+        else f"action.{kind}"
+    try:
+        action_words = render(action, lang)
+    except (FileNotFoundError, ValueError):
+        action_words = render("action.equipment_degradation", lang)
+    outcomes = plan["expected_outcomes"]
+    out = [("plan.summary", {"seu": plan["seu_name"], "action": action_words,
+                             "kwh": wording.energy_words(outcomes["energy_kwh_per_year"], lang),
+                             "money": wording.speakable_money(outcomes["cost_per_year"], outcomes.get("currency", "USD"), lang),
+                             "deadline": date_words(dt.date.fromisoformat(plan["target"]["deadline"]), today, lang)})]
+    if plan.get("id"):
+        out.append(("plan.saved", {}))
+    return out
+
+
+def describe_savings(report: Mapping[str, Any], lang: str, today: dt.date | None) -> tuple[str, dict[str, str]]:
+    when = period_words(report["period"], today, lang)
+    subject = report["seu_name"] if report.get("seu_name") and report.get("items") else render("subject.plant", lang)
+    if report.get("seu_name") and report.get("items"):
+        subject = report["items"][0]["seu_name"]
+    saved = float(report.get("total_savings_kwh", 0.0))
+    currency = report.get("currency", "USD")
+    slots = {"subject": subject, "when": when, "kwh": wording.energy_words(abs(saved), lang),
+             "uncertainty": wording.energy_words(float(report.get("total_uncertainty_kwh", 0.0)), lang),
+             "money": wording.speakable_money(abs(float(report.get("total_savings_cost", 0.0))), currency, lang)}
+    return ("savings.saved" if saved > 0 else "savings.excess"), slots
