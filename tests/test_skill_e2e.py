@@ -184,3 +184,42 @@ def test_bus_summary_and_health(session):
     reply = _bus(session, "enms.performance.health", {})
     assert reply["database_reachable"] and reply["mode"] == "rollup" and len(reply["models"]) == 10
     assert all(m["valid"] for m in reply["models"])
+
+
+def test_opportunities_plan_followup_and_savings_are_spoken(session):
+    record = session.ask("where can we save energy this month")
+    assert record["intent"] == "opportunities"
+    assert record["request"] == {"op": "opportunities", "period": {"start": "2025-11-01", "end": "2025-11-06"},
+                                 "factory": None, "seu_name": None}
+    assert record["dialogs"][0] == "opportunities.header"
+    assert "Compressor-EU-1" in " ".join(record["spoken"])
+
+    session.ask("how did compressor e u one perform yesterday")
+    record = session.ask("what should we do about it")
+    assert record["intent"] == "followup_plan"
+    assert record["request"] == {"op": "action_plan", "seu_name": "Compressor-EU-1", "issue_type": None}
+    assert record["dialogs"][:1] == ["plan.summary"] and "leak" in record["spoken"][0]
+
+    record = session.ask("how many action plans are in progress")
+    assert record["intent"] == "plan_count" and record["dialogs"] == ["plans.count"]
+
+    record = session.ask("what are our savings on hvac main this year")
+    assert record["request"] == {"op": "savings", "seu_name": "HVAC-Main",
+                                 "period": {"start": "2025-01-01", "end": "2025-11-06"}}
+    assert record["dialogs"][0] in {"savings.saved", "savings.excess"} and "plus or minus" in record["spoken"][0]
+
+
+def test_bus_opportunities_action_plan_and_savings(session):
+    reply = _bus(session, "enms.performance.opportunities", {"period": "quarter", "factory": "Munich"})
+    assert [o["seu_name"] for o in reply["opportunities"]] == ["Compressor-EU-1"]
+    reply = _bus(session, "enms.performance.action_plan", {"seu_name": "Compressor-1", "save": True})
+    assert reply["issue_type"] == "excessive_idle" and reply["id"] and reply["monitoring"]["method"].startswith("CUSUM")
+    assert set(reply) >= {"objective", "target", "problem", "root_causes", "actions", "expected_outcomes"}
+    listed = _bus(session, "enms.performance.action_plan", {"list": True})
+    assert listed["counts"]["planned"] >= 1
+    reply = _bus(session, "enms.performance.action_plan", {"seu_name": "Conveyor-A"})
+    assert reply["error"]["code"] == "no_opportunity"
+    reply = _bus(session, "enms.performance.savings", {"seu_name": "HVAC-Main", "period": "quarter"})
+    assert reply["items"][0]["fractional_savings_uncertainty"] is not None and reply["voice_summary"]
+    reply = _bus(session, "enms.performance.savings", {"period": 7})
+    assert reply["error"]["code"] == "invalid_request"
