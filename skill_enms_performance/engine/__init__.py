@@ -18,6 +18,7 @@ from typing import Callable
 
 import math
 
+import asyncpg
 import numpy as np
 from scipy import stats
 
@@ -28,7 +29,7 @@ from . import plans
 from .baseline import BaselineModel, DailyData, DayDrivers, cusum, fit_baseline, fractional_savings_uncertainty
 from .errors import (AmbiguousSeuError, DatabaseUnavailableError, EnmsError, FutureDateError,
                      InsufficientHistoryError, InvalidRequestError, NoDataError, NoOpportunityError,
-                     UnknownEnergySourceError, UnknownSeuError)
+                     TimeoutError_, UnknownEnergySourceError, UnknownSeuError)
 from .models import (ActionPlan, AnalysisWindow, DataQuality, FleetSummary, ImplementationEffort, ImprovementType,
                      Opportunity, OpportunityReport, PerformanceAnalysis, Priority, SavingsReport, SeuSavings,
                      SeuSummary)
@@ -66,7 +67,8 @@ class Engine:
         self.settings = settings or EngineSettings()
         self.store = Store(dsn, min_size=self.settings.pool_min_size, max_size=self.settings.pool_max_size,
                            connect_timeout_s=self.settings.connect_timeout_s,
-                           statement_timeout_s=self.settings.statement_timeout_s)
+                           statement_timeout_s=self.settings.statement_timeout_s,
+                           rollup_timeout_s=self.settings.rollup_timeout_s)
         self._clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
         self._seus: list[SeuRow] = []
         self._seus_loaded_at = 0.0
@@ -77,6 +79,8 @@ class Engine:
         self._recheck = dt.timedelta(hours=self.settings.rollup_recheck_hours)
         self._models: dict[tuple, BaselineModel] = {}
         self._series: dict[tuple, list[SeriesDay]] = {}
+        self._data: dict[tuple, DailyData] = {}
+        self._rates: dict[tuple, float | None] = {}
         self._generation = 0
 
     def now(self) -> dt.datetime:
@@ -191,6 +195,30 @@ class Engine:
         return calendar.classes(days, country, subdiv or None)
 
     def _daily_data(self, seu: SeuRow, rows: list[SeriesDay]) -> DailyData:
+        """Rows as model input, kept until the next rollup refresh (calendars of 365 days cost time)."""
+        if not rows:
+            return self._build_daily_data(seu, rows)
+        key = (seu.id, seu.energy_source, rows[0].day, rows[-1].day, len(rows), self._generation)
+        data = self._data.get(key)
+        if data is None:
+            data = self._data[key] = self._build_daily_data(seu, rows)
+            while len(self._data) > self.settings.model_cache_size:
+                self._data.pop(next(iter(self._data)))
+        return data
+
+    async def _price(self, seu: SeuRow, start: dt.date, end: dt.date) -> float:
+        """Price per kWh: the time-of-use rate of the SEU's hours where the factory has tariffs."""
+        price = self.price_per_kwh(seu)
+        if seu.energy_source != "electricity" or self._mode != "rollup":
+            return price
+        key = (seu.id, start, end, self._generation)
+        if key not in self._rates:
+            self._rates[key] = await self._guard(self.store.tou_rate(seu, start, end))
+            while len(self._rates) > self.settings.model_cache_size:
+                self._rates.pop(next(iter(self._rates)))
+        return self._rates[key] if self._rates[key] is not None else price
+
+    def _build_daily_data(self, seu: SeuRow, rows: list[SeriesDay]) -> DailyData:
         days = [r.day for r in rows]
         has_production = sum(r.production is not None for r in rows) >= max(1, len(rows) // 2)
         production = [r.production if r.production is not None else 0.0 for r in rows] if has_production else None
@@ -292,10 +320,7 @@ class Engine:
         status = analysis.iso_status(pct, significant)
         attribution, root_cause = analysis.attribute(model, drivers, actual, prediction, significant)
 
-        price = self.price_per_kwh(seu)
-        if seu.energy_source == "electricity" and mode == "rollup":
-            rate = await self._guard(self.store.tou_rate(seu, day, day))
-            price = rate if rate is not None else price
+        price = await self._price(seu, day, day)
         recs: list = []
         if significant and deviation > 0:
             recs = self._recommend(seu, model, data, history, day_row, cal, deviation, status, price)
@@ -468,16 +493,9 @@ class Engine:
         t = float(stats.t.ppf(0.5 + self.settings.confidence / 2, max(model.dof, 1)))
         significant = bool(model.valid and abs(deviation) > t * se_sum)
         pct = 100.0 * deviation / expected if expected > 0 else 0.0
-        price = self.price_per_kwh(seu)
-        if seu.energy_source == "electricity" and mode == "rollup":
-            price = (await self._guard(self.store.tou_rate(seu, start, end))) or price
-        parts = [model.decompose(DayDrivers(
-            production=None if not np.isfinite(report.production[i]) else float(report.production[i]),
-            temp_mean_c=None if not np.isfinite(report.temp_mean_c[i]) else float(report.temp_mean_c[i]),
-            calendar=int(report.calendar[i]))) for i in range(m)]
-        effects = {"production": sum(p["production_effect_kwh"] for p in parts),
-                   "weather": sum(p["weather_effect_kwh"] for p in parts),
-                   "calendar": sum(p["calendar_effect_kwh"] for p in parts), "performance": deviation}
+        price = await self._price(seu, start, end)
+        effects = {**analysis.period_effects(model, report.production, report.temp_mean_c, report.calendar),
+                   "performance": deviation}
         primary = max(effects, key=lambda k: abs(effects[k]))
         if primary == "performance" and not significant:
             factor = "normal_operation"
@@ -609,9 +627,7 @@ class Engine:
                     extra = opp.off_hours(energy, production, off, in_period)
                     if extra is not None:
                         findings.append(extra)
-        price = self.price_per_kwh(seu)
-        if seu.energy_source == "electricity":
-            price = (await self._guard(self.store.tou_rate(seu, start, end))) or price
+        price = await self._price(seu, start, end)
         return [self._opportunity(seu, f, price, model) for f in findings]
 
     @staticmethod
@@ -792,9 +808,7 @@ class Engine:
             fsu = fractional_savings_uncertainty(model.cv_rmse, model.n, model.n_effective, m, fraction,
                                                  confidence=0.68, p=model.p)
         uncertainty = abs(saved) * fsu if fsu is not None else 0.0
-        price = self.price_per_kwh(seu)
-        if seu.energy_source == "electricity" and mode == "rollup":
-            price = (await self._guard(self.store.tou_rate(seu, start, end))) or price
+        price = await self._price(seu, start, end)
         return SeuSavings(
             seu_name=seu.name, energy_source=seu.energy_source, expected_energy_kwh=round(total_expected, 1),
             actual_energy_kwh=round(float(np.sum(report.energy_kwh)), 1), savings_kwh=round(saved, 1),
@@ -845,12 +859,15 @@ class Engine:
         }
 
     async def _guard(self, awaitable):
-        """Turn connection failures into ``DatabaseUnavailableError`` (password-free)."""
+        """Turn connection failures into ``DatabaseUnavailableError`` (password-free) and statements
+        that ran out of time into ``TimeoutError_``."""
         try:
             return await awaitable
         except EnmsError:
             raise
-        except (asyncio.TimeoutError, *DB_ERRORS) as err:
+        except (asyncio.TimeoutError, asyncpg.QueryCanceledError):
+            raise TimeoutError_(self.settings.statement_timeout_s) from None
+        except DB_ERRORS as err:
             await self.store.close()  # next question builds a fresh pool: the database may be back
             raise DatabaseUnavailableError(redact_dsn(type(err).__name__ + ": " + str(err))) from None
 

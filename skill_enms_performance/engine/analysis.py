@@ -220,3 +220,29 @@ def baseline_summary(model: BaselineModel, prediction: Prediction) -> dict[str, 
         "interval": {"low_kwh": round(prediction.lower_kwh, 3), "high_kwh": round(prediction.upper_kwh, 3),
                      "confidence": prediction.confidence},
     }
+
+
+def period_effects(model: BaselineModel, production: np.ndarray, temp_mean_c: np.ndarray,
+                   calendar_codes: np.ndarray) -> dict[str, float]:
+    """Production, weather and calendar effects summed over many days, against the typical day:
+    sum_d (x_d - x_typical) * beta per group of columns (the vectorised form of ``decompose``).
+    A missing driver takes the typical day's value (its effect is then zero that day)."""
+    typical = model.typical
+    m = len(calendar_codes)
+    p = np.where(np.isfinite(production), production, typical.production if typical.production is not None else 0.0)
+    t = np.where(np.isfinite(temp_mean_c), temp_mean_c,
+                 typical.temp_mean_c if typical.temp_mean_c is not None else 0.0)
+    X = model.design_matrix(p, t, calendar_codes)
+    x0 = model.design_matrix(np.full(m, typical.production or 0.0), np.full(m, typical.temp_mean_c or 0.0),
+                             np.full(m, typical.calendar))
+    beta = np.array([model.coefficients[c] for c in model.columns])
+    diff = np.nansum((X - x0) * beta, axis=0)
+    effects = {"production": 0.0, "weather": 0.0, "calendar": 0.0}
+    for name, value in zip(model.columns, diff, strict=True):
+        if name == "production_kwh_per_unit":
+            effects["production"] += float(value)
+        elif name in ("hdd_kwh_per_degree_day", "cdd_kwh_per_degree_day"):
+            effects["weather"] += float(value)
+        elif name.startswith("calendar_"):
+            effects["calendar"] += float(value)
+    return effects

@@ -106,6 +106,12 @@ FSU_A, FSU_B, FSU_D = -0.00024, 0.03535, 1.00286
 
 _CAP = 1e12
 _DAYS_PER_MONTH = 30.4375
+#: a calendar class needs this many fitted days for its own outlier fence and its own residual scale
+_CLASS_MIN_DAYS = 8
+#: a class's residual IQR is never taken below this share of the baseline's mean daily energy
+_CLASS_IQR_FLOOR = 1e-3
+#: per-class residual scales are used when the Brown-Forsythe test rejects equal variances at this level
+_SCALE_TEST_ALPHA = 0.01
 
 
 # ============================================================================================
@@ -241,7 +247,7 @@ class Prediction:
     lower_kwh: float
     upper_kwh: float
     half_width_kwh: float
-    se_kwh: float                     # standard error of prediction: s * sqrt(1 + x0'(X'X)^-1 x0)
+    se_kwh: float                     # standard error of prediction: s_c * sqrt(1 + x0'(X'X)^-1 x0)
     dof: int
     confidence: float
     in_range: dict[str, bool]         # per model driver: within the baseline's range (or 3 sigma)
@@ -341,6 +347,11 @@ class BaselineModel:
     validity: Validity
     fallback_reason: str | None = None
     candidates: tuple[dict[str, Any], ...] = ()
+    #: residual scale (kWh) per calendar class where it differs from the pooled ``s_kwh``; a class not
+    #: listed uses ``s_kwh`` (see ``residual_scale``)
+    class_s_kwh: dict[int, float] = dataclasses.field(default_factory=dict)
+    #: Brown-Forsythe test of equal residual variance across the calendar classes (1.0 = not tested)
+    class_scale_p_value: float = 1.0
 
     # --- derived ----------------------------------------------------------------------------
     @property
@@ -366,6 +377,15 @@ class BaselineModel:
     def t_value(self, confidence: float | None = None) -> float:
         conf = self.confidence if confidence is None else confidence
         return float(special.stdtrit(self.dof, 0.5 + conf / 2.0))
+
+    def residual_scale(self, calendar: Any) -> np.ndarray:
+        """Residual standard deviation (kWh) of days of calendar class(es) ``calendar``: the class's own
+        ``class_s_kwh`` where the model has one, else the pooled ``s_kwh``."""
+        c = np.asarray(calendar).astype(np.int64).reshape(-1)
+        s = np.full(c.size, float(self.s_kwh))
+        for code, value in self.class_s_kwh.items():
+            s[c == code] = value
+        return s
 
     def typical_day(self) -> DayDrivers:
         """Mean production of the baseline's working (reference-class) days, mean baseline temperature,
@@ -402,10 +422,10 @@ class BaselineModel:
             in_range["calendar"] = np.isin(calendar, self.calendar_seen)
         return production, temp, calendar, imputed, in_range
 
-    def _interval(self, X: np.ndarray, confidence: float | None):
+    def _interval(self, X: np.ndarray, confidence: float | None, calendar: np.ndarray):
         expected = X @ self._beta
         lev = np.einsum("ij,jk,ik->i", X, self._cinv, X)
-        se = self.s_kwh * np.sqrt(np.maximum(1.0 + lev, 0.0))
+        se = self.residual_scale(calendar) * np.sqrt(np.maximum(1.0 + lev, 0.0))
         half = self.t_value(confidence) * se
         return expected, se, half
 
@@ -414,7 +434,7 @@ class BaselineModel:
         production, temp, calendar, imputed, in_range = self._prepare(
             np.array([_num(x.production)]), np.array([_num(x.temp_mean_c)]), np.array([int(x.calendar)]))
         X = self.design_matrix(production, temp, calendar)
-        expected, se, half = self._interval(X, confidence)
+        expected, se, half = self._interval(X, confidence, calendar)
         e, h = float(expected[0]), float(half[0])
         names = []
         if imputed[0]:
@@ -430,7 +450,7 @@ class BaselineModel:
         production, temp, calendar, imputed, in_range = self._prepare(
             data.production.copy(), data.temp_mean_c.copy(), data.calendar.copy())
         X = self.design_matrix(production, temp, calendar)
-        expected, se, half = self._interval(X, confidence)
+        expected, se, half = self._interval(X, confidence, calendar)
         ok = np.ones(calendar.size, dtype=bool)
         for v in in_range.values():
             ok &= v
@@ -502,6 +522,8 @@ class BaselineModel:
                 v = [list(r) for r in v]
             elif f.name == "candidates":
                 v = [dict(c) for c in v]
+            elif f.name == "class_s_kwh":
+                v = {str(k): float(x) for k, x in sorted(v.items())}
             elif isinstance(v, tuple):
                 v = list(v)
             elif isinstance(v, dict):
@@ -528,6 +550,8 @@ class BaselineModel:
         for k in ("baseline_start", "baseline_end"):
             kw[k] = dt.date.fromisoformat(kw[k]) if kw.get(k) else None
         kw["candidates"] = tuple(dict(c) for c in kw.get("candidates", ()))
+        kw["class_s_kwh"] = {int(k): float(x) for k, x in (kw.get("class_s_kwh") or {}).items()}
+        kw["class_scale_p_value"] = float(kw.get("class_scale_p_value", 1.0))
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in kw.items() if k in known})
 
@@ -702,9 +726,9 @@ def _rows_for(spec: _Spec, usable: np.ndarray, P: np.ndarray, T: np.ndarray) -> 
     return rows
 
 
-def _fence(values: np.ndarray, k: float) -> tuple[float, float]:
+def _fence(values: np.ndarray, k: float, floor: float = 0.0) -> tuple[float, float]:
     q1, med, q3 = np.percentile(values, [25.0, 50.0, 75.0])
-    iqr = max(q3 - q1, 1e-9 * max(1.0, float(np.abs(values).max())))
+    iqr = max(q3 - q1, floor, 1e-9 * max(1.0, float(np.abs(values).max())))
     return med - k * iqr, med + k * iqr
 
 
@@ -713,7 +737,7 @@ def _energy_screen(y: np.ndarray, cal: np.ndarray, rows: np.ndarray, k: float) -
     out = np.zeros(y.size, dtype=bool)
     for c in np.unique(cal[rows]):
         m = rows & (cal == c)
-        if m.sum() < 8:
+        if m.sum() < _CLASS_MIN_DAYS:
             continue
         lo, hi = _fence(y[m], k)
         out |= m & ((y < lo) | (y > hi))
@@ -721,7 +745,14 @@ def _energy_screen(y: np.ndarray, cal: np.ndarray, rows: np.ndarray, k: float) -
 
 
 def _residual_fence(spec: _Spec, y, P, T, cal, rows, current_out, k) -> np.ndarray:
-    """Outliers of ``rows`` against the model ``spec`` fitted on ``rows`` without ``current_out``."""
+    """Outliers of ``rows`` against the model ``spec`` fitted on ``rows`` without ``current_out``.
+
+    The fence is median +/- k*IQR of the fitted residuals of the day's own calendar class (a class with
+    fewer than ``_CLASS_MIN_DAYS`` fitted days uses the pooled fence): with multiplicative noise a closed
+    day's residuals are a fraction of a working day's, and a pooled fence would cut routine working days.
+    A class's IQR is never taken below ``_CLASS_IQR_FLOOR`` of the mean daily energy of the fitted days,
+    so a class of (near-)constant energy does not turn every small wobble into an outlier.
+    """
     fit_rows = rows & ~current_out
     if fit_rows.sum() < 8:
         return current_out
@@ -730,7 +761,17 @@ def _residual_fence(spec: _Spec, y, P, T, cal, rows, current_out, k) -> np.ndarr
     beta = np.linalg.lstsq(X_fit, y[fit_rows], rcond=None)[0]
     X_all = _design(spec.drivers, spec.th, spec.tc, classes[1], P[rows], T[rows], cal[rows])
     resid_all = y[rows] - X_all @ beta
-    lo, hi = _fence(y[fit_rows] - X_fit @ beta, k)
+    resid_fit = y[fit_rows] - X_fit @ beta
+    cal_all, cal_fit = cal[rows], cal[fit_rows]
+    pooled_lo, pooled_hi = _fence(resid_fit, k)
+    lo = np.full(resid_all.size, pooled_lo)
+    hi = np.full(resid_all.size, pooled_hi)
+    floor = _CLASS_IQR_FLOOR * abs(float(y[fit_rows].mean()))
+    for c in np.unique(cal_all):
+        in_fit = cal_fit == c
+        if in_fit.sum() >= _CLASS_MIN_DAYS:
+            m = cal_all == c
+            lo[m], hi[m] = _fence(resid_fit[in_fit], k, floor)
     out = np.zeros(y.size, dtype=bool)
     out[np.flatnonzero(rows)[(resid_all < lo) | (resid_all > hi)]] = True
     return out
@@ -1055,6 +1096,50 @@ def _lag1(resid: np.ndarray, day: np.ndarray) -> float:
     return float(np.clip(num / den, -1.0, 1.0))
 
 
+def _class_scales(X: np.ndarray, resid: np.ndarray, cinv: np.ndarray, cal: np.ndarray,
+                  s: float) -> tuple[dict[int, float], float]:
+    """Residual scale per calendar class, and the p-value of the test that chose to use them.
+
+    s_c = sqrt(SSres_c / dof_c), dof_c = sum over the class's fitted days of (1 - h_ii), h_ii the leverage
+    of day i. Since sum(h_ii) = p, the classes' dof add up to n - p (the pooled dof), and E[SSres_c] =
+    sigma_c^2 * dof_c exactly when the class's errors share one variance and the hat matrix does not mix
+    classes (a calendar-mean model); the share p*n_c/n would ignore that each class dummy spends one whole
+    degree of freedom on its own days. Classes with at least ``_CLASS_MIN_DAYS`` fitted days take part in a
+    Brown-Forsythe test (ANOVA of |e - class median|, robust to non-normal residuals); only when it rejects
+    equal variances at ``_SCALE_TEST_ALPHA`` are the classes' own scales used (returned). Otherwise the
+    pooled s, which has n - p degrees of freedom, is the better estimate for every class and ``{}`` is
+    returned. Classes with fewer days always use the pooled s.
+    """
+    n, p = X.shape
+    if n - p <= 0 or not s > 0 or cal.size != n:
+        return {}, 1.0
+    classes, counts = np.unique(cal, return_counts=True)
+    eligible = [int(c) for c, k in zip(classes, counts, strict=True) if k >= _CLASS_MIN_DAYS]
+    if len(eligible) < 2:
+        return {}, 1.0
+    groups = [resid[cal == c] for c in eligible]
+    z = [np.abs(g - np.median(g)) for g in groups]
+    N, k = sum(g.size for g in z), len(z)
+    zbar = float(np.concatenate(z).mean())
+    between = sum(g.size * (float(g.mean()) - zbar) ** 2 for g in z)
+    within = sum(float(((g - g.mean()) ** 2).sum()) for g in z)
+    if within > 0:
+        f = min(between / (k - 1) / (within / (N - k)), _CAP)
+        p_value = float(special.fdtrc(k - 1, N - k, f))
+    else:
+        p_value = 0.0 if between > 0 else 1.0
+    if not p_value < _SCALE_TEST_ALPHA:
+        return {}, p_value
+    lev = np.einsum("ij,jk,ik->i", X, cinv, X)
+    out: dict[int, float] = {}
+    for c in eligible:
+        m = cal == c
+        dof_c = float(np.sum(1.0 - lev[m]))
+        if dof_c >= 1.0:
+            out[c] = math.sqrt(float(resid[m] @ resid[m]) / dof_c)
+    return out, p_value
+
+
 def _ashrae_limit(days_in_period: int, override: float | None) -> float:
     if override is not None:
         return float(override)
@@ -1084,6 +1169,7 @@ def _assemble(spec: _Spec, rows: np.ndarray, *, day, y, y_raw, P, T, cal, reason
         cv_oos = math.sqrt(float(e_oos @ e_oos) / dof) / mean_y
     else:
         nmbe_oos = cv_oos = 0.0
+    class_s, scale_p = _class_scales(X, fit.resid, fit.cinv, cal[rows], fit.s)
     rho = _lag1(fit.resid, day[rows])
     n_eff = float(n) if rho <= 0 else max(n * (1.0 - rho) / (1.0 + rho), min(2.0, float(n)))
     sse_f = max(fit.sse, 1e-15 * fit.sst, 1e-300)
@@ -1130,7 +1216,8 @@ def _assemble(spec: _Spec, rows: np.ndarray, *, day, y, y_raw, P, T, cal, reason
         driver_ranges=ranges, typical=typical, excluded_days=excluded,
         baseline_start=_date(day[rows][0]), baseline_end=_date(day[rows][-1]),
         days_in_period=int(days_in_period), days_missing=int(days_missing), validity=validity,
-        fallback_reason=fallback_reason, candidates=tuple(_clean_candidate(c) for c in candidates))
+        fallback_reason=fallback_reason, candidates=tuple(_clean_candidate(c) for c in candidates),
+        class_s_kwh={c: fl(v) for c, v in class_s.items()}, class_scale_p_value=fl(scale_p))
 
 
 def _insufficient(*, day, y_raw, P, T, cal, reason, detail, labels, confidence, days_in_period, days_missing,

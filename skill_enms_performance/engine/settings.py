@@ -22,6 +22,7 @@ class EngineSettings:
     create_rollups: bool = True         # create the engine's schema where the role may
     rollup_refresh_s: float = 60.0      # rollups older than this are refreshed before use
     rollup_recheck_hours: float = 48.0  # re-aggregated on every refresh (late or corrected data)
+    rollup_timeout_s: float = 3600.0    # statement timeout of rollup builds (maintenance, not questions)
     model_cache_size: int = 256
     recent_days: int = 28               # window for drift detection and annualised savings
     opportunity_window_days: int = 120  # opportunity scans look this far back for start dates

@@ -104,12 +104,14 @@ class Store:
     """The asyncpg pool and the queries the engine needs."""
 
     def __init__(self, dsn: str, *, min_size: int = 1, max_size: int = 8,
-                 connect_timeout_s: float = 3.0, statement_timeout_s: float = 10.0) -> None:
+                 connect_timeout_s: float = 3.0, statement_timeout_s: float = 10.0,
+                 rollup_timeout_s: float = 3600.0) -> None:
         self._dsn = dsn
         self._min_size = min_size
         self._max_size = max_size
         self._connect_timeout_s = connect_timeout_s
         self._statement_timeout_s = statement_timeout_s
+        self._rollup_timeout_s = rollup_timeout_s
         self._pool: asyncpg.Pool | None = None
         self._pool_lock = asyncio.Lock()
         self._has_tariffs: bool | None = None
@@ -124,13 +126,18 @@ class Store:
             return self._pool
         async with self._pool_lock:
             if self._pool is None or self._pool._closed:  # noqa: SLF001
-                self._pool = await asyncpg.create_pool(
-                    self._dsn, min_size=self._min_size, max_size=self._max_size,
-                    timeout=self._connect_timeout_s,
-                    command_timeout=self._statement_timeout_s,
-                    server_settings={"application_name": "skill-enms-performance", "TimeZone": "UTC"},
-                )
+                self._pool = await self._create_pool()
         return self._pool
+
+    async def _create_pool(self) -> asyncpg.Pool:
+        try:
+            return await asyncpg.create_pool(
+                self._dsn, min_size=self._min_size, max_size=self._max_size,
+                timeout=self._connect_timeout_s, command_timeout=self._statement_timeout_s,
+                server_settings={"application_name": "skill-enms-performance", "TimeZone": "UTC"},
+            )
+        except asyncio.TimeoutError:  # a host that does not answer is unreachable, not a slow statement
+            raise ConnectionError("connection timed out") from None
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -224,6 +231,8 @@ class Store:
         to = until + dt.timedelta(hours=1)
         async with pool.acquire() as conn:
             async with conn.transaction():
+                # maintenance, not a question: the first build of years of 1-second data takes minutes
+                await conn.execute(Q.SET_LOCAL_STATEMENT_TIMEOUT, str(int(self._rollup_timeout_s * 1000)))
                 if not await conn.fetchval("SELECT pg_try_advisory_xact_lock(50001, 1)"):
                     return {"skipped": True}
                 state = {r["source"]: r["refreshed_to"] for r in await conn.fetch(Q.REFRESH_STATE)}
@@ -236,15 +245,15 @@ class Store:
                     since = first.replace(minute=0, second=0, microsecond=0)
                 for statement in (Q.DELETE_HOURLY, Q.INSERT_HOURLY, Q.DELETE_HOURLY_PRODUCTION,
                                   Q.INSERT_HOURLY_PRODUCTION, Q.DELETE_HOURLY_WEATHER, Q.INSERT_HOURLY_WEATHER):
-                    await conn.execute(statement, since, to)
+                    await conn.execute(statement, since, to, timeout=self._rollup_timeout_s)
                 for statement in (Q.DELETE_DAILY, Q.INSERT_DAILY, Q.DELETE_DAILY_PRODUCTION,
                                   Q.INSERT_DAILY_PRODUCTION, Q.DELETE_DAILY_WEATHER, Q.INSERT_DAILY_WEATHER):
-                    await conn.execute(statement, since)
+                    await conn.execute(statement, since, timeout=self._rollup_timeout_s)
                 await conn.execute(Q.SET_REFRESH_STATE, "all", until)
             if until - since > dt.timedelta(days=7):
                 # a large (first) build: give the planner statistics before the first question
                 try:
-                    await conn.execute(Q.ANALYZE_ROLLUPS)
+                    await conn.execute(Q.ANALYZE_ROLLUPS, timeout=self._rollup_timeout_s)
                 except asyncpg.PostgresError:
                     pass  # not the owner: autovacuum will analyse them later
         return {"skipped": False, "since": since, "until": until}

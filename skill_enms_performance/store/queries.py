@@ -91,6 +91,9 @@ SELECT has_table_privilege(current_user, 'enms_perf.hourly', 'INSERT,DELETE')
    AND has_table_privilege(current_user, 'enms_perf.refresh_state', 'INSERT,UPDATE') AS can_write
 """
 
+# statement_timeout for the rest of the transaction ($1: milliseconds as text)
+SET_LOCAL_STATEMENT_TIMEOUT = "SELECT set_config('statement_timeout', $1, true)"
+
 REFRESH_STATE = "SELECT source, refreshed_to, refreshed_at FROM enms_perf.refresh_state"
 
 SET_REFRESH_STATE = """
@@ -166,7 +169,8 @@ WITH mf AS (
            (($1::timestamptz AT TIME ZONE f.timezone)::date)::timestamp AT TIME ZONE f.timezone AS since
     FROM machines m JOIN factories f ON f.id = m.factory_id
 ), has_production AS (
-    SELECT DISTINCT machine_id FROM enms_perf.hourly_production
+    SELECT m.id AS machine_id FROM machines m
+    WHERE EXISTS (SELECT 1 FROM enms_perf.hourly_production p WHERE p.machine_id = m.id)
 )
 INSERT INTO enms_perf.daily (machine_id, energy_type, day, energy_kwh, running_kwh, idle_kwh, peak_kw,
                              readings, coverage)
@@ -183,7 +187,7 @@ FROM enms_perf.hourly h
 JOIN mf ON mf.machine_id = h.machine_id
 LEFT JOIN has_production hp ON hp.machine_id = h.machine_id
 LEFT JOIN enms_perf.hourly_production p ON p.machine_id = h.machine_id AND p.hour = h.hour
-WHERE h.hour >= mf.since
+WHERE h.hour >= $1::timestamptz - interval '2 days' AND h.hour >= mf.since
 GROUP BY h.machine_id, h.energy_type, h.local_day, mf.tz
 """
 
@@ -198,7 +202,8 @@ INSERT INTO enms_perf.daily_production (machine_id, day, production)
 SELECT p.machine_id, p.local_day, sum(p.production)
 FROM enms_perf.hourly_production p
 JOIN machines m ON m.id = p.machine_id JOIN factories f ON f.id = m.factory_id
-WHERE p.hour >= ((($1::timestamptz AT TIME ZONE f.timezone)::date)::timestamp AT TIME ZONE f.timezone)
+WHERE p.hour >= $1::timestamptz - interval '2 days'
+  AND p.hour >= ((($1::timestamptz AT TIME ZONE f.timezone)::date)::timestamp AT TIME ZONE f.timezone)
 GROUP BY p.machine_id, p.local_day
 """
 
@@ -213,7 +218,8 @@ INSERT INTO enms_perf.daily_weather (factory_id, day, temp_mean_c, temp_min_c, t
 SELECT w.factory_id, w.local_day,
        sum(w.temp_sum_c) / sum(w.readings), min(w.temp_min_c), max(w.temp_max_c), sum(w.readings)::int
 FROM enms_perf.hourly_weather w JOIN factories f ON f.id = w.factory_id
-WHERE w.hour >= ((($1::timestamptz AT TIME ZONE f.timezone)::date)::timestamp AT TIME ZONE f.timezone)
+WHERE w.hour >= $1::timestamptz - interval '2 days'
+  AND w.hour >= ((($1::timestamptz AT TIME ZONE f.timezone)::date)::timestamp AT TIME ZONE f.timezone)
 GROUP BY w.factory_id, w.local_day
 """
 

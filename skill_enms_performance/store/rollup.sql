@@ -96,3 +96,8 @@ CREATE TABLE IF NOT EXISTS enms_perf.action_plans (
     created_at     timestamptz NOT NULL DEFAULT now(),
     updated_at     timestamptz NOT NULL DEFAULT now()
 );
+
+-- Refreshes select recent hours across all machines.
+CREATE INDEX IF NOT EXISTS hourly_hour_idx ON enms_perf.hourly (hour);
+CREATE INDEX IF NOT EXISTS hourly_production_hour_idx ON enms_perf.hourly_production (hour);
+CREATE INDEX IF NOT EXISTS hourly_weather_hour_idx ON enms_perf.hourly_weather (hour);
