@@ -247,6 +247,9 @@ class _Capture:
                               if k not in ("utterance", "utterances", "lang", "__tags__", "intent_type",
                                            "target", "confidence")
                               and not k.startswith(self.skill_id)}
+            elif kind == "skill.converse.response" and data.get("result") and \
+                    data.get("skill_id") == self.skill_id and self.intent is None:
+                self.intent = "converse"  # a follow-up answered in conversation, not by an intent
             elif kind == "enms.performance.request":
                 self.request = dict(data)
             elif kind in ("ovos.utterance.handled", "mycroft.skill.handler.complete", "complete_intent_failure",

@@ -14,7 +14,7 @@ from typing import Any, Callable, Coroutine
 
 from ovos_bus_client.message import Message
 from ovos_workshop.decorators import intent_handler
-from ovos_workshop.skills import OVOSSkill
+from ovos_workshop.skills.converse import ConversationalSkill
 
 from . import SKILL_ID  # noqa: F401 - the skill id, for callers of this module
 from .engine import Engine, EngineSettings
@@ -67,7 +67,7 @@ def _clock_from_env() -> Callable[[], dt.datetime] | None:
     return lambda: moment
 
 
-class EnmsPerformanceSkill(OVOSSkill):
+class EnmsPerformanceSkill(ConversationalSkill):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # locale/ is shipped inside the package; in a source checkout it sits next to it
         kwargs.setdefault("resources_dir", str(speech.resources_dir()))
@@ -79,6 +79,7 @@ class EnmsPerformanceSkill(OVOSSkill):
         self._resolver_source: list | None = None
         self._maintenance: Any = None
         self._last_seu: tuple[str | None, float] = (None, 0.0)   # for "what should we do about it?"
+        self._last_day: dt.date | None = None
         super().__init__(*args, **kwargs)
 
     # --- lifecycle --------------------------------------------------------------------
@@ -225,6 +226,7 @@ class EnmsPerformanceSkill(OVOSSkill):
         self._emit_request(message, "analyze", seu_name=seu.name, energy_source=seu.energy_source,
                            analysis_date=day.isoformat())
         self._last_seu = (seu.name, time.monotonic())
+        self._last_day = day
         return self._run(engine.analyze_seu_performance(seu.name, seu.energy_source, day)), today
 
     def _answer_performance(self, message: Message, spoken: str, utterance: str) -> None:
@@ -285,6 +287,68 @@ class EnmsPerformanceSkill(OVOSSkill):
             return said.to_dict(), today
         start, end = engine.period_days("month", today)
         return {"start": start.isoformat(), "end": end.isoformat()}, today
+
+    # --- follow-ups: "and yesterday?", "why?", "how about HVAC-Main?" ---------------------
+    def can_converse(self, message: Message) -> bool:
+        return self._followup(message, answer=False)
+
+    def converse(self, message: Message) -> bool:
+        try:
+            return self._followup(message, answer=True)
+        except EnmsError as err:
+            self._speak_error(err)
+            return True
+
+    def _followup(self, message: Message, answer: bool) -> bool:
+        """A short follow-up to the last analysis (within ``followup_s``): another day, another
+        machine, or why. Never touches the database unless it answers."""
+        name, when = self._last_seu
+        if not name or self._last_day is None or self._engine is None or \
+                time.monotonic() - when > float(self.settings.get("followup_s", 300.0)):
+            return False
+        utterances = message.data.get("utterances") or [""]
+        utterance = str(utterances[0])
+        lang = str(message.data.get("lang") or self.lang)
+        if speech.is_followup_why(utterance, lang):
+            if answer:
+                self._answer_followup(message, name, self._last_day, why=True)
+            return True
+        rest = speech.followup_rest(utterance, lang)
+        if rest is None or self._resolver is None:
+            return False
+        found = self._resolver.resolve(rest, lang)
+        if found.status == "match":
+            if answer:
+                self._answer_followup(message, found.seu_name, self._last_day, why=False, source=found.energy_source)
+            return True
+        seu_tz = next((s.timezone for s in self._engine._seus if s.name == name), "UTC")  # noqa: SLF001
+        said = resolve_day(rest, local_today(self._engine.now(), seu_tz), lang)
+        if said.day is not None or said.status == "future":
+            if answer:
+                if said.status == "future" and said.day is not None:
+                    self._speak_error(FutureDateError(said.day, local_today(self._engine.now(), seu_tz)))
+                else:
+                    self._answer_followup(message, name, said.day, why=False)
+            return True
+        return False
+
+    def _answer_followup(self, message: Message, seu_name: str, day: dt.date, why: bool,
+                         source: str | None = None) -> None:
+        engine = self._engine_now()
+        seus = [s for s in self._run(engine.seus()) if s.name == seu_name]
+        if source is None and len(seus) > 1:  # keep the energy source of the last answer where it fits
+            source = seus[0].energy_source
+        seu = self._run(engine.find_seu(seu_name, source or (seus[0].energy_source if seus else None)))
+        today = local_today(engine.now(), seu.timezone)
+        self._emit_request(message, "analyze", seu_name=seu.name, energy_source=seu.energy_source,
+                           analysis_date=day.isoformat())
+        self._last_seu, self._last_day = (seu.name, time.monotonic()), day
+        result = self._run(engine.analyze_seu_performance(seu.name, seu.energy_source, day)).to_dict()
+        if why:
+            for dialog, slots in speech.describe_attribution(result, self.lang, today):
+                self.speak_dialog(dialog, slots)
+        else:
+            self.speak_dialog(*speech.describe_analysis(result, self.lang, today))
 
     @intent_handler("opportunities.intent")
     def handle_opportunities(self, message: Message) -> None:

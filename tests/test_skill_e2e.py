@@ -223,3 +223,17 @@ def test_bus_opportunities_action_plan_and_savings(session):
     assert reply["items"][0]["fractional_savings_uncertainty"] is not None and reply["voice_summary"]
     reply = _bus(session, "enms.performance.savings", {"period": 7})
     assert reply["error"]["code"] == "invalid_request"
+
+
+def test_follow_ups_without_repeating_the_machine(session):
+    session.ask("how did hvac main perform on october 20th")
+    record = session.ask("why?")
+    assert record["intent"] == "converse" and record["dialogs"][0] == "why.factor"
+    assert record["request"]["analysis_date"] == "2025-10-20" and record["request"]["seu_name"] == "HVAC-Main"
+    record = session.ask("and yesterday?")
+    assert record["request"] == {"op": "analyze", "seu_name": "HVAC-Main", "energy_source": "electricity",
+                                 "analysis_date": "2025-11-05"}
+    record = session.ask("how about compressor one?")
+    assert record["request"]["seu_name"] == "Compressor-1" and record["request"]["analysis_date"] == "2025-11-05"
+    record = session.ask("what's the weather like")
+    assert record["request"] is None and record["intent"] is None

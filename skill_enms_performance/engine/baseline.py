@@ -16,10 +16,14 @@ Decisions a reader must know (the numbers come from /work/shared/reference/basel
   calendar class has fewer than ``min_calendar_days`` usable days (``rare_calendar_class``: a few Saturday
   shifts cannot be modelled), a driver the chosen model needs is missing (``missing_driver``), or it is an
   ``outlier``. Outliers are residual-based: residual farther than 3*IQR from the median residual of the
-  model being fitted (both sides: a shut-down working day is as non-routine as a spike). The first fit is
-  made robust by screening per calendar class energy beyond median +/- 3*IQR (the baselines.md rule), then
-  fit -> residual fence -> refit is iterated (at most 3 selections) until the outlier set is stable; a day
-  screened at first but within the fence of the clean model is readmitted.
+  days of the same calendar class under the model being fitted (both sides: a shut-down working day is as
+  non-routine as a spike). Per class because noise grows with the day's energy: a closed day's residuals
+  are a fraction of a working day's, and one fence over all classes cut ordinary working days. A class
+  with fewer than 8 fitted days uses the fence of all residuals; a class's IQR is never taken below 0.1 %
+  of the mean daily energy. The first fit is made robust by screening per calendar class energy beyond
+  median +/- 3*IQR (the baselines.md rule), then fit -> residual fence -> refit is iterated (at most 3
+  selections) until the outlier set is stable; a day screened at first but within the fence of the clean
+  model is readmitted.
 * Candidates: every subset of {production, HDD, CDD, calendar} plus intercept only, on one common sample
   (days with every available driver). Production is available when it is finite on >= 50 % of the usable
   days (and >= 14 days) and not constant; temperature likewise. Change points by an exhaustive, vectorised
@@ -44,6 +48,13 @@ Decisions a reader must know (the numbers come from /work/shared/reference/basel
 * NMBE in-sample is ~0 by construction; ``nmbe_out_of_sample`` (and ``cv_rmse_out_of_sample``) come from a
   blocked k-fold (k = 10 contiguous blocks in day order, same driver set and change points, refitted on
   the other blocks). Contiguous blocks keep autocorrelated neighbours out of the training set.
+* Prediction interval of a day of calendar class c: t(1-a/2, n-p) * s_c * sqrt(1 + x0'(X'X)^-1 x0), and
+  ``se_kwh`` / standardised residuals with the same s_c. s_c = sqrt(SSres_c / dof_c) with dof_c = the sum
+  of (1 - leverage) over the class's fitted days (the classes' dof add up to n - p). It is used
+  (``class_s_kwh``) for classes with >= 8 fitted days when a Brown-Forsythe test rejects equal residual
+  variance across those classes at 1 %; otherwise, and for smaller classes, s_c is the pooled s
+  (``s_kwh``). Coefficients and every reported statistic (R2, CV(RMSE), F, p-values, NMBE) stay the
+  ordinary pooled OLS ones.
 * n_effective = n(1-rho)/(1+rho), rho = lag-1 autocorrelation of the residuals over pairs of consecutive
   calendar days in the fit; rho <= 0 gives n' = n; n' is never below 2 (or n).
 * Validity gates (``validity.gates``): ``min_days`` and ``cv_rmse_ashrae`` are required (ASHRAE limit by

@@ -385,3 +385,28 @@ def describe_savings(report: Mapping[str, Any], lang: str, today: dt.date | None
              "uncertainty": wording.energy_words(float(report.get("total_uncertainty_kwh", 0.0)), lang),
              "money": wording.speakable_money(abs(float(report.get("total_savings_cost", 0.0))), currency, lang)}
     return ("savings.saved" if saved > 0 else "savings.excess"), slots
+
+
+def _voc(name: str, lang: str) -> list[str]:
+    try:
+        return sorted((w.lower() for w in _resources().load_vocabulary(name, lang)), key=len, reverse=True)
+    except (FileNotFoundError, ValueError):
+        return []
+
+
+def _clean(utterance: str) -> str:
+    return " ".join(utterance.lower().replace("?", " ").replace(".", " ").replace("!", " ").replace(",", " ").split())
+
+
+def is_followup_why(utterance: str, lang: str) -> bool:
+    """'why?', 'how come?': a follow-up asking for the cause of the last answer."""
+    return _clean(utterance) in _voc("followup_why", lang)
+
+
+def followup_rest(utterance: str, lang: str) -> str | None:
+    """'and yesterday?' -> 'yesterday', 'how about hvac main' -> 'hvac main'; None without a follow-up prefix."""
+    text = _clean(utterance)
+    for prefix in _voc("followup_prefix", lang):
+        if text.startswith(prefix + " "):
+            return text[len(prefix) + 1:].strip() or None
+    return None
