@@ -293,6 +293,39 @@ class AskSession:
         self.croft.stop()
 
 
+def _chart_of(record: dict[str, Any], args: argparse.Namespace) -> None:
+    """Write the picture of the last answer (an analysis or a fleet summary) to ``args.chart``."""
+    from . import chart
+
+    request = record.get("request") or {}
+    op = request.get("op")
+
+    async def call(engine: Engine) -> None:
+        if op == "analyze":
+            series = await engine.chart_series(request["seu_name"], request["energy_source"], request["analysis_date"])
+            chart.performance_chart(series, args.chart)
+        elif op == "summary":
+            summary = await engine.summary(machine_type=request.get("machine_type"), factory=request.get("factory"),
+                                           analysis_date=request.get("analysis_date"), period=request.get("period"))
+            chart.fleet_chart(summary.to_dict(), args.chart)
+        else:
+            raise chart.ChartUnavailable(f"no picture for {op or 'this answer'}")
+
+    engine = _engine(args)
+
+    async def run() -> None:
+        try:
+            await call(engine)
+        finally:
+            await engine.close()
+
+    try:
+        asyncio.run(run())
+        _eprint(f"chart written to {args.chart}")
+    except (chart.ChartUnavailable, EnmsError) as err:
+        _eprint(f"no chart: {err}")
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     warnings.filterwarnings("ignore")
     logging.disable(logging.WARNING)
@@ -303,6 +336,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     LOG.set_level("ERROR")
     session = AskSession(args.lang)
+    record: dict[str, Any] = {}
     try:
         for utterance in args.utterances:
             record = session.ask(utterance, args.timeout)
@@ -314,6 +348,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
                     print(f"  {line}", flush=True)
     finally:
         session.close()
+    if args.chart and record:
+        _chart_of(record, args)
     return 0
 
 
@@ -333,6 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", parents=[common], help="ask the skill through the OVOS intent pipeline")
     ask.add_argument("utterances", nargs="+")
     ask.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for each answer")
+    ask.add_argument("--chart", help="write the picture of the last answer (analysis or summary) to this PNG")
     ask.set_defaults(func=cmd_ask)
     analyze = sub.add_parser("analyze", parents=[common], help="analyse one SEU for one day")
     analyze.add_argument("seu")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
+from pathlib import Path
 import time
 from typing import Any, Callable, Coroutine
 
@@ -47,6 +48,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "holiday_countries": {},        # factory name -> "DE-BY" where location/time zone do not tell
     "save_action_plans": True,      # a spoken "what should we do" saves the plan as planned
     "followup_s": 300.0,            # "what should we do about it?" refers to the last machine this long
+    "show_charts": True,            # on a device with a screen (and matplotlib), show answers as pictures
 }
 
 #: skill settings handed to the engine unchanged (see EngineSettings)
@@ -234,6 +236,36 @@ class EnmsPerformanceSkill(ConversationalSkill):
         if answered:
             result, today = answered
             self.speak_dialog(*speech.describe_analysis(result.to_dict(), self.lang, today))
+            self._show_chart("analyze", {"seu_name": result.seu_name, "energy_source": result.energy_source,
+                                         "analysis_date": result.date.isoformat()})
+
+    def _show_chart(self, op: str, request: dict[str, Any]) -> None:
+        """On a device with a screen, show the answer as a picture (after speaking, off the handler)."""
+        if not self.settings.get("show_charts", True) or self._engine is None:
+            return
+        engine = self._engine
+
+        def work() -> None:
+            try:
+                if not self.gui.connected:
+                    return
+                from . import chart
+
+                folder = Path(self.file_system.path) / "charts"
+                folder.mkdir(parents=True, exist_ok=True)
+                path = folder / f"{op}.png"
+                if op == "analyze":
+                    series = self._run(engine.chart_series(request["seu_name"], request["energy_source"],
+                                                           request["analysis_date"]))
+                    chart.performance_chart(series, path)
+                else:
+                    summary = self._run(engine.summary(**request), float(self.settings.get("summary_timeout_s", 5.0)))
+                    chart.fleet_chart(summary.to_dict(), path)
+                self.gui.show_image(str(path), override_idle=30)
+            except Exception as err:  # noqa: BLE001 - a picture is a bonus; the spoken answer stands
+                self.log.debug(f"no chart: {type(err).__name__}")
+
+        threading.Thread(target=work, name="enms-chart", daemon=True).start()
 
     @intent_handler("why.intent")
     def handle_why(self, message: Message) -> None:
@@ -276,6 +308,7 @@ class EnmsPerformanceSkill(ConversationalSkill):
             result = self._run(engine.summary(**request), timeout=float(self.settings.get("summary_timeout_s", 5.0)))
             for dialog, slots in speech.describe_summary(result.to_dict(), spoken_group, self.lang, today):
                 self.speak_dialog(dialog, slots)
+            self._show_chart("summary", request)
         except EnmsError as err:
             self._speak_error(err)
 

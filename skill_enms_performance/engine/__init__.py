@@ -385,6 +385,38 @@ class Engine:
             weather_driven=bool({"hdd", "cdd"} & set(model.drivers)), price_per_kwh=price,
             investment=self.settings.investment)
 
+    async def chart_series(self, seu_name: str, energy_source: str | None = None,
+                           analysis_date: dt.date | str | None = None, days: int = 56) -> dict[str, object]:
+        """Daily actual vs expected with the prediction band and the savings CUSUM for the ``days``
+        complete days up to the analysed day (the picture behind an analysis)."""
+        seu = await self.find_seu(seu_name, energy_source)
+        today = local_today(self.now(), seu.timezone)
+        day = min(_parse_day(analysis_date) or today, today - dt.timedelta(days=1))
+        mode = await self.mode()
+        first, last = self._baseline_period(day)
+        span_start = day - dt.timedelta(days=max(7, min(days, 366)) - 1)
+        rows = await self._cached_series(seu, (min(first, span_start), day, "chart", mode),
+                                         lambda: self.store.seu_daily_series(seu, min(first, span_start), day, mode))
+        history = [r for r in rows if first <= r.day <= last]
+        shown = [r for r in rows if span_start <= r.day <= day]
+        if len(history) < 3 or not shown:
+            raise InsufficientHistoryError(seu.name, day, len(history))
+        data = self._daily_data(seu, history)
+        model = self.model_for(seu, data, (first, last, "day", mode))
+        report = self._daily_data(seu, shown)
+        if np.isfinite(data.production).any() and not np.isfinite(report.production).any():
+            report = DailyData(day=report.day, energy_kwh=report.energy_kwh, production=np.zeros(len(report)),
+                               temp_mean_c=report.temp_mean_c, calendar=report.calendar, coverage=report.coverage,
+                               calendar_labels=CALENDAR_LABEL_LIST)
+        predicted = model.predict_many(report)
+        return {"seu_name": seu.name, "energy_source": seu.energy_source, "analysis_date": day.isoformat(),
+                "days": [str(d) for d in report.day], "actual_kwh": [round(float(v), 3) for v in report.energy_kwh],
+                "expected_kwh": [round(float(v), 3) for v in predicted.expected_kwh],
+                "lower_kwh": [round(float(v), 3) for v in predicted.lower_kwh],
+                "upper_kwh": [round(float(v), 3) for v in predicted.upper_kwh],
+                "cusum_kwh": [round(float(v), 3) for v in cusum(predicted.expected_kwh, report.energy_kwh)],
+                "method": model.method, "confidence": model.confidence}
+
     # --- fleet ------------------------------------------------------------------------
     def select_seus(self, seus: list[SeuRow], machine_type: str | None, factory: str | None) -> list[SeuRow]:
         """SEUs of one machine type (by type or by name, e.g. 'conveyor') and/or one factory

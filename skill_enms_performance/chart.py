@@ -1,0 +1,82 @@
+"""Pictures of answers for screens and files: an SEU's daily actual vs expected with the
+prediction band and a CUSUM panel, and fleet summaries as a ranked bar chart.
+
+Optional: needs matplotlib (``pip install skill-enms-performance[chart]``); without it
+``ChartUnavailable`` is raised and nothing else is affected.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Mapping
+
+STATUS_COLOURS = {"excellent": "#2e7d32", "on_target": "#1565c0", "requires_attention": "#ef6c00",
+                  "non_compliant": "#c62828"}
+
+
+class ChartUnavailable(RuntimeError):
+    pass
+
+
+def _pyplot():
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as err:  # the extra is not installed: a headless device without plotting
+        raise ChartUnavailable("install skill-enms-performance[chart] for pictures") from err
+    return plt
+
+
+def performance_chart(series: Mapping[str, Any], path: str | Path) -> Path:
+    """Daily actual (points) vs expected (line) with the prediction band, the analysed day
+    marked, and the cumulative savings (expected - actual) below."""
+    plt = _pyplot()
+    days = [dt.date.fromisoformat(d) for d in series["days"]]
+    marked = dt.date.fromisoformat(series["analysis_date"])
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 5.5), sharex=True,
+                                      gridspec_kw={"height_ratios": [3, 1.4]}, dpi=100)
+    band = f"{int(round(100 * float(series.get('confidence', 0.9))))}% prediction interval"
+    top.fill_between(days, series["lower_kwh"], series["upper_kwh"], color="#90caf9", alpha=0.5, label=band)
+    top.plot(days, series["expected_kwh"], color="#1565c0", linewidth=1.5, label=f"expected ({series['method']})")
+    outside = [a > u or a < lo for a, lo, u in zip(series["actual_kwh"], series["lower_kwh"], series["upper_kwh"],
+                                                  strict=True)]
+    top.scatter(days, series["actual_kwh"], s=14, c=["#c62828" if o else "#212121" for o in outside],
+                zorder=3, label="actual")
+    for axis in (top, bottom):
+        axis.axvline(marked, color="#6a1b9a", linestyle="--", linewidth=1)
+        axis.grid(alpha=0.3)
+    top.set_ylabel("kWh per day")
+    top.set_title(f"{series['seu_name']} ({series['energy_source'].replace('_', ' ')})")
+    top.legend(loc="upper left", fontsize=8)
+    bottom.plot(days, series["cusum_kwh"], color="#2e7d32")
+    bottom.axhline(0, color="#9e9e9e", linewidth=0.8)
+    bottom.set_ylabel("CUSUM kWh\n(+ = saved)")
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, format="png")
+    plt.close(fig)
+    return out
+
+
+def fleet_chart(summary: Mapping[str, Any], path: str | Path) -> Path:
+    """SEUs ranked by normalised deviation as horizontal bars of their deviation in percent."""
+    plt = _pyplot()
+    items = list(summary.get("items") or [])[::-1]
+    labels = [f"{i['seu_name']} ({i['energy_source'].replace('_', ' ')})" for i in items]
+    fig, axis = plt.subplots(figsize=(8, 0.45 * max(len(items), 3) + 1.2), dpi=100)
+    axis.barh(labels, [i["deviation_percent"] for i in items],
+              color=[STATUS_COLOURS.get(i["iso50001_status"], "#757575") for i in items])
+    axis.axvline(0, color="#212121", linewidth=0.8)
+    axis.set_xlabel("deviation from the normalised baseline (%)")
+    when = summary.get("date") or (f"{summary['period']['start']} to {summary['period']['end']}"
+                                   if summary.get("period") else "")
+    axis.set_title(f"Fleet summary {when}")
+    axis.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, format="png")
+    plt.close(fig)
+    return out
