@@ -112,8 +112,8 @@ class EnmsPerformanceSkill(ConversationalSkill):
             engine = Engine(dsn, settings, clock=clock)
             try:  # catalogue and rollups before the first question; a database down now may be up later
                 self._loop.run(engine.warm_up(), timeout=float(self.settings.get("warm_up_timeout_s", 300.0)))
-            except (EnmsError, TimeoutError) as err:
-                self.log.warning(f"energy database warm-up incomplete: {redact_dsn(str(err))}")
+            except Exception as err:  # noqa: BLE001 - the engine retries on the next question
+                self.log.warning(f"energy database warm-up incomplete: {redact_dsn(type(err).__name__ + ': ' + str(err))}")
             self._maintenance = self._loop.submit(engine.keep_fresh())
             self._engine = engine
             self._engine_error = None
@@ -498,7 +498,7 @@ class EnmsPerformanceSkill(ConversationalSkill):
     def handle_bus_analyze(self, message: Message) -> None:
         """``enms.performance.analyze`` {seu_name, energy_source?, analysis_date?} -> ``.response``."""
         data = message.data if isinstance(message.data, dict) else {}
-        lang = str(data.get("lang") or self.lang)
+        lang = self._bus_lang(data)
 
         async def work() -> dict[str, Any]:
             engine = self._engine_or_raise()
@@ -515,7 +515,7 @@ class EnmsPerformanceSkill(ConversationalSkill):
     def handle_bus_summary(self, message: Message) -> None:
         """``enms.performance.summary`` {machine_type?, factory?, analysis_date?, period?} -> ``.response``."""
         data = message.data if isinstance(message.data, dict) else {}
-        lang = str(data.get("lang") or self.lang)
+        lang = self._bus_lang(data)
 
         async def work() -> dict[str, Any]:
             engine = self._engine_or_raise()
@@ -541,7 +541,7 @@ class EnmsPerformanceSkill(ConversationalSkill):
     def handle_bus_opportunities(self, message: Message) -> None:
         """``enms.performance.opportunities`` {period?: week|month|quarter|{start,end}, factory?, seu_name?}."""
         data = message.data if isinstance(message.data, dict) else {}
-        lang = str(data.get("lang") or self.lang)
+        lang = self._bus_lang(data)
 
         async def work() -> dict[str, Any]:
             engine = self._engine_or_raise()
@@ -563,7 +563,7 @@ class EnmsPerformanceSkill(ConversationalSkill):
     def handle_bus_action_plan(self, message: Message) -> None:
         """``enms.performance.action_plan`` {seu_name, issue_type?, save?, status?} or {list: true, status?}."""
         data = message.data if isinstance(message.data, dict) else {}
-        lang = str(data.get("lang") or self.lang)
+        lang = self._bus_lang(data)
 
         async def work() -> dict[str, Any]:
             engine = self._engine_or_raise()
@@ -593,7 +593,7 @@ class EnmsPerformanceSkill(ConversationalSkill):
     def handle_bus_savings(self, message: Message) -> None:
         """``enms.performance.savings`` {seu_name?, period?: week|month|quarter|year|{start,end}}."""
         data = message.data if isinstance(message.data, dict) else {}
-        lang = str(data.get("lang") or self.lang)
+        lang = self._bus_lang(data)
 
         async def work() -> dict[str, Any]:
             engine = self._engine_or_raise()
@@ -609,6 +609,13 @@ class EnmsPerformanceSkill(ConversationalSkill):
             return payload
 
         self._reply_async(message, work())
+
+    def _bus_lang(self, data: dict[str, Any]) -> str:
+        """The language a bus caller asked for, if this skill ships it; else the device's."""
+        lang = data.get("lang")
+        if isinstance(lang, str) and lang.lower() in speech.shipped_languages():
+            return lang.lower()
+        return self.lang if self.lang.lower() in speech.shipped_languages() else speech.DEFAULT_LANG
 
     def _engine_or_raise(self) -> Engine:
         if self._engine is None:

@@ -24,7 +24,7 @@ def test_analysis_and_fleet_charts_are_written(plant_dsn, tmp_path):
 
     series, summary = run(go())
     assert len(series["days"]) == 56 and series["days"][-1] == "2025-10-20"
-    assert all(lo <= e <= hi for lo, e, hi in zip(series["lower_kwh"], series["expected_kwh"], series["upper_kwh"]))
+    assert all(lo <= e <= hi for lo, e, hi in zip(series["lower_kwh"], series["expected_kwh"], series["upper_kwh"], strict=True))
     # the HVAC fault days lie above the band and the savings CUSUM falls
     assert series["actual_kwh"][-1] > series["upper_kwh"][-1] and series["cusum_kwh"][-1] < series["cusum_kwh"][-5]
     for path in (chart.performance_chart(series, tmp_path / "a.png"), chart.fleet_chart(summary, tmp_path / "f.png")):

@@ -51,6 +51,8 @@ def canonical_source(name: str | None) -> str | None:
     return SOURCE_ALIASES.get(key, SOURCE_ALIASES.get(key.replace("_", " "), key))
 
 
+#: dates outside this range are input errors, not questions about data
+EARLIEST_DAY, LATEST_DAY = dt.date(1970, 1, 1), dt.date(2200, 12, 31)
 PLAN_STATUSES = ("draft", "planned", "in_progress", "completed", "cancelled")
 CALENDAR_LABEL_LIST = tuple(calendar.LABELS[k] for k in sorted(calendar.LABELS))
 
@@ -119,6 +121,8 @@ class Engine:
             by_norm = {_norm(n): n for n in names}
             close = difflib.get_close_matches(key, list(by_norm), n=3, cutoff=0.6)
             raise UnknownSeuError(seu_name, [by_norm[c] for c in close])
+        if energy_source is not None and (not isinstance(energy_source, str) or len(energy_source) > 50):
+            raise InvalidRequestError("energy_source must be a short string (e.g. electricity, natural_gas, steam)")
         source = canonical_source(energy_source)
         if source is None:
             if len(matches) > 1:
@@ -194,11 +198,13 @@ class Engine:
         subdiv = subdiv or calendar.subdivision_for(country, seu.location)
         return calendar.classes(days, country, subdiv or None)
 
-    def _daily_data(self, seu: SeuRow, rows: list[SeriesDay]) -> DailyData:
-        """Rows as model input, kept until the next rollup refresh (calendars of 365 days cost time)."""
+    def _daily_data(self, seu: SeuRow, rows: list[SeriesDay], tag: tuple) -> DailyData:
+        """Rows as model input, kept until the next rollup refresh (calendars of 365 days cost time).
+        ``tag`` names what the rows are (the series key and which part of it: same-hours series and
+        whole-day series of the same days are different data)."""
         if not rows:
             return self._build_daily_data(seu, rows)
-        key = (seu.id, seu.energy_source, rows[0].day, rows[-1].day, len(rows), self._generation)
+        key = (seu.id, seu.energy_source, *tag, rows[0].day, rows[-1].day, len(rows), self._generation)
         data = self._data.get(key)
         if data is None:
             data = self._data[key] = self._build_daily_data(seu, rows)
@@ -304,7 +310,7 @@ class Engine:
             raise NoDataError(seu.name, day, _local_date(first_seen, seu.timezone), _local_date(last_seen, seu.timezone))
         if len(history) < 3:
             raise InsufficientHistoryError(seu.name, day, len(history))
-        data = self._daily_data(seu, history)
+        data = self._daily_data(seu, history, (*key, "history"))
         model = self.model_for(seu, data, key)
         cal = self._calendar(seu, [day])[0]
         production = day_row.production
@@ -401,9 +407,9 @@ class Engine:
         shown = [r for r in rows if span_start <= r.day <= day]
         if len(history) < 3 or not shown:
             raise InsufficientHistoryError(seu.name, day, len(history))
-        data = self._daily_data(seu, history)
+        data = self._daily_data(seu, history, ("chart", "history"))
         model = self.model_for(seu, data, (first, last, "day", mode))
-        report = self._daily_data(seu, shown)
+        report = self._daily_data(seu, shown, ("chart", "report"))
         if np.isfinite(data.production).any() and not np.isfinite(report.production).any():
             report = DailyData(day=report.day, energy_kwh=report.energy_kwh, production=np.zeros(len(report)),
                                temp_mean_c=report.temp_mean_c, calendar=report.calendar, coverage=report.coverage,
@@ -448,15 +454,19 @@ class Engine:
         results = await asyncio.gather(*(self._summarise(seu, day, span) for seu in seus), return_exceptions=True)
         items: list[SeuSummary] = []
         errors: list[dict[str, object]] = []
+        failures: list[EnmsError] = []
         for seu, result in zip(seus, results, strict=True):
-            if isinstance(result, DatabaseUnavailableError):
+            if isinstance(result, (DatabaseUnavailableError, TimeoutError_, InvalidRequestError)):
                 raise result
             if isinstance(result, EnmsError):
+                failures.append(result)
                 errors.append({"seu_name": seu.name, "energy_source": seu.energy_source, **result.to_dict()})
             elif isinstance(result, BaseException):
                 raise result
             else:
                 items.append(result)
+        if not items and failures:
+            raise failures[0]  # nothing to summarise: say why (future day, no data, ...)
         items.sort(key=lambda i: i.normalised_deviation, reverse=True)
         actual = sum(i.actual_energy_kwh for i in items)
         expected = sum(i.baseline_energy_kwh for i in items)
@@ -507,9 +517,9 @@ class Engine:
             raise NoDataError(seu.name, start, _local_date(first_seen, seu.timezone), _local_date(last_seen, seu.timezone))
         if len(history) < 3:
             raise InsufficientHistoryError(seu.name, start, len(history))
-        data = self._daily_data(seu, history)
+        data = self._daily_data(seu, history, ("period", "history"))
         model = self.model_for(seu, data, (first, last, "day", mode))
-        report = self._daily_data(seu, reporting)
+        report = self._daily_data(seu, reporting, ("period", "report"))
         if np.isfinite(data.production).any() and not np.isfinite(report.production).any():
             report = DailyData(day=report.day, energy_kwh=report.energy_kwh, production=np.zeros(len(report)),
                                temp_mean_c=report.temp_mean_c, calendar=report.calendar, coverage=report.coverage,
@@ -622,9 +632,9 @@ class Engine:
         window = [r for r in rows if window_start <= r.day <= end]
         if len(history) < 30 or len(window) < 7:
             raise InsufficientHistoryError(seu.name, window_start, len(history))
-        data = self._daily_data(seu, history)
+        data = self._daily_data(seu, history, ("scan", "history"))
         model = self.model_for(seu, data, (first, last, "day", mode))
-        report = self._daily_data(seu, window)
+        report = self._daily_data(seu, window, ("scan", "report"))
         if np.isfinite(data.production).any() and not np.isfinite(report.production).any():
             report = DailyData(day=report.day, energy_kwh=report.energy_kwh, production=np.zeros(len(report)),
                                temp_mean_c=report.temp_mean_c, calendar=report.calendar, coverage=report.coverage,
@@ -744,7 +754,7 @@ class Engine:
         mode = await self.mode()
         rows = await self._cached_series(row, (first, last, "plan", mode),
                                          lambda: self.store.seu_daily_series(row, first, last, mode))
-        model = self.model_for(row, self._daily_data(row, rows), (first, last, "day", mode))
+        model = self.model_for(row, self._daily_data(row, rows, ("plan",)), (first, last, "day", mode))
         plan = plans.build_plan(top, model, row.machine_types[0] if row.machine_types else "", today, self.now())
         if save:
             plan.id = str(uuid.uuid4())
@@ -821,9 +831,9 @@ class Engine:
             raise NoDataError(seu.name, start, None, None)
         if len(history) < 3:
             raise InsufficientHistoryError(seu.name, start, len(history))
-        data = self._daily_data(seu, history)
+        data = self._daily_data(seu, history, ("savings", "history"))
         model = self.model_for(seu, data, (first, last, "day", mode))
-        report = self._daily_data(seu, reporting)
+        report = self._daily_data(seu, reporting, ("savings", "report"))
         if np.isfinite(data.production).any() and not np.isfinite(report.production).any():
             report = DailyData(day=report.day, energy_kwh=report.energy_kwh, production=np.zeros(len(report)),
                                temp_mean_c=report.temp_mean_c, calendar=report.calendar, coverage=report.coverage,
@@ -871,7 +881,7 @@ class Engine:
                 first, last = self._baseline_period(yesterday + dt.timedelta(days=1))
                 rows = await self._cached_series(seu, (first, last, "health", mode),
                                                  lambda s=seu, a=first, b=last: self.store.seu_daily_series(s, a, b, mode))
-                model = self.model_for(seu, self._daily_data(seu, rows), (first, last, "day", mode))
+                model = self.model_for(seu, self._daily_data(seu, rows, ("health",)), (first, last, "day", mode))
                 models.append({"seu_name": seu.name, "energy_source": seu.energy_source, "method": model.method,
                                "drivers": list(model.drivers), "verdict": model.validity.verdict,
                                "valid": model.validity.valid, "cv_rmse": round(model.cv_rmse, 4),
@@ -908,14 +918,19 @@ def _parse_day(value: dt.date | str | None) -> dt.date | None:
     if value is None or value == "":
         return None
     if isinstance(value, dt.datetime):
-        return value.date()
+        value = value.date()
     if isinstance(value, dt.date):
+        if not EARLIEST_DAY <= value <= LATEST_DAY:
+            raise InvalidRequestError(f"analysis_date must lie between {EARLIEST_DAY} and {LATEST_DAY}")
         return value
     if isinstance(value, str):
         try:
-            return dt.date.fromisoformat(value.strip()[:10])
+            day = dt.date.fromisoformat(value.strip()[:10])
         except ValueError:
             raise InvalidRequestError(f"analysis_date must be YYYY-MM-DD, got {value[:40]!r}") from None
+        if not EARLIEST_DAY <= day <= LATEST_DAY:
+            raise InvalidRequestError(f"analysis_date must lie between {EARLIEST_DAY} and {LATEST_DAY}")
+        return day
     raise InvalidRequestError("analysis_date must be a YYYY-MM-DD string")
 
 

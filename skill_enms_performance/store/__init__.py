@@ -13,6 +13,7 @@ import datetime as dt
 import re
 from importlib import resources
 from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
 
 import asyncpg
 
@@ -38,10 +39,31 @@ def energy_types_for(source: str) -> list[str]:
     return list(ENERGY_TYPE_ALIASES.get(source, (source,)))
 
 
+_SECRETS: set[str] = set()
+
+
+def register_dsn(dsn: str) -> None:
+    """Remember the password of a DSN so that ``redact_dsn`` removes it wherever it appears."""
+    password = None
+    try:
+        if "://" in dsn:
+            parts = urlsplit(dsn)
+            password = parts.password or (parse_qs(parts.query).get("password") or [None])[0]
+        else:
+            match = re.search(r"password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)", dsn, flags=re.IGNORECASE)
+            password = match.group(1).strip("'") if match else None
+    except ValueError:
+        password = None
+    if password and len(password) >= 4:  # shorter ones would blank out ordinary words; URL forms still go
+        _SECRETS.update({password, quote(password, safe=""), quote(password)})
+
+
 def redact_dsn(text: str) -> str:
-    """Remove passwords from anything that may contain a DSN (logs, errors, speech)."""
-    text = re.sub(r"(postgres(?:ql)?://[^:/@\s]*:)[^@\s]*@", r"\1***@", text)
-    return re.sub(r"(password\s*=\s*)(\S+)", r"\1***", text, flags=re.IGNORECASE)
+    """Remove passwords from anything that may contain a DSN (logs, errors, speech, JSON)."""
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    text = re.sub(r"([a-z][a-z0-9+.-]*://[^:/@\s]*:)[^/\s]*@", r"\1***@", text, flags=re.IGNORECASE)
+    return re.sub(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)", r"\1***", text, flags=re.IGNORECASE)
 
 
 def rollup_sql() -> str:
@@ -107,6 +129,7 @@ class Store:
                  connect_timeout_s: float = 3.0, statement_timeout_s: float = 10.0,
                  rollup_timeout_s: float = 3600.0) -> None:
         self._dsn = dsn
+        register_dsn(dsn)
         self._min_size = min_size
         self._max_size = max_size
         self._connect_timeout_s = connect_timeout_s
@@ -201,8 +224,16 @@ class Store:
     async def rollup_mode(self, create: bool = True) -> str:
         """'rollup' when the engine's schema exists (created here if allowed) and is writable,
         'raw' when the role may not write: aggregates are then computed on the fly."""
+        try:
+            return await self._rollup_mode(create)
+        except asyncpg.InsufficientPrivilegeError:  # e.g. enms_perf belongs to another role
+            return "raw"
+
+    async def _rollup_mode(self, create: bool) -> str:
         pool = await self.pool()
         async with pool.acquire() as conn:
+            if await conn.fetchval(Q.ROLLUP_SCHEMA_PRESENT) and not await conn.fetchval(Q.ROLLUP_SCHEMA_USABLE):
+                return "raw"
             present = await conn.fetchval(Q.ROLLUP_SCHEMA_EXISTS)
             stale = present and await conn.fetchval(Q.ROLLUP_VERSION) != ROLLUP_VERSION
             stale = stale or (not present and await conn.fetchval(Q.LEGACY_ROLLUPS))
@@ -337,5 +368,5 @@ class Store:
         return (row["first"], row["last"]) if row else (None, None)
 
 
-__all__ = ["Store", "SeuRow", "DayEnergy", "SeriesDay", "rollup_sql", "energy_types_for", "redact_dsn", "schema_sql",
+__all__ = ["register_dsn", "Store", "SeuRow", "DayEnergy", "SeriesDay", "rollup_sql", "energy_types_for", "redact_dsn", "schema_sql",
            "ENERGY_TYPE_ALIASES", "DB_ERRORS"]

