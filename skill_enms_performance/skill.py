@@ -612,10 +612,15 @@ class EnmsPerformanceSkill(ConversationalSkill):
 
     def _bus_lang(self, data: dict[str, Any]) -> str:
         """The language a bus caller asked for, if this skill ships it; else the device's."""
+        shipped = speech.shipped_languages()
         lang = data.get("lang")
-        if isinstance(lang, str) and lang.lower() in speech.shipped_languages():
+        if isinstance(lang, str) and lang.lower() in shipped:
             return lang.lower()
-        return self.lang if self.lang.lower() in speech.shipped_languages() else speech.DEFAULT_LANG
+        try:  # self.lang reads the message's language tag, which may be garbage on the bus
+            device = self.lang.lower()
+        except Exception:  # noqa: BLE001 - langcodes rejects non-ASCII tags
+            device = speech.DEFAULT_LANG
+        return device if device in shipped else speech.DEFAULT_LANG
 
     def _engine_or_raise(self) -> Engine:
         if self._engine is None:

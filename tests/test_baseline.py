@@ -477,3 +477,85 @@ def test_fit_of_365_days_is_fast():
     print(f"\nfit_baseline, 365 days, full candidate + change-point grid: "
           f"min {1000 * min(times):.1f} ms, median {1000 * float(np.median(times)):.1f} ms")
     assert min(times) < 1.0
+
+
+# --- multiplicative noise: per-class outlier fence and per-class residual scale ----------------------------
+def multiplicative_plant(seed: int, n: int, start: str = "2024-01-01", noise: float = 0.03):
+    """Working days (Mon-Fri) ~1000 kWh driven by production, closed days (Sat, Sun) ~100 kWh; the noise
+    is a share of the day's energy, so a working day's residuals are ~10x a closed day's in kWh."""
+    rng = np.random.default_rng(seed)
+    day = np.datetime64(start) + np.arange(n)
+    weekday = (day.astype("datetime64[D]").view("int64") + 3) % 7          # 0 = Monday
+    cal = np.where(weekday >= 5, CAL_CLOSED, CAL_WORKING)
+    P = np.where(cal == CAL_WORKING, rng.uniform(800, 1200, n), 0.0)
+    mean = np.where(cal == CAL_WORKING, 200.0 + 0.8 * P, 100.0)
+    E = mean * (1.0 + noise * rng.normal(0, 1, n))
+    return dict(day=day, energy_kwh=E, production=P, calendar=cal)
+
+
+@pytest.mark.parametrize("seed", [40, 41, 42, 43, 44])
+def test_multiplicative_noise_keeps_routine_days(seed):
+    # a fence pooled over the classes cut 3-33 of these 365 routine days (closed days' residuals are tiny)
+    m = fit_baseline(data_of(multiplicative_plant(seed=seed, n=365)))
+    assert m.drivers == ("production", "calendar")
+    outliers = [e for e in m.excluded_days if e.reason == "outlier"]
+    assert len(outliers) <= 0.02 * 365, len(outliers)
+    # the reported statistics stay the pooled OLS ones; the per-class scales are ~10x apart
+    assert m.cv_rmse == pytest.approx(m.s_kwh / m.mean_energy_kwh, rel=1e-12)
+    assert set(m.class_s_kwh) == {CAL_WORKING, CAL_CLOSED} and m.class_scale_p_value < 0.01
+    assert m.class_s_kwh[CAL_WORKING] == pytest.approx(30.0, rel=0.20)
+    assert m.class_s_kwh[CAL_CLOSED] == pytest.approx(3.0, rel=0.20)
+
+
+def test_multiplicative_noise_interval_coverage_per_class():
+    m = fit_baseline(data_of(multiplicative_plant(seed=42, n=365)), confidence=0.90)
+    fresh = data_of(multiplicative_plant(seed=43, n=2000, start="2025-01-01"))
+    many = m.predict_many(fresh)
+    for c in (CAL_WORKING, CAL_CLOSED):
+        cls = fresh.calendar == c
+        share = float(many.significant[cls].mean())
+        assert 0.05 <= share <= 0.15, (c, share)
+    # predict() uses the same per-class scale as predict_many()
+    i = int(np.flatnonzero(fresh.calendar == CAL_CLOSED)[0])
+    one = m.predict(DayDrivers(fresh.production[i], None, CAL_CLOSED))
+    assert one.se_kwh == pytest.approx(many.se_kwh[i], rel=1e-12)
+    assert many.standardised_residual[i] == pytest.approx(
+        (fresh.energy_kwh[i] - one.expected_kwh) / one.se_kwh, rel=1e-9)
+    assert one.half_width_kwh == pytest.approx(
+        stats.t.ppf(0.95, m.dof) * m.class_s_kwh[CAL_CLOSED]
+        * math.sqrt(1 + np.array([1.0, 0.0, 1.0]) @ np.array(m.xtx_inv) @ np.array([1.0, 0.0, 1.0])), rel=1e-9)
+
+
+def test_multiplicative_noise_spike_on_working_day_is_excluded_and_flagged():
+    d = multiplicative_plant(seed=44, n=365)
+    E = d["energy_kwh"].copy()
+    i = int(np.flatnonzero(d["calendar"] == CAL_WORKING)[100])
+    E[i] *= 1.30
+    data = data_of(d, energy_kwh=E)
+    m = fit_baseline(data)
+    reasons = {e.date: e.reason for e in m.excluded_days}
+    assert reasons.get(d["day"][i].astype(dt.date)) == "outlier"
+    assert len(reasons) <= 1 + 0.02 * 365
+    many = m.predict_many(data)
+    assert many.significant[i] and many.standardised_residual[i] > 5
+
+
+def test_class_scales_in_json_and_old_dicts_load():
+    m = fit_baseline(data_of(multiplicative_plant(seed=45, n=365)))
+    blob = m.to_dict()
+    assert blob["class_s_kwh"] == {str(k): v for k, v in sorted(m.class_s_kwh.items())}
+    back = BaselineModel.from_dict(json.loads(json.dumps(blob, allow_nan=False)))
+    assert back == m and back.class_s_kwh == m.class_s_kwh
+    x = DayDrivers(0.0, None, CAL_CLOSED)
+    assert back.predict(x) == m.predict(x)
+    old = {k: v for k, v in blob.items() if k not in ("class_s_kwh", "class_scale_p_value")}
+    legacy = BaselineModel.from_dict(old)
+    assert legacy.class_s_kwh == {} and legacy.class_scale_p_value == 1.0
+    assert legacy.predict(x).se_kwh == pytest.approx(
+        m.s_kwh * math.sqrt(1 + np.array([1.0, 0.0, 1.0]) @ np.array(m.xtx_inv) @ np.array([1.0, 0.0, 1.0])))
+
+
+def test_homoscedastic_classes_keep_the_pooled_scale():
+    m = fit_baseline(data_of(plant(seed=11, noise=40.0)))
+    assert m.class_s_kwh == {} and m.class_scale_p_value >= 0.01
+    assert m.residual_scale([CAL_WORKING, CAL_PARTIAL, CAL_CLOSED]).tolist() == [m.s_kwh] * 3
