@@ -128,7 +128,7 @@ async def seu_accuracy(db: common.BenchDb, truth: generator.PlantTruth, quick: b
             res = await engine.analyze_seu_performance(seu.name, seu.energy_source, analysed)
             rows = await engine.store.seu_daily_series(seu, a - dt.timedelta(days=729), a - dt.timedelta(days=1), mode)
             history = [r for r in rows if fit[0] <= r.day <= fit[1]]
-            data = engine._daily_data(seu, history)  # noqa: SLF001 - exactly the DailyData the engine fits
+            data = engine._daily_data(seu, history, ("bench", "history"))  # noqa: SLF001 - exactly the DailyData the engine fits
             model = engine.model_for(seu, data, (fit[0], fit[1], analysed, mode))
             assert abs(model.cv_rmse - res.baseline["statistics"]["cv_rmse"]) < 1e-3, "not the engine's model"
             # the engine's calendar against the generator's (a mismatch is a modelling error of its own)
@@ -142,7 +142,7 @@ async def seu_accuracy(db: common.BenchDb, truth: generator.PlantTruth, quick: b
             events = [e for e in truth.events if e.seu_name == seu.name and e.energy_source == seu.energy_source]
             holdout = [r for r in rows if not fit[0] <= r.day <= fit[1] and r.coverage >= 0.99
                        and not any(e.active(r.day) for e in events)]
-            hd = engine._daily_data(seu, holdout)  # noqa: SLF001
+            hd = engine._daily_data(seu, holdout, ("bench", "holdout"))  # noqa: SLF001
             pred = model.predict_many(hd)
             y = hd.energy_kwh
             resid = y - pred.expected_kwh

@@ -218,7 +218,7 @@ async def bench_db(db: common.BenchDb, reps: Reps, quick: bool) -> None:
         first_day, last_day = day - dt.timedelta(days=365), day - dt.timedelta(days=1)
         for seu in await engine.seus():
             series = await engine.store.seu_daily_series(seu, first_day, last_day, mode)
-            data = engine._daily_data(seu, series)  # noqa: SLF001 - the engine's own DailyData builder
+            data = engine._daily_data(seu, series, ("bench", "fit"))  # noqa: SLF001 - the engine's own DailyData builder
             t = time_sync(f"{seu.name}/{seu.energy_source}",
                           lambda _i, d=data: fit_baseline(d, confidence=engine.settings.confidence),
                           warmup=2, runs=reps.fit)
