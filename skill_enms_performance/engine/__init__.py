@@ -410,10 +410,7 @@ class Engine:
         data = self._daily_data(seu, history, ("chart", "history"))
         model = self.model_for(seu, data, (first, last, "day", mode))
         report = self._daily_data(seu, shown, ("chart", "report"))
-        if np.isfinite(data.production).any() and not np.isfinite(report.production).any():
-            report = DailyData(day=report.day, energy_kwh=report.energy_kwh, production=np.zeros(len(report)),
-                               temp_mean_c=report.temp_mean_c, calendar=report.calendar, coverage=report.coverage,
-                               calendar_labels=CALENDAR_LABEL_LIST)
+        report = _with_production(data, report)
         predicted = model.predict_many(report)
         return {"seu_name": seu.name, "energy_source": seu.energy_source, "analysis_date": day.isoformat(),
                 "days": [str(d) for d in report.day], "actual_kwh": [round(float(v), 3) for v in report.energy_kwh],
@@ -452,21 +449,7 @@ class Engine:
         span = _parse_period(period)
         day = None if span else (_parse_day(analysis_date) or None)
         results = await asyncio.gather(*(self._summarise(seu, day, span) for seu in seus), return_exceptions=True)
-        items: list[SeuSummary] = []
-        errors: list[dict[str, object]] = []
-        failures: list[EnmsError] = []
-        for seu, result in zip(seus, results, strict=True):
-            if isinstance(result, (DatabaseUnavailableError, TimeoutError_, InvalidRequestError)):
-                raise result
-            if isinstance(result, EnmsError):
-                failures.append(result)
-                errors.append({"seu_name": seu.name, "energy_source": seu.energy_source, **result.to_dict()})
-            elif isinstance(result, BaseException):
-                raise result
-            else:
-                items.append(result)
-        if not items and failures:
-            raise failures[0]  # nothing to summarise: say why (future day, no data, ...)
+        items, errors = _per_seu(seus, results)
         items.sort(key=lambda i: i.normalised_deviation, reverse=True)
         actual = sum(i.actual_energy_kwh for i in items)
         expected = sum(i.baseline_energy_kwh for i in items)
@@ -520,10 +503,7 @@ class Engine:
         data = self._daily_data(seu, history, ("period", "history"))
         model = self.model_for(seu, data, (first, last, "day", mode))
         report = self._daily_data(seu, reporting, ("period", "report"))
-        if np.isfinite(data.production).any() and not np.isfinite(report.production).any():
-            report = DailyData(day=report.day, energy_kwh=report.energy_kwh, production=np.zeros(len(report)),
-                               temp_mean_c=report.temp_mean_c, calendar=report.calendar, coverage=report.coverage,
-                               calendar_labels=CALENDAR_LABEL_LIST)
+        report = _with_production(data, report)
         predicted = model.predict_many(report)
         actual = float(np.sum(report.energy_kwh))
         expected = float(max(np.sum(predicted.expected_kwh), 0.0))
@@ -592,17 +572,8 @@ class Engine:
             raise InvalidRequestError("the period has no complete day yet")
         await self.mode()
         results = await asyncio.gather(*(self._scan(s, start, end) for s in targets), return_exceptions=True)
-        found: list[Opportunity] = []
-        errors: list[dict[str, object]] = []
-        for target, result in zip(targets, results, strict=True):
-            if isinstance(result, DatabaseUnavailableError):
-                raise result
-            if isinstance(result, EnmsError):
-                errors.append({"seu_name": target.name, "energy_source": target.energy_source, **result.to_dict()})
-            elif isinstance(result, BaseException):
-                raise result
-            else:
-                found.extend(result)
+        per_seu, errors = _per_seu(targets, results)
+        found: list[Opportunity] = [o for opportunities in per_seu for o in opportunities]
         found.sort(key=lambda o: (o.ongoing, o.estimated_savings_per_year), reverse=True)
         return OpportunityReport(
             period={"start": start.isoformat(), "end": end.isoformat()}, factory=factory, seu_name=seu,
@@ -635,10 +606,7 @@ class Engine:
         data = self._daily_data(seu, history, ("scan", "history"))
         model = self.model_for(seu, data, (first, last, "day", mode))
         report = self._daily_data(seu, window, ("scan", "report"))
-        if np.isfinite(data.production).any() and not np.isfinite(report.production).any():
-            report = DailyData(day=report.day, energy_kwh=report.energy_kwh, production=np.zeros(len(report)),
-                               temp_mean_c=report.temp_mean_c, calendar=report.calendar, coverage=report.coverage,
-                               calendar_labels=CALENDAR_LABEL_LIST)
+        report = _with_production(data, report)
         predicted = model.predict_many(report)
         days = [dt.date.fromisoformat(str(d)) for d in report.day]
         findings = [f for f in opp.residual_episodes(days, predicted.residual_kwh, predicted.se_kwh,
@@ -801,17 +769,7 @@ class Engine:
         if end < start:
             raise InvalidRequestError("the period has no complete day yet")
         results = await asyncio.gather(*(self._savings_of(s, start, end) for s in targets), return_exceptions=True)
-        items: list[SeuSavings] = []
-        errors: list[dict[str, object]] = []
-        for target, result in zip(targets, results, strict=True):
-            if isinstance(result, DatabaseUnavailableError):
-                raise result
-            if isinstance(result, EnmsError):
-                errors.append({"seu_name": target.name, "energy_source": target.energy_source, **result.to_dict()})
-            elif isinstance(result, BaseException):
-                raise result
-            else:
-                items.append(result)
+        items, errors = _per_seu(targets, results)
         return SavingsReport(
             period={"start": start.isoformat(), "end": end.isoformat()}, seu_name=seu,
             currency=self.settings.currency, items=items,
@@ -834,10 +792,7 @@ class Engine:
         data = self._daily_data(seu, history, ("savings", "history"))
         model = self.model_for(seu, data, (first, last, "day", mode))
         report = self._daily_data(seu, reporting, ("savings", "report"))
-        if np.isfinite(data.production).any() and not np.isfinite(report.production).any():
-            report = DailyData(day=report.day, energy_kwh=report.energy_kwh, production=np.zeros(len(report)),
-                               temp_mean_c=report.temp_mean_c, calendar=report.calendar, coverage=report.coverage,
-                               calendar_labels=CALENDAR_LABEL_LIST)
+        report = _with_production(data, report)
         predicted = model.predict_many(report)
         expected = np.maximum(predicted.expected_kwh, 0.0)
         curve = cusum(expected, report.energy_kwh)
@@ -932,6 +887,37 @@ def _parse_day(value: dt.date | str | None) -> dt.date | None:
             raise InvalidRequestError(f"analysis_date must lie between {EARLIEST_DAY} and {LATEST_DAY}")
         return day
     raise InvalidRequestError("analysis_date must be a YYYY-MM-DD string")
+
+
+def _per_seu(seus: list[SeuRow], results: list) -> tuple[list, list[dict[str, object]]]:
+    """Results of one call per SEU (``gather(..., return_exceptions=True)``): the values, and the
+    per-SEU errors a caller can list. Errors that concern the whole question (database away,
+    timeout, bad request, bugs) are raised; when every SEU failed, the first failure says why."""
+    values: list = []
+    errors: list[dict[str, object]] = []
+    failures: list[EnmsError] = []
+    for seu, result in zip(seus, results, strict=True):
+        if isinstance(result, (DatabaseUnavailableError, TimeoutError_, InvalidRequestError)):
+            raise result
+        if isinstance(result, EnmsError):
+            failures.append(result)
+            errors.append({"seu_name": seu.name, "energy_source": seu.energy_source, **result.to_dict()})
+        elif isinstance(result, BaseException):
+            raise result
+        else:
+            values.append(result)
+    if not values and failures:
+        raise failures[0]
+    return values, errors
+
+
+def _with_production(history: DailyData, report: DailyData) -> DailyData:
+    """An SEU that reports production but none in the reported days produced nothing (not 'unknown')."""
+    if np.isfinite(history.production).any() and not np.isfinite(report.production).any():
+        return DailyData(day=report.day, energy_kwh=report.energy_kwh, production=np.zeros(len(report)),
+                         temp_mean_c=report.temp_mean_c, calendar=report.calendar, coverage=report.coverage,
+                         calendar_labels=CALENDAR_LABEL_LIST)
+    return report
 
 
 def _explained_by(episode: "opp.Finding", idle: "opp.Finding") -> bool:
