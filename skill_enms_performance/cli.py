@@ -24,7 +24,6 @@ from typing import Any, Sequence
 
 from .engine import Engine, EngineSettings
 from .engine.errors import EnmsError
-from .engine.timeutil import local_today
 from .store import redact_dsn
 
 PIPELINE = [
@@ -89,25 +88,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_analyze(args: argparse.Namespace) -> int:
     from .voice import speech
 
-    engine = _engine(args)
+    async def call(engine: Engine) -> dict[str, Any]:
+        result = await engine.analyze_seu_performance(args.seu, args.energy_source, args.date)
+        payload = result.to_dict()
+        today = await engine.today(result.seu_name)
+        payload["voice_summary"] = speech.speak(*speech.describe_analysis(payload, args.lang, today), args.lang)
+        return payload
 
-    async def run() -> dict[str, Any]:
-        try:
-            result = await engine.analyze_seu_performance(args.seu, args.energy_source, args.date)
-            seu = await engine.find_seu(result.seu_name, result.energy_source)
-            payload = result.to_dict()
-            today = local_today(engine.now(), seu.timezone)
-            payload["voice_summary"] = speech.speak(*speech.describe_analysis(payload, args.lang, today), args.lang)
-            return payload
-        finally:
-            await engine.close()
-
-    try:
-        payload = asyncio.run(run())
-    except EnmsError as err:
-        return _print_error(err, args)
-    print(json.dumps(payload, indent=2) if args.json else payload["voice_summary"])
-    return 0
+    return _run_engine(args, call)
 
 
 def _run_engine(args: argparse.Namespace, call) -> int:

@@ -136,3 +136,18 @@ def plant_copy(admin_dsn, plant_template):
     run(_create_db(admin_dsn, name, template=plant_template))
     yield with_database(admin_dsn, name)
     run(_drop_db(admin_dsn, name))
+
+
+@pytest.fixture(scope="module")
+def skill_session(plant_dsn):
+    """The skill in an in-process OVOS core (MiniCroft, padatious + adapt) on the reference plant,
+    clock pinned at REF_NOW; one per test module."""
+    from skill_enms_performance.cli import AskSession
+
+    os.environ["ENMS_DSN"] = plant_dsn
+    os.environ["ENMS_NOW"] = REF_NOW.isoformat()
+    session = AskSession("en-us")
+    yield session
+    session.close()
+    os.environ.pop("ENMS_DSN", None)
+    os.environ.pop("ENMS_NOW", None)

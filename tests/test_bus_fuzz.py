@@ -16,7 +16,6 @@ import collections
 import datetime as dt
 import json
 import math
-import os
 import threading
 import time
 import uuid
@@ -252,16 +251,8 @@ def _check(ledger: Ledger, kind: str, data: Any, reply: dict) -> None:
 
 
 @pytest.fixture(scope="module")
-def session(plant_dsn):
-    from skill_enms_performance.cli import AskSession
-
-    os.environ["ENMS_DSN"] = plant_dsn
-    os.environ["ENMS_NOW"] = REF_NOW.isoformat()
-    s = AskSession("en-us")
-    yield s
-    s.close()
-    os.environ.pop("ENMS_DSN", None)
-    os.environ.pop("ENMS_NOW", None)
+def session(skill_session):
+    return skill_session
 
 
 async def _enms_fingerprint(dsn: str) -> dict[str, Any]:

@@ -1,7 +1,6 @@
 """The skill through the real OVOS intent pipeline (ovoscope MiniCroft, padatious + adapt)."""
 from __future__ import annotations
 
-import os
 import re
 import threading
 
@@ -10,22 +9,13 @@ from ovos_bus_client.message import Message
 
 from skill_enms_performance.voice import speech
 
-from .conftest import REF_NOW
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def session(plant_dsn):
-    from skill_enms_performance.cli import AskSession
-
-    os.environ["ENMS_DSN"] = plant_dsn
-    os.environ["ENMS_NOW"] = REF_NOW.isoformat()
-    s = AskSession("en-us")
-    yield s
-    s.close()
-    os.environ.pop("ENMS_DSN", None)
-    os.environ.pop("ENMS_NOW", None)
+def session(skill_session):
+    return skill_session
 
 
 def _numbers(text: str) -> list[str]:

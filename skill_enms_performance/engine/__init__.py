@@ -26,7 +26,8 @@ from ..store import DB_ERRORS, SeriesDay, SeuRow, Store, redact_dsn
 from . import analysis, calendar
 from . import opportunities as opp
 from . import plans
-from .baseline import BaselineModel, DailyData, DayDrivers, cusum, fit_baseline, fractional_savings_uncertainty
+from .baseline import (BaselineModel, DailyData, DayDrivers, Predictions, cusum, fit_baseline,
+                       fractional_savings_uncertainty)
 from .errors import (AmbiguousSeuError, DatabaseUnavailableError, EnmsError, FutureDateError,
                      InsufficientHistoryError, InvalidRequestError, NoDataError, NoOpportunityError,
                      TimeoutError_, UnknownEnergySourceError, UnknownSeuError)
@@ -298,8 +299,6 @@ class Engine:
                             for r in raw if r.day == day), None)
             key = (first, last, "partial-raw", cutoff.hour * 4 + cutoff.minute // 15)
         else:
-            if mode == "rollup":
-                await self._ensure_fresh(day)
             key = (first, last, day, mode)
             rows = await self._cached_series(
                 seu, key, lambda: self.store.seu_daily_series(seu, min(first, day), max(last, day), mode))
@@ -364,14 +363,6 @@ class Engine:
                 notes=notes),
             significant=significant,
         )
-
-    async def _ensure_fresh(self, day: dt.date) -> None:
-        """A past day read from rollups must have been rolled up after it ended."""
-        if time.monotonic() - self._refreshed_at > 5.0:
-            state = await self._guard(self.store.rollup_freshness())
-            newest = state.get("refreshed_at")
-            if newest is None or newest < self.now() - dt.timedelta(seconds=self.settings.rollup_refresh_s):
-                await self.refresh_rollups()
 
     def _recommend(self, seu: SeuRow, model: BaselineModel, data: DailyData, history: list[SeriesDay],
                    day_row: SeriesDay, cal: int, deviation: float, status, price: float) -> list:
@@ -483,12 +474,10 @@ class Engine:
                 baseline_method=result.baseline["method"], days=1)
         return await self._summarise_period(seu, *span)
 
-    async def _summarise_period(self, seu: SeuRow, start: dt.date, end: dt.date) -> SeuSummary:
-        """Complete local days of [start, end] against the baseline before ``start``."""
-        today = local_today(self.now(), seu.timezone)
-        end = min(end, today - dt.timedelta(days=1))
-        if end < start:
-            raise NoDataError(seu.name, start, None, None)
+    async def _reporting(self, seu: SeuRow, start: dt.date, end: dt.date
+                         ) -> tuple[BaselineModel, DailyData, Predictions]:
+        """The local days [start, end] (the reporting period) predicted by the baseline fitted on
+        the days before ``start``: the shared core of period summaries and savings."""
         first, last = self._baseline_period(start)
         mode = await self.mode()
         rows = await self._cached_series(seu, (first, end, "period", mode),
@@ -502,9 +491,16 @@ class Engine:
             raise InsufficientHistoryError(seu.name, start, len(history))
         data = self._daily_data(seu, history, ("period", "history"))
         model = self.model_for(seu, data, (first, last, "day", mode))
-        report = self._daily_data(seu, reporting, ("period", "report"))
-        report = _with_production(data, report)
-        predicted = model.predict_many(report)
+        report = _with_production(data, self._daily_data(seu, reporting, ("period", "report")))
+        return model, report, model.predict_many(report)
+
+    async def _summarise_period(self, seu: SeuRow, start: dt.date, end: dt.date) -> SeuSummary:
+        """Complete local days of [start, end] against the baseline before ``start``."""
+        today = local_today(self.now(), seu.timezone)
+        end = min(end, today - dt.timedelta(days=1))
+        if end < start:
+            raise NoDataError(seu.name, start, None, None)
+        model, report, predicted = await self._reporting(seu, start, end)
         actual = float(np.sum(report.energy_kwh))
         expected = float(max(np.sum(predicted.expected_kwh), 0.0))
         deviation = actual - expected
@@ -779,21 +775,7 @@ class Engine:
             errors=errors, voice_summary="", timestamp=self.now())
 
     async def _savings_of(self, seu: SeuRow, start: dt.date, end: dt.date) -> SeuSavings:
-        mode = await self.mode()
-        first, last = self._baseline_period(start)
-        rows = await self._cached_series(seu, (first, end, "savings", mode),
-                                         lambda: self.store.seu_daily_series(seu, min(first, start), end, mode))
-        history = [r for r in rows if first <= r.day <= last and r.day < start]
-        reporting = [r for r in rows if start <= r.day <= end]
-        if not reporting:
-            raise NoDataError(seu.name, start, None, None)
-        if len(history) < 3:
-            raise InsufficientHistoryError(seu.name, start, len(history))
-        data = self._daily_data(seu, history, ("savings", "history"))
-        model = self.model_for(seu, data, (first, last, "day", mode))
-        report = self._daily_data(seu, reporting, ("savings", "report"))
-        report = _with_production(data, report)
-        predicted = model.predict_many(report)
+        model, report, predicted = await self._reporting(seu, start, end)
         expected = np.maximum(predicted.expected_kwh, 0.0)
         curve = cusum(expected, report.energy_kwh)
         saved = float(curve[-1])

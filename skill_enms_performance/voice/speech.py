@@ -376,9 +376,8 @@ def describe_plan(plan: Mapping[str, Any], machine_type: str, lang: str, today: 
 
 def describe_savings(report: Mapping[str, Any], lang: str, today: dt.date | None) -> tuple[str, dict[str, str]]:
     when = period_words(report["period"], today, lang)
-    subject = report["seu_name"] if report.get("seu_name") and report.get("items") else render("subject.plant", lang)
-    if report.get("seu_name") and report.get("items"):
-        subject = report["items"][0]["seu_name"]
+    subject = report["items"][0]["seu_name"] if report.get("seu_name") and report.get("items") \
+        else render("subject.plant", lang)
     saved = float(report.get("total_savings_kwh", 0.0))
     currency = report.get("currency", "USD")
     slots = {"subject": subject, "when": when, "kwh": wording.energy_words(abs(saved), lang),
