@@ -200,25 +200,36 @@ def cmd_savings(args: argparse.Namespace) -> int:
 
 
 class _Capture:
-    """Collects what the skill says and does for one utterance on the MiniCroft bus."""
+    """Collects what the skill says and does for one utterance on the MiniCroft bus.
+
+    Every utterance carries a tag in its message context, which OVOS copies into every message that follows
+    from it (intent, speak, request, handled); messages with another tag, such as a late
+    ``ovos.utterance.handled`` of the previous utterance, are not this utterance's."""
+
+    TAG = "enms_ask"
 
     def __init__(self, skill_id: str) -> None:
         self.skill_id = skill_id
         self.lock = threading.Lock()
-        self.reset()
+        self.reset(None)
 
-    def reset(self) -> None:
+    def reset(self, tag: str | None) -> None:
+        self.tag = tag
         self.spoken: list[str] = []
         self.dialogs: list[str] = []
         self.intent: str | None = None
         self.slots: dict[str, Any] = {}
         self.request: dict[str, Any] | None = None
+        self.handlers = 0           # handlers started and not yet completed
+        self.handled = False
         self.done = threading.Event()
 
     def on_message(self, raw: str) -> None:
         from ovos_bus_client.message import Message
 
         msg = Message.deserialize(raw) if isinstance(raw, str) else raw
+        if self.tag is None or (msg.context or {}).get(self.TAG) != self.tag:
+            return
         kind, data = msg.msg_type, msg.data or {}
         with self.lock:
             if kind in ("speak", "ovos.utterance.speak"):
@@ -227,8 +238,6 @@ class _Capture:
                     dialog = (data.get("meta") or {}).get("dialog")
                     if dialog:
                         self.dialogs.append(dialog)
-                if data.get("expect_response"):
-                    self.done.set()
             elif kind.startswith(self.skill_id + ":") and self.intent is None:
                 self.intent = kind.split(":", 1)[1].removesuffix(".intent")
                 self.slots = {k: v for k, v in data.items()
@@ -240,15 +249,20 @@ class _Capture:
                 self.intent = "converse"  # a follow-up answered in conversation, not by an intent
             elif kind == "enms.performance.request":
                 self.request = dict(data)
-            elif kind in ("ovos.utterance.handled", "mycroft.skill.handler.complete", "complete_intent_failure",
-                          "ovos.utterance.cancelled"):
-                if kind != "mycroft.skill.handler.complete" or self.intent:
-                    self.done.set()
+            elif kind == "mycroft.skill.handler.start":
+                self.handlers += 1
+            elif kind == "mycroft.skill.handler.complete":
+                self.handlers -= 1
+            elif kind in ("ovos.utterance.handled", "complete_intent_failure", "ovos.utterance.cancelled"):
+                self.handled = True
+            if self.handled and self.handlers <= 0:
+                self.done.set()
 
 
 class AskSession:
-    """One in-process OVOS core (MiniCroft: padatious + adapt) with the skill loaded, booted once;
-    ``ask`` sends an utterance through the real intent pipeline and returns what happened."""
+    """One in-process OVOS core (MiniCroft: padatious + adapt) with the skill loaded, booted once and
+    padatious trained; ``ask`` sends an utterance through the real intent pipeline and returns what happened
+    once it is finished (every handler it started has completed)."""
 
     def __init__(self, lang: str = "en-us", ready_timeout: float = 120.0) -> None:
         from ovoscope import get_minicroft
@@ -260,16 +274,21 @@ class AskSession:
         self.capture = _Capture(SKILL_ID)
         self.croft.bus.on("message", self.capture.on_message)
         self.skill = self.croft.plugin_skills[SKILL_ID].instance
+        # until padatious' background training lands, utterances meet a partly trained model
+        for plugin in self.croft.intents.pipeline_plugins.values():
+            if hasattr(plugin, "wait_until_trained"):
+                plugin.wait_until_trained(ready_timeout)
         self.skill._ready.wait(ready_timeout)  # the embedded database may be loading on first use
+        self._asked = 0
 
     def ask(self, utterance: str, timeout: float = 15.0) -> dict[str, Any]:
         from ovos_bus_client.message import Message
 
-        self.capture.reset()
+        self._asked += 1
+        tag = f"{id(self)}-{self._asked}"
+        self.capture.reset(tag)
         message = Message("recognizer_loop:utterance", {"utterances": [utterance], "lang": self.lang},
-                          {"source": "cli", "destination": ["skills"]})
-        # the in-process bus runs handlers in the emitting thread: a handler that asks back
-        # (get_response) keeps running while the next utterance answers it
+                          {"source": "cli", "destination": ["skills"], _Capture.TAG: tag})
         threading.Thread(target=self.croft.bus.emit, args=(message,), daemon=True).start()
         self.capture.done.wait(timeout)
         with self.capture.lock:

@@ -6,14 +6,17 @@ on its own event-loop thread and speaks a dialog. It holds no SQL. Bus API:
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
+import re
 import threading
 from pathlib import Path
 import time
 from typing import Any, Callable, Coroutine
 
 from ovos_bus_client.message import Message
+from ovos_bus_client.session import SessionManager
 from ovos_workshop.decorators import intent_handler
 from ovos_workshop.skills.converse import ConversationalSkill
 
@@ -27,7 +30,7 @@ from .runtime import LoopThread
 from .store import redact_dsn
 from .voice import speech
 from .voice.dates import resolve_day, resolve_period
-from .voice.names import SeuRef, SeuResolver
+from .voice.names import SeuRef, SeuResolver, spoken_source
 
 
 DEFAULT_SETTINGS: dict[str, Any] = {
@@ -48,6 +51,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "holiday_countries": {},        # factory name -> "DE-BY" where location/time zone do not tell
     "save_action_plans": True,      # a spoken "what should we do" saves the plan as planned
     "followup_s": 300.0,            # "what should we do about it?" refers to the last machine this long
+    "ask_back_s": 20.0,             # a question asked back ("which energy of Boiler-1?") waits this long for its answer
     "show_charts": True,            # on a device with a screen (and matplotlib), show answers as pictures
 }
 
@@ -82,6 +86,9 @@ class EnmsPerformanceSkill(ConversationalSkill):
         self._maintenance: Any = None
         self._last_seu: tuple[str | None, float] = (None, 0.0)   # for "what should we do about it?"
         self._last_day: dt.date | None = None
+        self._last_source: str | None = None                      # "and yesterday?" keeps the energy source
+        self._questions: dict[str, _Question] = {}                 # session id -> the question asked back
+        self._questions_lock = threading.Lock()
         super().__init__(*args, **kwargs)
 
     # --- lifecycle --------------------------------------------------------------------
@@ -161,31 +168,58 @@ class EnmsPerformanceSkill(ConversationalSkill):
     def _emit_request(self, message: Message, op: str, **args: Any) -> None:
         self.bus.emit(message.forward(REQUEST_EVENT, {"op": op, **args}))
 
-    def _ask_choice(self, dialog: str, slots: dict[str, str], options: list[str],
-                    match: Callable[[str], str | None]) -> str | None:
-        """Ask back (``get_response``) and map the answer onto one of ``options``."""
-        answer = self.get_response(dialog, slots, num_retries=0)
-        if not answer:
+    def _ask(self, message: Message, dialog: str, slots: dict[str, str], options: list[str],
+             match: Callable[[str], str | None], then: Callable[[Message, str], None]) -> None:
+        """Ask back and return: the answer comes in ``converse`` (first in the pipeline while the question is
+        open), is mapped onto one of ``options`` and handed to ``then`` with the answer's message.
+
+        This is ``get_response`` without its two 100 ms polling loops and without a handler thread parked
+        while the user thinks: the question lives in ``self._questions`` (per session) for ``ask_back_s``."""
+        question = _Question(options, match, then, time.monotonic())
+        with self._questions_lock:
+            self._questions[_session_id(message)] = question
+        self.speak_dialog(dialog, slots, expect_response=True)
+
+    def _open_question(self, message: Message, take: bool) -> _Question | None:
+        """The question this session was asked, if it is still open (``take``: and close it)."""
+        sid = _session_id(message)
+        with self._questions_lock:
+            question = self._questions.get(sid)
+            if question is None:
+                return None
+            if time.monotonic() - question.asked_at > float(self.settings.get("ask_back_s", 20.0)):
+                self._questions.pop(sid, None)
+                return None
+            if take:
+                self._questions.pop(sid, None)
+            return question
+
+    def _answer_question(self, message: Message, question: _Question) -> None:
+        utterances = message.data.get("utterances") or [""]
+        chosen = question.match(str(utterances[0]))
+        if chosen not in question.options:
             self.speak_dialog("ask.no_answer")
-            return None
-        chosen = match(answer)
-        if chosen not in options:
-            self.speak_dialog("ask.no_answer")
-            return None
-        return chosen
+            return
+        question.then(message, chosen)
 
     # --- intents ----------------------------------------------------------------------
     @intent_handler("performance.intent")
     def handle_performance(self, message: Message) -> None:
         """How did {seu} perform (today | yesterday | on <date>)?"""
         try:
-            self._answer_performance(message, message.data.get("seu", ""), message.data.get("utterance", ""))
+            self._answer_performance(message, message.data.get("seu", ""))
         except EnmsError as err:
             self._speak_error(err)
 
-    def _resolve_seu(self, engine: Engine, spoken: str) -> tuple[Any, str]:
-        """Spoken name -> (SEU row or None when nothing to analyse, the words that named it);
-        asks back when ambiguous."""
+    def _with_seu(self, message: Message, engine: Engine, spoken: str,
+                  then: Callable[[Message, Any, str], None], need_source: bool = True) -> None:
+        """Spoken name -> ``then(message, SEU row, the words that named it)``.
+
+        An unknown name is said and ends here; a name that fits several SEUs, or an SEU with several energy
+        sources when the utterance names none, is asked back and ``then`` runs with the answer (in converse).
+        A source word anywhere in the utterance counts ("how much gas did boiler one use"), not only in the slot.
+        ``need_source=False``: the question is about the machine (opportunities, plans, savings), not one source.
+        """
         resolver = self._resolver_for(engine)
         found = resolver.resolve(spoken, self.lang)
         if found.status == "unknown":  # the slot may have swallowed the date: "... one on october 29th"
@@ -195,49 +229,61 @@ class EnmsPerformanceSkill(ConversationalSkill):
                 spoken = name_only if found.status != "unknown" else spoken
         if found.status == "unknown":
             self._speak_error(UnknownSeuError(spoken, list(found.candidates)))
-            return None, spoken
-        seu_name, source = found.seu_name, found.energy_source
+            return
+        utterance = str(message.data.get("utterance") or "")
+        # the slot had its say in resolve(); the words around it may name the source too
+        said_source = found.energy_source or spoken_source(_without(utterance, spoken), self.lang)
+
+        def with_name(msg: Message, seu_name: str) -> None:
+            sources = [s.energy_source for s in self._run(engine.seus()) if s.name == seu_name]
+            source = said_source if said_source in sources or len(sources) <= 1 else found.energy_source
+            if not need_source and source is None:
+                then(msg, self._run(engine.find_seu_any_source(seu_name)), spoken)
+                return
+            if source is None and len(sources) > 1:
+                words = {speech.source_words(s, self.lang): s for s in sources}
+                self._ask(msg, "ask.energy_source",
+                          {"seu": seu_name, "options": speech.join_options(list(words), self.lang)}, sources,
+                          lambda answer: _pick_source(answer, words, self.lang),
+                          lambda m, chosen: then(m, self._run(engine.find_seu(seu_name, chosen)), spoken))
+                return
+            then(msg, self._run(engine.find_seu(seu_name, source)), spoken)
+
         if found.status == "ambiguous":
             options = list(found.candidates)
-            seu_name = self._ask_choice(
-                "ask.which_seu", {"options": speech.join_options(options, self.lang)}, options,
-                lambda answer: _pick(resolver.resolve(answer, self.lang), options))
-            if seu_name is None:
-                return None, spoken
-        sources = [s.energy_source for s in self._run(engine.seus()) if s.name == seu_name]
-        if source is None and len(sources) > 1:
-            words = {speech.source_words(s, self.lang): s for s in sources}
-            source = self._ask_choice(
-                "ask.energy_source", {"seu": seu_name, "options": speech.join_options(list(words), self.lang)},
-                sources, lambda answer: _pick_source(answer, words))
-            if source is None:
-                return None, spoken
-        return self._run(engine.find_seu(seu_name, source)), spoken
+            self._ask(message, "ask.which_seu", {"options": speech.join_options(options, self.lang)}, options,
+                      lambda answer: _pick(resolver.resolve(answer, self.lang), options), with_name)
+            return
+        with_name(message, found.seu_name)
 
-    def _analysis_for(self, message: Message, spoken: str, utterance: str) -> tuple[Any, dt.date] | None:
+    def _with_analysis(self, message: Message, spoken: str,
+                       then: Callable[[Any, dt.date], None]) -> None:
+        """Resolve the SEU (asking back if needed) and the day said, analyse, and hand (result, today) on."""
         engine = self._engine_now()
-        seu, spoken = self._resolve_seu(engine, spoken)
-        if seu is None:
-            return None
-        today = local_today(engine.now(), seu.timezone)
-        said = resolve_day(utterance, today, self.lang, strip=[spoken])
-        if said.status == "future" and said.day is not None:
-            self._speak_error(FutureDateError(said.day, today))
-            return None
-        day = said.day or today
-        self._emit_request(message, "analyze", seu_name=seu.name, energy_source=seu.energy_source,
-                           analysis_date=day.isoformat())
-        self._last_seu = (seu.name, time.monotonic())
-        self._last_day = day
-        return self._run(engine.analyze_seu_performance(seu.name, seu.energy_source, day)), today
+        utterance = str(message.data.get("utterance") or "")
 
-    def _answer_performance(self, message: Message, spoken: str, utterance: str) -> None:
-        answered = self._analysis_for(message, spoken, utterance)
-        if answered:
-            result, today = answered
+        def analyse(msg: Message, seu: Any, spoken: str) -> None:
+            today = local_today(engine.now(), seu.timezone)
+            said = resolve_day(utterance, today, self.lang, strip=[spoken])
+            if said.status == "future" and said.day is not None:
+                self._speak_error(FutureDateError(said.day, today))
+                return
+            day = said.day or today
+            self._emit_request(msg, "analyze", seu_name=seu.name, energy_source=seu.energy_source,
+                               analysis_date=day.isoformat())
+            self._last_seu = (seu.name, time.monotonic())
+            self._last_day, self._last_source = day, seu.energy_source
+            then(self._run(engine.analyze_seu_performance(seu.name, seu.energy_source, day)), today)
+
+        self._with_seu(message, engine, spoken, analyse)
+
+    def _answer_performance(self, message: Message, spoken: str) -> None:
+        def speak(result: Any, today: dt.date) -> None:
             self.speak_dialog(*speech.describe_analysis(result.to_dict(), self.lang, today))
             self._show_chart("analyze", {"seu_name": result.seu_name, "energy_source": result.energy_source,
                                          "analysis_date": result.date.isoformat()})
+
+        self._with_analysis(message, spoken, speak)
 
     def _show_chart(self, op: str, request: dict[str, Any]) -> None:
         """On a device with a screen, show the answer as a picture (after speaking, off the handler)."""
@@ -270,12 +316,12 @@ class EnmsPerformanceSkill(ConversationalSkill):
     @intent_handler("why.intent")
     def handle_why(self, message: Message) -> None:
         """Why did {seu} use so much energy / what's causing the high consumption on {seu}?"""
+        def speak(result: Any, today: dt.date) -> None:
+            for dialog, slots in speech.describe_attribution(result.to_dict(), self.lang, today):
+                self.speak_dialog(dialog, slots)
+
         try:
-            answered = self._analysis_for(message, message.data.get("seu", ""), message.data.get("utterance", ""))
-            if answered:
-                result, today = answered
-                for dialog, slots in speech.describe_attribution(result.to_dict(), self.lang, today):
-                    self.speak_dialog(dialog, slots)
+            self._with_analysis(message, message.data.get("seu", ""), speak)
         except EnmsError as err:
             self._speak_error(err)
 
@@ -323,10 +369,20 @@ class EnmsPerformanceSkill(ConversationalSkill):
 
     # --- follow-ups: "and yesterday?", "why?", "how about HVAC-Main?" ---------------------
     def can_converse(self, message: Message) -> bool:
-        return self._followup(message, answer=False)
+        return self._open_question(message, take=False) is not None or self._followup(message, answer=False)
+
+    def handle_deactivate(self, message: Message) -> None:
+        """No longer in the conversation (another skill took over, or the core ended it): a question asked
+        back is closed, so that a later utterance is never taken for its answer."""
+        with self._questions_lock:
+            self._questions.pop(_session_id(message), None)
 
     def converse(self, message: Message) -> bool:
         try:
+            question = self._open_question(message, take=True)
+            if question is not None:  # the answer to a question asked back: whatever it is, it is ours
+                self._answer_question(message, question)
+                return True
             return self._followup(message, answer=True)
         except EnmsError as err:
             self._speak_error(err)
@@ -370,12 +426,13 @@ class EnmsPerformanceSkill(ConversationalSkill):
         engine = self._engine_now()
         seus = [s for s in self._run(engine.seus()) if s.name == seu_name]
         if source is None and len(seus) > 1:  # keep the energy source of the last answer where it fits
-            source = seus[0].energy_source
+            kept = [s.energy_source for s in seus if s.energy_source == self._last_source]
+            source = kept[0] if kept else seus[0].energy_source
         seu = self._run(engine.find_seu(seu_name, source or (seus[0].energy_source if seus else None)))
         today = local_today(engine.now(), seu.timezone)
         self._emit_request(message, "analyze", seu_name=seu.name, energy_source=seu.energy_source,
                            analysis_date=day.isoformat())
-        self._last_seu, self._last_day = (seu.name, time.monotonic()), day
+        self._last_seu, self._last_day, self._last_source = (seu.name, time.monotonic()), day, seu.energy_source
         result = self._run(engine.analyze_seu_performance(seu.name, seu.energy_source, day)).to_dict()
         if why:
             for dialog, slots in speech.describe_attribution(result, self.lang, today):
@@ -388,37 +445,38 @@ class EnmsPerformanceSkill(ConversationalSkill):
         """Where can we save energy (this month)? / How can we save energy on {seu}?"""
         try:
             engine = self._engine_now()
-            seus = self._run(engine.seus())
-            seu_name = None
             spoken = message.data.get("seu", "")
             if spoken:
-                seu, spoken = self._resolve_seu(engine, spoken)
-                if seu is None:
-                    return
-                seu_name = seu.name
-            factory = None
-            if message.data.get("factory"):
-                _, factory = speech.resolve_group(message.data["factory"], self._resolver_for(engine), seus, self.lang)
-            period, today = self._period_request(engine, message.data.get("utterance", ""), [spoken],
-                                                 seus[0].timezone if seus else "UTC")
-            self._emit_request(message, "opportunities", period=period, factory=factory, seu_name=seu_name)
-            report = self._run(engine.opportunities(period, factory=factory, seu=seu_name),
-                               timeout=float(self.settings.get("summary_timeout_s", 5.0)))
-            self._last_seu = (report.opportunities[0].seu_name, time.monotonic()) if report.opportunities \
-                else self._last_seu
-            for dialog, slots in speech.describe_opportunities(report.to_dict(), self.lang, today):
-                self.speak_dialog(dialog, slots)
+                self._with_seu(message, engine, spoken,
+                               lambda msg, seu, said: self._answer_opportunities(msg, engine, seu.name, said),
+                               need_source=False)
+            else:
+                self._answer_opportunities(message, engine, None, "")
         except EnmsError as err:
             self._speak_error(err)
+
+    def _answer_opportunities(self, message: Message, engine: Engine, seu_name: str | None, spoken: str) -> None:
+        seus = self._run(engine.seus())
+        factory = None
+        if message.data.get("factory"):
+            _, factory = speech.resolve_group(message.data["factory"], self._resolver_for(engine), seus, self.lang)
+        period, today = self._period_request(engine, message.data.get("utterance", ""), [spoken],
+                                             seus[0].timezone if seus else "UTC")
+        self._emit_request(message, "opportunities", period=period, factory=factory, seu_name=seu_name)
+        report = self._run(engine.opportunities(period, factory=factory, seu=seu_name),
+                           timeout=float(self.settings.get("summary_timeout_s", 5.0)))
+        self._last_seu = (report.opportunities[0].seu_name, time.monotonic()) if report.opportunities \
+            else self._last_seu
+        for dialog, slots in speech.describe_opportunities(report.to_dict(), self.lang, today):
+            self.speak_dialog(dialog, slots)
 
     @intent_handler("action_plan.intent")
     def handle_action_plan(self, message: Message) -> None:
         """What should we do about {seu}? (saved as a planned action)"""
         try:
             engine = self._engine_now()
-            seu, _ = self._resolve_seu(engine, message.data.get("seu", ""))
-            if seu is not None:
-                self._plan_for(message, engine, seu.name)
+            self._with_seu(message, engine, message.data.get("seu", ""),
+                           lambda msg, seu, _: self._plan_for(msg, engine, seu.name), need_source=False)
         except EnmsError as err:
             self._speak_error(err)
 
@@ -465,20 +523,23 @@ class EnmsPerformanceSkill(ConversationalSkill):
         """How much energy have we saved this month? / What are our savings on {seu} this year?"""
         try:
             engine = self._engine_now()
-            seus = self._run(engine.seus())
-            seu_name, spoken = None, message.data.get("seu", "")
+            spoken = message.data.get("seu", "")
             if spoken:
-                seu, spoken = self._resolve_seu(engine, spoken)
-                if seu is None:
-                    return
-                seu_name = seu.name
-            period, today = self._period_request(engine, message.data.get("utterance", ""), [spoken],
-                                                 seus[0].timezone if seus else "UTC")
-            self._emit_request(message, "savings", seu_name=seu_name, period=period)
-            report = self._run(engine.savings(seu_name, period), timeout=float(self.settings.get("summary_timeout_s", 5.0)))
-            self.speak_dialog(*speech.describe_savings(report.to_dict(), self.lang, today))
+                self._with_seu(message, engine, spoken,
+                               lambda msg, seu, said: self._answer_savings(msg, engine, seu.name, said),
+                               need_source=False)
+            else:
+                self._answer_savings(message, engine, None, "")
         except EnmsError as err:
             self._speak_error(err)
+
+    def _answer_savings(self, message: Message, engine: Engine, seu_name: str | None, spoken: str) -> None:
+        seus = self._run(engine.seus())
+        period, today = self._period_request(engine, message.data.get("utterance", ""), [spoken],
+                                             seus[0].timezone if seus else "UTC")
+        self._emit_request(message, "savings", seu_name=seu_name, period=period)
+        report = self._run(engine.savings(seu_name, period), timeout=float(self.settings.get("summary_timeout_s", 5.0)))
+        self.speak_dialog(*speech.describe_savings(report.to_dict(), self.lang, today))
 
     @intent_handler("health.intent")
     def handle_health(self, message: Message) -> None:
@@ -681,12 +742,29 @@ def _pick(found: Any, options: list[str]) -> str | None:
     return inside[0] if found.status == "ambiguous" and len(inside) == 1 else None
 
 
-def _pick_source(answer: str, words: dict[str, str]) -> str | None:
-    from .engine import canonical_source
+def _pick_source(answer: str, words: dict[str, str], lang: str) -> str | None:
+    """The source an answer names, out of ``words`` (spoken word -> source): "natural gas", "the gas one",
+    "den Strom"; None when it names none of them or several."""
+    named = spoken_source(answer, lang, extra=words)
+    return named if named in words.values() else None
 
-    answer = answer.strip().lower()
-    for word, source in words.items():
-        if word.lower() in answer:
-            return source
-    guess = canonical_source(answer)
-    return guess if guess in words.values() else None
+
+def _without(utterance: str, part: str) -> str:
+    """The utterance with ``part`` (a slot's words) cut out, case-insensitively."""
+    if not part.strip():
+        return utterance
+    return re.sub(re.escape(part.strip()), " ", utterance, flags=re.IGNORECASE)
+
+
+def _session_id(message: Message) -> str:
+    return SessionManager.get(message).session_id
+
+
+@dataclasses.dataclass
+class _Question:
+    """A question asked back, waiting for its answer in converse."""
+
+    options: list[str]
+    match: Callable[[str], str | None]
+    then: Callable[[Message, str], None]
+    asked_at: float

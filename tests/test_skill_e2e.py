@@ -69,6 +69,47 @@ def test_ambiguous_energy_source_is_asked_back_and_the_answer_used(session):
     assert record["spoken"] and "Boiler-1" in record["spoken"][-1]
 
 
+def test_ask_back_answer_comes_in_converse_and_follow_up_keeps_the_source(session):
+    record = session.ask("how did boiler one perform on monday")
+    assert record["dialogs"] == ["ask.energy_source"] and record["request"] is None
+    record = session.ask("the gas one")
+    assert record["intent"] == "converse"  # answered in conversation, no handler parked in get_response
+    assert record["request"] == {"op": "analyze", "seu_name": "Boiler-1", "energy_source": "natural_gas",
+                                 "analysis_date": "2025-11-03"}
+    record = session.ask("and yesterday?")
+    assert record["request"] == {"op": "analyze", "seu_name": "Boiler-1", "energy_source": "natural_gas",
+                                 "analysis_date": "2025-11-05"}
+
+
+def test_a_source_word_outside_the_name_is_used_instead_of_asking(session):
+    record = session.ask("how much steam did boiler one use yesterday")
+    assert record["dialogs"] != ["ask.energy_source"], record
+    assert record["request"] == {"op": "analyze", "seu_name": "Boiler-1", "energy_source": "steam",
+                                 "analysis_date": "2025-11-05"}
+
+
+def test_an_answer_that_names_no_option_closes_the_question(session):
+    record = session.ask("how did the compressor perform today")
+    assert record["dialogs"] == ["ask.which_seu"]
+    record = session.ask("banana")
+    assert record["dialogs"] == ["ask.no_answer"] and record["request"] is None
+    record = session.ask("compressor one")  # the question is closed: this is not taken as its answer
+    assert record["request"] is None
+
+
+def test_an_unanswered_question_expires(session):
+    skill = session.skill
+    saved = skill.settings.get("ask_back_s")
+    try:
+        skill.settings["ask_back_s"] = 0.0
+        record = session.ask("how did the compressor perform today")
+        assert record["dialogs"] == ["ask.which_seu"]
+        record = session.ask("compressor one")
+        assert record["request"] is None and record["intent"] != "converse"
+    finally:
+        skill.settings["ask_back_s"] = saved
+
+
 def _bus_call(session, data, timeout=10.0):
     answer = {}
     got = threading.Event()

@@ -307,3 +307,28 @@ def resolve_machine_type(spoken: str, lang: str = "en-us",
             if score > best_score:
                 best, best_score = mtype, score
     return best if best_score >= 85.0 else None
+
+
+#: German compounds that carry a source word: "Gasverbrauch", "Stromkosten", "Dampfleistung"
+_COMPOUND_LANGS = frozenset({"de"})
+_MIN_COMPOUND_REST = 4
+
+
+def spoken_source(text: str, lang: str, extra: dict[str, str] | None = None) -> str | None:
+    """The one energy source a piece of speech names ("how much gas ...", "the gas one", "den Strom",
+    "der Gasverbrauch"), or None when it names none or several.
+
+    Whole words and phrases of the language's source words (plus ``extra``: e.g. the words an ask-back offered);
+    in German also the first part of a compound ("gasverbrauch" -> gas), when what follows is a word of its own."""
+    key = _lang(lang)
+    table = {**SOURCE_WORDS[key], **{k.lower(): v for k, v in (extra or {}).items()}}
+    cleaned = " ".join(re.sub(r"[^\w\s]", " ", (text or "").lower()).split())
+    rest, found = _phrase_sub(cleaned, table, replace=False)
+    if key in _COMPOUND_LANGS:
+        for token in rest.split():
+            head = next((w for w in sorted(table, key=len, reverse=True)
+                         if " " not in w and token.startswith(w) and len(token) - len(w) >= _MIN_COMPOUND_REST), None)
+            if head:
+                found.append(table[head])
+    named = set(found)
+    return named.pop() if len(named) == 1 else None
