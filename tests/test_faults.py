@@ -254,3 +254,91 @@ def test_skill_started_while_the_database_is_down_answers_once_it_is_up(server):
             session.close()
         if not server.running():
             server.start()
+
+
+class _TableLock:
+    """An ACCESS EXCLUSIVE lock on a table, held by another client until released: every query of the skill
+    that reads the table waits on the server, which is what a slow query looks like from the skill."""
+
+    def __init__(self, dsn: str, table: str) -> None:
+        self.dsn, self.table = dsn, table
+        self._held, self._release = threading.Event(), threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._hold()), daemon=True)
+
+    async def _hold(self) -> None:
+        conn = await asyncpg.connect(self.dsn, timeout=5)
+        try:
+            async with conn.transaction():
+                await conn.execute(f"LOCK TABLE {self.table} IN ACCESS EXCLUSIVE MODE")
+                self._held.set()
+                while not self._release.is_set():
+                    await asyncio.sleep(0.02)
+        finally:
+            await conn.close()
+
+    def __enter__(self) -> "_TableLock":
+        self._thread.start()
+        assert self._held.wait(10), f"could not lock {self.table}"
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._release.set()
+        self._thread.join(10)
+
+
+def _waiting_queries(server: OwnServer) -> int:
+    """Queries of the skill that are waiting on a lock right now."""
+    return asyncio.run(_fetchval(
+        server.admin_dsn, "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 "
+                          "AND state = 'active' AND wait_event_type = 'Lock'", APP_NAME))
+
+
+def test_a_slow_query_is_answered_with_a_sentence_cancelled_and_blocks_nothing_else(server):
+    """A question whose query cannot finish gets error.timeout within answer_timeout_s; its query is cancelled on
+    the server (no backend of the skill still waits); a bus request and a spoken question that need other data
+    are answered meanwhile; after the lock is gone the same question works."""
+    timeout_dialog = {p.strip() for p in speech.phrases("error.timeout", "en-us")}
+    slow_question = "how did hvac main perform on october 1st"  # a day never asked: its series must be read
+    session = _boot(server.dsn)
+    closed = False
+    try:
+        _assert_normal_answer(session.ask(QUESTION))  # today's series is cached now; the rest is read from raw data
+        with _TableLock(server.dsn, "enms_perf.daily"):
+            replies: dict = {}
+
+            def ask_slow() -> None:
+                replies["slow"] = _timed_ask(session, slow_question)
+
+            slow = threading.Thread(target=ask_slow)
+            slow.start()
+            deadline = time.monotonic() + 2.0
+            while not _waiting_queries(server) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert _waiting_queries(server) >= 1, "the slow question never reached the database"
+
+            # meanwhile, other work is answered: a bus analysis of today (other tables) ...
+            reply, elapsed = _bus_analyze(session, {"seu_name": "Compressor-1"})
+            assert "error" not in reply and reply["seu_name"] == "Compressor-1", reply
+            assert elapsed < ANSWER_BUDGET_S, f"the bus waited {elapsed:.2f} s behind the slow question"
+            assert slow.is_alive(), "the slow question was not slow: the lock did not hold it"
+
+            slow.join(ANSWER_BUDGET_S + 10)
+            record, elapsed = replies["slow"]
+            assert record["dialogs"] == ["error.timeout"], record
+            assert record["spoken"][0].strip() in timeout_dialog, record
+            assert elapsed < ANSWER_BUDGET_S + 1.0, f"the apology took {elapsed:.2f} s"
+
+            deadline = time.monotonic() + 2.0  # the cancel request reaches the backend a moment later
+            while (waiting := _waiting_queries(server)) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert waiting == 0, f"{waiting} query(ies) of the timed-out question still wait on the server"
+
+        record = session.ask(slow_question)
+        assert record["request"] == {"op": "analyze", "seu_name": "HVAC-Main", "energy_source": "electricity",
+                                     "analysis_date": "2025-10-01"}, record
+        assert record["dialogs"][0] in {"performance.on_target", "performance.above", "performance.below"}, record
+        closed = True
+        _assert_closed_cleanly(session, server)
+    finally:
+        if not closed:
+            session.close()
