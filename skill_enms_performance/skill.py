@@ -6,6 +6,7 @@ on its own event-loop thread and speaks a dialog. It holds no SQL. Bus API:
 """
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import os
@@ -22,7 +23,7 @@ from ovos_workshop.skills.converse import ConversationalSkill
 
 from . import SKILL_ID  # noqa: F401 - the skill id, for callers of this module
 from .engine import Engine, EngineSettings
-from .engine.errors import (DatabasePreparingError, DatabaseUnavailableError, EnmsError, FutureDateError,
+from .engine.errors import (BusyError, DatabasePreparingError, DatabaseUnavailableError, EnmsError, FutureDateError,
                             InvalidRequestError, NoOpportunityError, UnknownSeuError)
 from .engine.errors import TimeoutError_ as EngineTimeout
 from .engine.timeutil import local_today
@@ -38,7 +39,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "currency": "USD",
     "answer_timeout_s": 3.0,        # a spoken question is answered (or apologised for) within this
     "warm_up_timeout_s": 300.0,     # first rollup build of a large database at start
-    "bus_timeout_s": 10.0,
+    "bus_timeout_s": 10.0,          # a bus request's work, from its turn on (waiting for a turn does not count)
+    "bus_concurrency": 8,           # bus requests worked on at once; the rest wait for a turn, first come first served
+    "bus_queue_timeout_s": 30.0,    # a request that gets no turn within this is answered with code "busy"
     "summary_timeout_s": 5.0,       # fleet summaries and health read every SEU
     "connect_timeout_s": 2.0,
     "statement_timeout_s": 10.0,
@@ -89,6 +92,7 @@ class EnmsPerformanceSkill(ConversationalSkill):
         self._last_source: str | None = None                      # "and yesterday?" keeps the energy source
         self._questions: dict[str, _Question] = {}                 # session id -> the question asked back
         self._questions_lock = threading.Lock()
+        self._turns: asyncio.Semaphore | None = None              # bus requests worked on at once (loop only)
         super().__init__(*args, **kwargs)
 
     # --- lifecycle --------------------------------------------------------------------
@@ -689,18 +693,36 @@ class EnmsPerformanceSkill(ConversationalSkill):
         return self._engine
 
     def _reply_async(self, message: Message, coro: Coroutine[Any, Any, dict[str, Any]]) -> None:
-        """Run on the loop without blocking the bus; always reply, with the result or an error."""
+        """Run on the loop without blocking the bus; always reply, with the result or an error.
+
+        Admission control: at most ``bus_concurrency`` requests are worked on at once, the rest wait for a turn
+        in arrival order (a burst then finishes what it starts instead of timing everything out half-way); the
+        work timeout starts with the turn, and a request that waits longer than ``bus_queue_timeout_s`` is
+        answered with code ``busy``. Spoken questions do not queue here: a person waiting goes first."""
         timeout = float(self.settings.get("bus_timeout_s", 10.0))
+        queue_timeout = float(self.settings.get("bus_queue_timeout_s", 30.0))
         started = time.monotonic()
+        waited: list[float] = []
 
         async def guarded() -> dict[str, Any]:
+            turns = self._bus_turns()
             try:
-                return await _wait_for(coro, timeout)
+                try:
+                    await asyncio.wait_for(turns.acquire(), queue_timeout)
+                except asyncio.TimeoutError:
+                    raise BusyError(queue_timeout) from None
+                waited.append(time.monotonic() - started)
+                try:
+                    return await _wait_for(coro, timeout)
+                finally:
+                    turns.release()
             except EnmsError as err:
                 return {"error": {"code": err.code, "message": redact_dsn(err.message)}}
             except Exception as err:  # noqa: BLE001 - a bus caller always gets an answer
                 self.log.exception("bus request failed")
                 return {"error": {"code": "internal_error", "message": redact_dsn(type(err).__name__)}}
+            finally:
+                coro.close()  # never started (busy, cancelled): no "never awaited" warning
 
         def done(future: Any) -> None:
             try:
@@ -708,14 +730,19 @@ class EnmsPerformanceSkill(ConversationalSkill):
             except BaseException as err:  # noqa: BLE001 - cancelled at shutdown
                 payload = {"error": {"code": "internal_error", "message": type(err).__name__}}
             payload.setdefault("elapsed_ms", round((time.monotonic() - started) * 1000, 1))
+            payload.setdefault("queued_ms", round(waited[0] * 1000, 1) if waited else None)
             self.bus.emit(message.response(payload))
 
         self._loop.submit(guarded()).add_done_callback(done)
 
+    def _bus_turns(self) -> asyncio.Semaphore:
+        """The bus requests' turns (made on the loop, on first use)."""
+        if self._turns is None:
+            self._turns = asyncio.Semaphore(max(1, int(self.settings.get("bus_concurrency", 8))))
+        return self._turns
+
 
 async def _wait_for(coro: Coroutine[Any, Any, Any], timeout: float) -> Any:
-    import asyncio
-
     try:
         return await asyncio.wait_for(coro, timeout)
     except asyncio.TimeoutError:

@@ -12,6 +12,7 @@ import shutil
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import asyncpg
@@ -141,18 +142,24 @@ def _loop_threads() -> list[threading.Thread]:
 
 
 def _bus_analyze(session, data: dict, timeout: float = 15.0) -> tuple[dict, float]:
+    """Send ``enms.performance.analyze`` and wait for *its* reply (the context carries a tag the reply keeps)."""
     answer: dict = {}
     got = threading.Event()
+    tag = uuid.uuid4().hex
 
     def on_response(message):
-        answer.update(message.data)
-        got.set()
+        if (message.context or {}).get("test_request") == tag:
+            answer.update(message.data)
+            got.set()
 
-    session.croft.bus.once("enms.performance.analyze.response", on_response)
-    started = time.monotonic()
-    session.croft.bus.emit(Message("enms.performance.analyze", data))
-    assert got.wait(timeout), "no reply on the bus"
-    return answer, time.monotonic() - started
+    session.croft.bus.on("enms.performance.analyze.response", on_response)
+    try:
+        started = time.monotonic()
+        session.croft.bus.emit(Message("enms.performance.analyze", data, {"test_request": tag}))
+        assert got.wait(timeout), "no reply on the bus"
+        return answer, time.monotonic() - started
+    finally:
+        session.croft.bus.remove("enms.performance.analyze.response", on_response)
 
 
 def _timed_ask(session, utterance: str) -> tuple[dict, float]:
@@ -337,6 +344,46 @@ def test_a_slow_query_is_answered_with_a_sentence_cancelled_and_blocks_nothing_e
         assert record["request"] == {"op": "analyze", "seu_name": "HVAC-Main", "energy_source": "electricity",
                                      "analysis_date": "2025-10-01"}, record
         assert record["dialogs"][0] in {"performance.on_target", "performance.above", "performance.below"}, record
+        closed = True
+        _assert_closed_cleanly(session, server)
+    finally:
+        if not closed:
+            session.close()
+
+
+def test_bus_requests_wait_for_a_turn_and_a_request_without_one_is_answered_busy(server):
+    """bus_concurrency bounds the requests worked on at once; the work timeout starts with the turn, and a request
+    that gets no turn within bus_queue_timeout_s is answered with code busy. Both are structured replies."""
+    session = _boot(server.dsn)
+    closed = False
+    skill = session.skill
+    try:
+        skill.settings.update({"bus_concurrency": 1, "bus_timeout_s": 1.5, "bus_queue_timeout_s": 0.5})
+        skill._turns = None  # the semaphore is made with the setting on first use
+        _assert_normal_answer(session.ask(QUESTION))
+        with _TableLock(server.dsn, "enms_perf.daily"):
+            replies: dict = {}
+
+            def slow() -> None:
+                replies["slow"] = _bus_analyze(session, {"seu_name": "HVAC-Main", "analysis_date": "2025-10-02"})
+
+            first = threading.Thread(target=slow)
+            first.start()
+            deadline = time.monotonic() + 2.0
+            while not _waiting_queries(server) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert _waiting_queries(server) >= 1, "the first request never reached the database"
+            reply, elapsed = _bus_analyze(session, {"seu_name": "Compressor-1"})  # needs no locked table, but no turn
+            assert reply["error"]["code"] == "busy" and reply["error"]["message"], reply
+            assert 0.4 < elapsed < 1.5, f"busy after {elapsed:.2f} s, the queue timeout is 0.5 s"
+            first.join(10)
+            reply, elapsed = replies["slow"]
+            assert reply["error"]["code"] == "timeout", reply
+            assert reply["queued_ms"] is not None and reply["queued_ms"] < 100, reply
+        skill.settings.update({"bus_concurrency": 8, "bus_timeout_s": 10.0, "bus_queue_timeout_s": 30.0})
+        skill._turns = None
+        reply, _ = _bus_analyze(session, {"seu_name": "HVAC-Main", "analysis_date": "2025-10-02"})
+        assert "error" not in reply and reply["date"] == "2025-10-02", reply
         closed = True
         _assert_closed_cleanly(session, server)
     finally:

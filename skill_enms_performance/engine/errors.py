@@ -76,6 +76,15 @@ class TimeoutError_(EnmsError):
         super().__init__(f"the question took longer than {seconds:g} s", seconds=seconds)
 
 
+class BusyError(EnmsError):
+    """Too many requests are being worked on: this one waited its turn longer than it may."""
+    code = "busy"
+
+    def __init__(self, waited_s: float) -> None:
+        super().__init__(f"too many requests at once: no turn within {waited_s:g} s, please retry",
+                         waited_s=waited_s)
+
+
 class DatabasePreparingError(EnmsError):
     code = "database_preparing"
 
