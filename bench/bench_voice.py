@@ -130,12 +130,8 @@ class Sample:
 
 def timed_ask(session: Any, probe: SpeakProbe, utterance: str) -> tuple[float | None, float | None, dict[str, Any]]:
     """What AskSession.ask does, with the emit time taken in the emitting thread right before the emit."""
-    from ovos_bus_client.message import Message
-
-    session.capture.reset()
+    message = session.prepare(utterance)
     probe.arm()
-    message = Message("recognizer_loop:utterance", {"utterances": [utterance], "lang": session.lang},
-                      {"source": "cli", "destination": ["skills"]})
 
     def emit() -> None:
         probe.t0 = time.perf_counter()
@@ -143,7 +139,7 @@ def timed_ask(session: Any, probe: SpeakProbe, utterance: str) -> tuple[float | 
 
     threading.Thread(target=emit, daemon=True).start()
     probe.spoke.wait(TIMEOUT_S)
-    session.capture.done.wait(TIMEOUT_S)  # the handler finished (or asked back): next utterance after that
+    session.capture.done.wait(TIMEOUT_S)  # every handler of this utterance finished: next utterance after that
     with session.capture.lock:
         record = {"intent": session.capture.intent, "request": session.capture.request,
                   "spoken": list(session.capture.spoken)}
@@ -407,7 +403,7 @@ def report(db: common.BenchDb, samples: list[Sample], refs: dict[str, Timing], r
     rows.append(goal_row(everything, judged, f"{missing} unanswered" if missing else ""))
     followups = {k.label for k in KINDS if k.followup_of}
     rest = Timing("  all but the follow-up answers", [s.ms for s in samples if s.kind not in followups and s.ms is not None])
-    rows.append(goal_row(rest, False, "OVOS get_response polls every 100 ms, see below"))
+    rows.append(goal_row(rest, False, "for comparison with earlier runs (get_response polled 2 x 100 ms)"))
     refreshed = [s.ms for s in samples if s.after_refresh and s.ms is not None]
     if refreshed:
         rest = Timing("  without the first question after each rollup refresh",
@@ -418,10 +414,9 @@ def report(db: common.BenchDb, samples: list[Sample], refs: dict[str, Timing], r
                 title=f"our skill on MiniCroft, {db.name}, warm, one utterance at a time"))
     if not judged:
         print(f"(the goal is set for bench_1min; {db.name} is shown for scale)")
-    print("follow-up answer: emitting the answer to an ask-back -> the spoken analysis. The skill's handler waits "
-          "in ovos-workshop's get_response, which polls for the answer in two nested loops with time.sleep(0.1) "
-          "(OVOSSkill.__get_response and _wait_response): up to 200 ms of it is that polling, not the engine "
-          "(see 'to request' below).")
+    print("follow-up answer: emitting the answer to an ask-back -> the spoken analysis. The answer is taken in the "
+          "skill's converse (first in the pipeline while the question is open), not by ovos-workshop's get_response, "
+          "whose two nested time.sleep(0.1) polling loops cost earlier runs up to 200 ms here.")
 
     split_rows = []
     for kind in KINDS:

@@ -281,14 +281,18 @@ class AskSession:
         self.skill._ready.wait(ready_timeout)  # the embedded database may be loading on first use
         self._asked = 0
 
-    def ask(self, utterance: str, timeout: float = 15.0) -> dict[str, Any]:
+    def prepare(self, utterance: str) -> Any:
+        """The bus message of the next utterance, its context tagged; the capture now collects for it."""
         from ovos_bus_client.message import Message
 
         self._asked += 1
         tag = f"{id(self)}-{self._asked}"
         self.capture.reset(tag)
-        message = Message("recognizer_loop:utterance", {"utterances": [utterance], "lang": self.lang},
-                          {"source": "cli", "destination": ["skills"], _Capture.TAG: tag})
+        return Message("recognizer_loop:utterance", {"utterances": [utterance], "lang": self.lang},
+                       {"source": "cli", "destination": ["skills"], _Capture.TAG: tag})
+
+    def ask(self, utterance: str, timeout: float = 15.0) -> dict[str, Any]:
+        message = self.prepare(utterance)
         threading.Thread(target=self.croft.bus.emit, args=(message,), daemon=True).start()
         self.capture.done.wait(timeout)
         with self.capture.lock:
