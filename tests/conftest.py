@@ -7,6 +7,7 @@ store tests against that server as well; `.ci/run` sets it when a server answers
 from __future__ import annotations
 
 import asyncio
+import atexit
 import datetime as dt
 import os
 import shutil
@@ -18,6 +19,7 @@ import pytest
 
 # Settings, padatious cache and logs of OVOS go to XDG paths: keep them out of $HOME.
 _SANDBOX = Path(tempfile.mkdtemp(prefix="enms-tests-"))
+atexit.register(shutil.rmtree, _SANDBOX, ignore_errors=True)  # a process that ends with os._exit removes it itself
 for _var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
     os.environ[_var] = str(_SANDBOX / _var.lower())
 os.environ.pop("ENMS_DSN", None)

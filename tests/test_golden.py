@@ -21,6 +21,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -237,6 +238,9 @@ def _worker(conn: Any, lang: str, dsn: str, now: str) -> None:
         if asker is not None:
             asker.session.close()
         conn.close()
+        from . import conftest
+
+        shutil.rmtree(conftest._SANDBOX, ignore_errors=True)  # noqa: SLF001 - os._exit skips atexit
         os._exit(0)  # MiniCroft leaves non-daemon threads behind
 
 
