@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from ovos_number_parser import pronounce_number
 
+from skill_enms_performance.voice import speech
 from skill_enms_performance.voice.dates import Period, resolve_day, resolve_period
 from skill_enms_performance.voice.names import SeuRef, SeuResolver, name_tokens, resolve_machine_type
 from skill_enms_performance.voice.wording import (energy_words, power_words, speakable, speakable_money,
@@ -398,6 +399,56 @@ def test_power_words_and_bad_numbers():
     assert power_words(12500) == "12.5 megawatts"
     with pytest.raises(ValueError):
         speakable(float("nan"))
+
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Spoken dates. English speaks them in words (nice_date); German writes digits, which a German TTS reads as the
+# ordinal in the case the sentence needs ("am Montag, 20. Oktober" -> "am Montag, dem zwanzigsten Oktober").
+ASKED = date(2025, 11, 6)  # a Thursday
+
+
+@pytest.mark.parametrize("day, today, lang, expected", [
+    (D(2025, 10, 20), ASKED, "en-us", "monday, october twentieth"),
+    (D(2025, 10, 20), None, "en-us", "monday, october twentieth, twenty twenty five"),
+    (D(2024, 10, 20), ASKED, "en-us", "sunday, october twentieth, twenty twenty four"),
+    (D(2025, 11, 5), ASKED, "en-us", "yesterday"),
+    (D(2025, 10, 20), ASKED, "de-de", "Montag, 20. Oktober"),  # the year only when it is not this year's
+    (D(2025, 10, 20), None, "de-de", "Montag, 20. Oktober 2025"),
+    (D(2024, 10, 20), ASKED, "de-de", "Sonntag, 20. Oktober 2024"),
+    (D(2026, 1, 3), ASKED, "de-de", "Samstag, 3. Januar 2026"),
+    (D(2025, 3, 1), ASKED, "de-DE", "Samstag, 1. März"),
+    (D(2025, 11, 5), ASKED, "de-de", "gestern"),
+    (D(2025, 11, 6), ASKED, "de-de", "heute"),
+])
+def test_date_words(day, today, lang, expected):
+    assert speech.date_words(day, today, lang) == expected
+
+
+@pytest.mark.parametrize("start, end, lang, expected", [
+    ("2025-11-01", "2025-11-05", "en-us", "from saturday, november first to yesterday"),
+    ("2025-11-01", "2025-11-05", "de-de", "vom 1. November bis gestern"),  # no weekday inside a period
+    ("2025-10-01", "2025-10-31", "de-de", "vom 1. Oktober bis 31. Oktober"),
+    ("2025-11-05", "2025-11-06", "de-de", "vom 5. November bis heute"),  # never "vom gestern"
+    ("2024-12-01", "2025-01-31", "de-de", "vom 1. Dezember 2024 bis 31. Januar"),
+])
+def test_period_words(start, end, lang, expected):
+    assert speech.period_words({"start": start, "end": end}, ASKED, lang) == expected
+
+
+def test_german_dates_in_sentences():
+    dialog, slots = speech.describe_analysis({
+        "date": "2025-10-20", "deviation_percent": 1.0, "iso50001_status": "on_target", "seu_name": "Compressor-1",
+        "actual_energy_kwh": 100.0, "baseline_energy_kwh": 99.0, "deviation_cost_usd": 0.1}, "de-de", ASKED)
+    assert slots["when"] == "am Montag, 20. Oktober"
+    error = {"code": "no_data", "seu_name": "Compressor-1", "date": "2023-05-01", "first_date": "2024-01-01",
+             "last_date": "2025-11-06"}
+    assert speech.speak(*speech.describe_error(error, "de-de", ASKED), "de-de") == (
+        "Für Compressor-1 habe ich keine Daten für Montag, 1. Mai 2023. "
+        "Die Daten reichen vom 1. Januar 2024 bis 6. November 2025.")
+    assert speech.speak(*speech.describe_error(error, "en-us", ASKED), "en-us") == (
+        "I have no data for Compressor-1 on monday, may first, twenty twenty three. The data runs from monday, "
+        "january first, twenty twenty four to thursday, november sixth, twenty twenty five.")
 
 
 # ----------------------------------------------------------------------------------------------------------------

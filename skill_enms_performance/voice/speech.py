@@ -75,13 +75,25 @@ def when_words(day: dt.date, today: dt.date, partial: bool, lang: str) -> str:
     return render("when.date", lang, {"date": date_words(day, today, lang)})
 
 
-def date_words(day: dt.date, today: dt.date | None, lang: str) -> str:
+def date_words(day: dt.date, today: dt.date | None, lang: str, part: str = "day") -> str:
+    """A day as said aloud. With ``today``: "today", "yesterday", "tomorrow" for those days and no year within
+    today's year (as ``nice_date``); without it, always the year.
+
+    ``part``: "day" on its own ("am Montag, 20. Oktober"), or the "start" or "end" of a period. A language that
+    writes dates with digits (``wording.DATE_FORMATS``, German) says a period's days without the weekday, and its
+    first day always as a date: "vom 1. November bis gestern", never "vom gestern".
+    """
+    written = wording.written_date(day, lang, in_period=part != "day",
+                                   year=today is None or day.year != today.year)
+    near = today is not None and abs((day - today).days) <= 1
+    if written is not None and (not near or part == "start"):
+        return written
     moment = dt.datetime.combine(day, dt.time(12))
     now = dt.datetime.combine(today, dt.time(12)) if today else None
     try:
         return nice_date(moment, lang, now=now)
     except Exception:  # noqa: BLE001 - a language without date words still gets an ISO date
-        return day.isoformat()
+        return written or day.isoformat()
 
 
 def describe_analysis(result: Mapping[str, Any], lang: str, today: dt.date | None = None) -> tuple[str, dict[str, str]]:
@@ -125,7 +137,8 @@ def describe_error(error: Mapping[str, Any], lang: str, today: dt.date | None = 
             first = dt.date.fromisoformat(str(error["first_date"]))
             last = dt.date.fromisoformat(str(error["last_date"]))
             return "error.no_data", {"seu": str(error["seu_name"]), "date": date_words(day, today, lang),
-                                     "first": date_words(first, None, lang), "last": date_words(last, None, lang)}
+                                     "first": date_words(first, None, lang, "start"),
+                                     "last": date_words(last, None, lang, "end")}
         return "error.no_data_at_all", {"seu": str(error["seu_name"])}
     if code == "future_date":
         return "error.future_date", {"date": date_words(dt.date.fromisoformat(str(error["date"])), today, lang)}
@@ -240,9 +253,7 @@ def describe_summary(summary: Mapping[str, Any], spoken_group: str, lang: str, t
     items = list(summary.get("items") or [])
     if summary.get("period"):
         period = summary["period"]
-        when = render("when.period", lang, {
-            "start": date_words(dt.date.fromisoformat(period["start"]), today, lang),
-            "end": date_words(dt.date.fromisoformat(period["end"]), today, lang)})
+        when = period_words(period, today, lang)
     else:
         day = dt.date.fromisoformat(str(summary["date"]))
         when = when_words(day, today or day, day == today, lang)
@@ -318,8 +329,9 @@ def split_name_and_when(slot: str, lang: str) -> str:
 
 
 def period_words(period: Mapping[str, str], today: dt.date | None, lang: str) -> str:
-    return render("when.period", lang, {"start": date_words(dt.date.fromisoformat(period["start"]), today, lang),
-                                         "end": date_words(dt.date.fromisoformat(period["end"]), today, lang)})
+    return render("when.period", lang, {
+        "start": date_words(dt.date.fromisoformat(period["start"]), today, lang, "start"),
+        "end": date_words(dt.date.fromisoformat(period["end"]), today, lang, "end")})
 
 
 def describe_opportunities(report: Mapping[str, Any], lang: str, today: dt.date | None, top: int = 3
@@ -344,14 +356,16 @@ def describe_opportunities(report: Mapping[str, Any], lang: str, today: dt.date 
             out.append(("opportunity.inefficient_scheduling", {"seu": item["seu_name"], "kwh": kwh_week}))
         else:
             kwh_day = wording.energy_words(details.get("excess_kwh_per_day", item["estimated_savings_kwh_per_week"] / 7), lang)
-            start = date_words(dt.date.fromisoformat(item["start_date"]), today, lang) if item.get("start_date") else ""
+            began = dt.date.fromisoformat(item["start_date"]) if item.get("start_date") else None
             if item.get("ongoing", True):
-                out.append(("opportunity.equipment_degradation", {"seu": item["seu_name"], "kwh_day": kwh_day,
-                                                                  "start": start}))
+                out.append(("opportunity.equipment_degradation", {
+                    "seu": item["seu_name"], "kwh_day": kwh_day,
+                    "start": date_words(began, today, lang) if began else ""}))
             else:
                 out.append(("opportunity.equipment_degradation_ended", {
-                    "seu": item["seu_name"], "kwh_day": kwh_day, "start": start,
-                    "end": date_words(dt.date.fromisoformat(item["end_date"]), today, lang)}))
+                    "seu": item["seu_name"], "kwh_day": kwh_day,
+                    "start": date_words(began, today, lang, "start") if began else "",
+                    "end": date_words(dt.date.fromisoformat(item["end_date"]), today, lang, "end")}))
     return out
 
 
