@@ -451,6 +451,48 @@ def test_german_dates_in_sentences():
         "january first, twenty twenty four to thursday, november sixth, twenty twenty five.")
 
 
+
+def _summary(machine_type, factory, factory_names=("European Production Facility",)):
+    items = [{"seu_name": f"SEU-{i}", "factory": name, "iso50001_status": "on_target", "significant": False,
+              "deviation_kwh": 0.0, "deviation_percent": 0.0, "deviation_cost": 0.0}
+             for i, name in enumerate(factory_names)]
+    return {"items": items, "date": "2025-11-05", "machine_type": machine_type, "factory": factory}
+
+
+@pytest.mark.parametrize("machine_type, factory, spoken, lang, group", [
+    # the display form, not the words as said: German nouns capitalised, no "alle"/"aller" read back
+    ("compressor", None, "kompressoren", "de-de", "Kompressoren"),
+    ("injection_molding", None, "alle spritzgussmaschinen", "de-de", "Spritzgießmaschinen"),
+    ("compressor", None, "all compressors", "en-us", "compressors"),
+    ("hvac", None, "air conditioning", "en-us", "HVAC units"),
+    ("chiller", None, "chillers", "en-us", "chiller"),  # a type only the data knows: its own word
+    (None, None, "alle maschinen", "de-de", "Energieverbraucher"),
+    # a factory by its name in the data, whatever word found it ("San" of San Jose, "münchner werks")
+    (None, "Munich", "münchner werks", "de-de", "Energieverbraucher am Standort European Production Facility"),
+    (None, "San", "san jose", "en-us", "energy uses at European Production Facility"),
+    ("compressor", "Munich", "compressors in munich", "en-us", "compressors at European Production Facility"),
+    ("compressor", "Munich", "kompressoren in münchen", "de-de",
+     "Kompressoren am Standort European Production Facility"),
+    (None, "Werk", "werk", "de-de", "Energieverbraucher am Standort Werk"),  # several factories: the word said
+])
+def test_summary_header_names_the_group(machine_type, factory, spoken, lang, group):
+    names = ("A", "B") if factory == "Werk" else ("European Production Facility",)
+    (dialog, slots), _ = speech.describe_summary(_summary(machine_type, factory, names), spoken, lang, ASKED)
+    assert dialog == "summary.header" and slots["group"] == group
+
+
+@pytest.mark.parametrize("spoken, lang, name", [
+    ("der toaster", "de-de", "toaster"), ("den toaster", "de-de", "toaster"), ("einen toaster", "de-de", "toaster"),
+    ("the toaster", "en-us", "toaster"), ("Die Kaffeemaschine", "de-de", "Kaffeemaschine"),
+    ("toaster", "de-de", "toaster"), ("die", "de-de", "die"),  # nothing left: read back as said
+    ("theater", "en-us", "theater"), ("a", "en-us", "a"),
+])
+def test_unknown_name_is_read_back_without_its_article(spoken, lang, name):
+    assert speech.describe_error({"code": "unknown_seu", "seu_name": spoken, "suggestions": []}, lang)[1]["name"] == name
+    assert speech.describe_error({"code": "unknown_seu", "seu_name": spoken, "suggestions": ["Compressor-1"]},
+                                 lang)[1]["name"] == name
+
+
 # ----------------------------------------------------------------------------------------------------------------
 ALLOWED = {"ovos_date_parser", "ovos_number_parser", "rapidfuzz"}
 

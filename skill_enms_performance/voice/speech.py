@@ -16,6 +16,7 @@ from ovos_spec_tools.dialog import render as render_phrases
 from ovos_spec_tools.resources import LocaleResources
 
 from . import wording
+from .names import MACHINE_TYPE_WORDS
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_LANG = "en-us"
@@ -122,12 +123,21 @@ def describe_analysis(result: Mapping[str, Any], lang: str, today: dt.date | Non
     return dialog, slots
 
 
+def without_article(spoken: str, lang: str) -> str:
+    """A name read back without the article it was said with ("der toaster" -> "toaster"): the sentence around it
+    brings its own ("Ich kenne {name} nicht"). Unchanged when nothing else is left."""
+    words = spoken.split()
+    if len(words) > 1 and words[0].lower() in _voc("article", lang):
+        return " ".join(words[1:])
+    return spoken
+
+
 def describe_error(error: Mapping[str, Any], lang: str, today: dt.date | None = None) -> tuple[str, dict[str, str]]:
     """The dialog name and slots that speak an engine error (``EnmsError.to_dict()``)."""
     code = str(error.get("code", "internal_error"))
     if code == "unknown_seu":
         suggestions = list(error.get("suggestions") or [])
-        name = str(error.get("seu_name", ""))
+        name = without_article(str(error.get("seu_name", "")), lang)
         if suggestions:
             return "error.unknown_seu", {"name": name, "suggestions": join_options(suggestions, lang)}
         return "error.unknown_seu_no_suggestion", {"name": name}
@@ -180,6 +190,7 @@ SPOKEN_DIALOGS: tuple[str, ...] = (
     "plan.none", "plan.no_context", "action.excessive_idle", "action.equipment_degradation_compressor",
     "action.equipment_degradation_hvac", "action.equipment_degradation", "action.inefficient_scheduling",
     "plans.count", "savings.saved", "savings.excess", "subject.plant", "error.no_opportunity",
+    *(f"machines.{kind}" for kind in MACHINE_TYPE_WORDS["en"]),  # the plural of every machine type known by word
 )
 
 
@@ -247,22 +258,37 @@ def resolve_group(spoken: str, resolver: Any, seus: Sequence[Any], lang: str) ->
     return (kind, None) if kind else (None, None)
 
 
+def _group_words(summary: Mapping[str, Any], lang: str) -> str:
+    """The group a summary covers, in the language's display form ("Kompressoren am Standort European Production
+    Facility"), not as said ("kompressoren", "münchner werks"): the machine type's plural from
+    ``machines.<type>.dialog`` and the factory's name from the data."""
+    kind, factory = summary.get("machine_type"), summary.get("factory")
+    if not kind:
+        machines = render("group.all", lang)
+    else:
+        try:
+            machines = render(f"machines.{kind}", lang)
+        except (FileNotFoundError, ValueError):  # a machine type only the data knows ("chiller"): its own word
+            machines = str(kind).replace("_", " ")
+    if not factory:
+        return machines
+    names = {str(i["factory"]) for i in summary.get("items") or [] if i.get("factory")}
+    return render("group.factory", lang, {"machines": machines, "factory": names.pop() if len(names) == 1 else factory})
+
+
 def describe_summary(summary: Mapping[str, Any], spoken_group: str, lang: str, today: dt.date | None
                      ) -> list[tuple[str, dict[str, str]]]:
-    """Header with counts, then the SEU furthest above its baseline (or that none is)."""
+    """Header with counts, then the SEU furthest above its baseline (or that none is).
+
+    The group is named from the summary's machine type and factory, not read back as said: ``spoken_group`` is
+    accepted for the callers' sake and not spoken."""
     items = list(summary.get("items") or [])
     if summary.get("period"):
-        period = summary["period"]
-        when = period_words(period, today, lang)
+        when = period_words(summary["period"], today, lang)
     else:
         day = dt.date.fromisoformat(str(summary["date"]))
         when = when_words(day, today or day, day == today, lang)
-    if summary.get("factory"):
-        group = render("group.factory", lang, {"factory": summary["factory"]})
-    elif summary.get("machine_type") and spoken_group:
-        group = spoken_group
-    else:
-        group = render("group.all", lang)
+    group = _group_words(summary, lang)
     counts = {s: sum(1 for i in items if i["iso50001_status"] == s)
               for s in ("on_target", "requires_attention", "non_compliant", "excellent")}
     out = [("summary.header", {"count": str(len(items)), "group": group, "when": when,
