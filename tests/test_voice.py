@@ -123,6 +123,15 @@ REFERENCE_NAMES = [
     ("spritzgussmaschine eins", "de-de", M, "Injection-Molding-1", (), EL),
     ("förderband a", "de-de", M, "Conveyor-A", (), EL),
     ("kompressor drei", "de-de", U, None, ("Compressor-1", "Compressor-EU-1"), None),
+    # compounds split into alias words and name tokens; declined adjectives read as their stem
+    ("die hauptklimaanlage", "de-de", M, "HVAC-Main", (), EL),
+    ("nordklimaanlage", "de-de", M, "HVAC-EU-North", (), EL),
+    ("der europäische kompressor", "de-de", M, "Compressor-EU-1", (), EL),
+    ("den europäischen kompressor", "de-de", M, "Compressor-EU-1", (), EL),
+    ("europäischer kompressor", "de-de", M, "Compressor-EU-1", (), EL),
+    ("die nördliche klimaanlage", "de-de", M, "HVAC-EU-North", (), EL),
+    ("der hauptkessel", "de-de", U, None, ("Boiler-1", "HVAC-Main"), None),  # no main boiler: never Boiler-1
+    ("maintenance", "en-us", U, None, (), None),  # 'main' + 'tenance' is no split
 ]
 
 OTHER_NAMES = [
