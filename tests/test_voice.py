@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import sys
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -500,6 +501,55 @@ def test_unknown_name_is_read_back_without_its_article(spoken, lang, name):
     assert speech.describe_error({"code": "unknown_seu", "seu_name": spoken, "suggestions": []}, lang)[1]["name"] == name
     assert speech.describe_error({"code": "unknown_seu", "seu_name": spoken, "suggestions": ["Compressor-1"]},
                                  lang)[1]["name"] == name
+
+
+
+@dataclass(frozen=True)
+class _Seu:  # what resolve_group reads of an SEU row
+    name: str
+    factory: str
+    location: str
+
+
+PLANT_ROWS = [_Seu(s.name, s.factory, "San Jose, CA, USA" if s.factory.startswith("Demo") else "Munich, Bayern, Germany")
+              for s in REFERENCE]
+EU = "European Production Facility"
+
+
+@pytest.mark.parametrize("spoken, lang, expected", [
+    ("compressors", "en-us", ("compressor", None)),
+    ("the munich plant", "en-us", (None, "Munich")),  # a location word, as the data writes it
+    ("san jose", "en-us", (None, "San")),
+    ("european production facility", "en-us", (None, EU)),
+    ("european plant", "en-us", (None, EU)),  # the factory's own name word; 'plant' is generic
+    ("the demo plant", "en-us", (None, "Demo Manufacturing Plant")),
+    ("production plant", "en-us", (None, None)),  # generic words of two names: neither
+    ("compressors in munich", "en-us", ("compressor", "Munich")),  # type and factory together
+    ("all compressors in munich", "en-us", ("compressor", "Munich")),
+    ("hvac units in san jose", "en-us", ("hvac", "San")),
+    ("european compressors", "en-us", ("compressor", EU)),
+    ("munchen", "en-us", (None, "Munich")),  # place_name.value, read both ways
+    ("toaster", "en-us", (None, None)),
+    ("the whole plant", "en-us", (None, None)),
+    ("kompressoren", "de-de", ("compressor", None)),
+    ("werk in münchen", "de-de", (None, "Munich")),  # the German name of the city the data calls Munich
+    ("münchner werks", "de-de", (None, "Munich")),  # and its adjective
+    ("werk in bayern", "de-de", (None, "Bayern")),
+    ("das europäische werk", "de-de", (None, EU)),  # a declined adjective of the factory's name word
+    ("europäischen werks", "de-de", (None, EU)),
+    ("kompressoren im münchner werk", "de-de", ("compressor", "Munich")),
+    ("klimaanlagen im bayerischen werk", "de-de", ("hvac", "Bayern")),
+    ("des lebens", "de-de", (None, None)),
+])
+def test_resolve_group(reference, spoken, lang, expected):
+    assert speech.resolve_group(spoken, reference, PLANT_ROWS, lang) == expected
+
+
+def test_place_names_are_read_both_ways_and_joined():
+    names = speech._place_names("de-de")
+    assert names["münchner"] == names["münchen"] == names["munich"] == {"münchen", "münchner", "munich"}
+    assert speech.resolve_group("munich", SeuResolver(REFERENCE), [_Seu("Kompressor-1", "Werk Süd", "München")],
+                                "en-us") == (None, "München")  # a location written in German, said in English
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -76,8 +76,9 @@ MACHINE_TYPE_WORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "motor": ("motor", "motoren"),
     },
 }
-_TYPE_FILLERS = {"en": frozenset("all the my our of plant factory".split()),
-                 "de": frozenset("alle die der den unsere unserer im werk".split())}
+# words around a machine type that do not change it ("all compressors in munich" once the place is taken out)
+_TYPE_FILLERS = {"en": frozenset("all the my our of plant factory in at from".split()),
+                 "de": frozenset("alle aller die der den unsere unserer im werk in aus am bei vom von".split())}
 
 _SPLIT = re.compile(r"[-_\s./,]+")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])")

@@ -13,10 +13,10 @@ from typing import Any, Mapping, Sequence
 
 from ovos_date_parser import nice_date
 from ovos_spec_tools.dialog import render as render_phrases
-from ovos_spec_tools.resources import LocaleResources
+from ovos_spec_tools.resources import LocaleResources, read_resource_file
 
 from . import wording
-from .names import MACHINE_TYPE_WORDS
+from .names import DECLENSION_ENDINGS, MACHINE_TYPE_WORDS
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_LANG = "en-us"
@@ -237,25 +237,85 @@ def means_everything(spoken: str, lang: str) -> bool:
 
 
 def resolve_group(spoken: str, resolver: Any, seus: Sequence[Any], lang: str) -> tuple[str | None, str | None]:
-    """A spoken group -> (machine_type, factory): 'compressors', 'the Munich plant', 'San Jose'."""
+    """A spoken group -> (machine_type, factory): 'compressors', 'the Munich plant', 'San Jose', 'das Werk in
+    München', 'the european plant', 'all compressors in munich' (both).
+
+    The factory is, in this order: a factory's whole name or location as written in the data; a word of a
+    location as the data writes it ('Munich' for 'munich', 'münchen', 'münchner': ``place_name.value``); the name
+    of the one factory whose own name words were said ('european plant' -> 'European Production Facility'),
+    generic place words ('plant', ``generic_place.voc``) only breaking a tie. The machine type is read from the
+    words left over.
+    """
     text = " ".join(spoken.lower().replace("-", " ").split())
     if not text or means_everything(text, lang):
         return None, None
+    generic = set(_voc("generic_place", lang))
+    said = text.split()
+    factory, used = _factory_said(text, said, seus, generic, lang)
+    rest = " ".join(w for i, w in enumerate(said) if i not in used and w not in generic)
+    return (resolver.resolve_machine_type(rest, lang) if rest else None), factory
+
+
+def _factory_said(text: str, said: list[str], seus: Sequence[Any], generic: set[str], lang: str
+                  ) -> tuple[str | None, set[int]]:
+    """The factory a group names (see :func:`resolve_group`) and the positions of the words that named it."""
+    forms = [_place_forms(w, lang) for w in said]
+
+    def positions(words: Sequence[str]) -> set[int]:
+        return {i for i, f in enumerate(forms) if f & {w.lower() for w in words}}
+
+    places = [(getattr(s, "location", None) or "", getattr(s, "factory", None) or "") for s in seus]
+    for place in (p for pair in places for p in pair):
+        if place and place.lower() in text:
+            return place, positions(place.replace(",", " ").split())
+    for location, _ in places:  # a city first: "the Munich plant"
+        words = location.replace(",", " ").split()
+        for word in words:
+            if len(word) > 2 and word.lower() not in generic and positions([word]):
+                return word, positions(words)  # all of "san jose", not only "san"
+    scores: dict[str, tuple[int, int]] = {}
+    for _, name in places:
+        own = {w.lower() for w in name.split() if len(w) > 2}
+        if name and name not in scores:
+            hits = [i for i, f in enumerate(forms) if f & own]
+            scores[name] = (sum(1 for i in hits if said[i] not in generic), len(hits))
+    ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+    if ranked and ranked[0][1][0] > 0 and (len(ranked) == 1 or ranked[1][1] < ranked[0][1]):
+        name = ranked[0][0]
+        return name, positions(name.split())
+    return None, set()
+
+
+def _place_forms(word: str, lang: str) -> frozenset[str]:
+    """A said word and the other names of the same place ('münchner' -> münchner, münchen, munich); a declined
+    adjective counts by its stem ('europäischen' -> european)."""
+    names = _place_names(lang)
+    key = lang.lower().replace("_", "-").split("-")[0]
+    for ending in ("", *DECLENSION_ENDINGS.get(key, ())):
+        stem = word[:len(word) - len(ending)]
+        if word.endswith(ending) and stem in names:
+            return names[stem] | {word}
+    return frozenset({word})
+
+
+@lru_cache(maxsize=None)
+def _place_names(lang: str) -> dict[str, frozenset[str]]:
+    """``place_name.value`` of ``lang`` as word -> every name of that place (each line 'said,written' read both
+    ways and joined with lines sharing a name)."""
     try:
-        generic = {w.lower() for w in _resources().load_vocabulary("generic_place", lang)}
-    except (FileNotFoundError, ValueError):
-        generic = set()
-    said = set(text.split())
-    for field in ("location", "factory"):  # a city first: "the Munich plant"
-        for seu in seus:
-            place = getattr(seu, field, None) or ""
-            if place and place.lower() in text:
-                return None, place
-            for word in place.replace(",", " ").split():
-                if len(word) > 2 and word.lower() in said and word.lower() not in generic:
-                    return None, word
-    kind = resolver.resolve_machine_type(text, lang)
-    return (kind, None) if kind else (None, None)
+        path = _resources().find("place_name", ".value", lang)
+        lines = read_resource_file(path) if path else []
+    except (OSError, ValueError):
+        lines = []
+    groups: dict[str, frozenset[str]] = {}
+    for line in lines:
+        pair = [w.strip().lower() for w in line.split(",")]
+        if len(pair) != 2 or not all(pair):
+            continue
+        joined = groups.get(pair[0], frozenset(pair[:1])) | groups.get(pair[1], frozenset(pair[1:]))
+        for name in joined:
+            groups[name] = joined
+    return groups
 
 
 def _group_words(summary: Mapping[str, Any], lang: str) -> str:
