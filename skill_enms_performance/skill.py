@@ -338,7 +338,7 @@ class EnmsPerformanceSkill(ConversationalSkill):
             spoken_group = message.data.get("group", "")
             machine_type, factory = speech.resolve_group(spoken_group, self._resolver_for(engine), seus, self.lang)
             if machine_type is None and factory is None and not speech.means_everything(spoken_group, self.lang):
-                self.speak_dialog("error.unknown_group", {"group": spoken_group})
+                self.speak_dialog("error.unknown_group", {"group": speech.without_article(spoken_group, self.lang)})
                 return
             tz = seus[0].timezone if seus else "UTC"
             today = local_today(engine.now(), tz)

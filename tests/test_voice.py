@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import ast
 import sys
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import pytest
 from ovos_number_parser import pronounce_number
 
+from skill_enms_performance.voice import speech
 from skill_enms_performance.voice.dates import Period, resolve_day, resolve_period
 from skill_enms_performance.voice.names import SeuRef, SeuResolver, name_tokens, resolve_machine_type
 from skill_enms_performance.voice.wording import (energy_words, power_words, speakable, speakable_money,
@@ -122,6 +124,15 @@ REFERENCE_NAMES = [
     ("spritzgussmaschine eins", "de-de", M, "Injection-Molding-1", (), EL),
     ("förderband a", "de-de", M, "Conveyor-A", (), EL),
     ("kompressor drei", "de-de", U, None, ("Compressor-1", "Compressor-EU-1"), None),
+    # compounds split into alias words and name tokens; declined adjectives read as their stem
+    ("die hauptklimaanlage", "de-de", M, "HVAC-Main", (), EL),
+    ("nordklimaanlage", "de-de", M, "HVAC-EU-North", (), EL),
+    ("der europäische kompressor", "de-de", M, "Compressor-EU-1", (), EL),
+    ("den europäischen kompressor", "de-de", M, "Compressor-EU-1", (), EL),
+    ("europäischer kompressor", "de-de", M, "Compressor-EU-1", (), EL),
+    ("die nördliche klimaanlage", "de-de", M, "HVAC-EU-North", (), EL),
+    ("der hauptkessel", "de-de", U, None, ("Boiler-1", "HVAC-Main"), None),  # no main boiler: never Boiler-1
+    ("maintenance", "en-us", U, None, (), None),  # 'main' + 'tenance' is no split
 ]
 
 OTHER_NAMES = [
@@ -398,6 +409,147 @@ def test_power_words_and_bad_numbers():
     assert power_words(12500) == "12.5 megawatts"
     with pytest.raises(ValueError):
         speakable(float("nan"))
+
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Spoken dates. English speaks them in words (nice_date); German writes digits, which a German TTS reads as the
+# ordinal in the case the sentence needs ("am Montag, 20. Oktober" -> "am Montag, dem zwanzigsten Oktober").
+ASKED = date(2025, 11, 6)  # a Thursday
+
+
+@pytest.mark.parametrize("day, today, lang, expected", [
+    (D(2025, 10, 20), ASKED, "en-us", "monday, october twentieth"),
+    (D(2025, 10, 20), None, "en-us", "monday, october twentieth, twenty twenty five"),
+    (D(2024, 10, 20), ASKED, "en-us", "sunday, october twentieth, twenty twenty four"),
+    (D(2025, 11, 5), ASKED, "en-us", "yesterday"),
+    (D(2025, 10, 20), ASKED, "de-de", "Montag, 20. Oktober"),  # the year only when it is not this year's
+    (D(2025, 10, 20), None, "de-de", "Montag, 20. Oktober 2025"),
+    (D(2024, 10, 20), ASKED, "de-de", "Sonntag, 20. Oktober 2024"),
+    (D(2026, 1, 3), ASKED, "de-de", "Samstag, 3. Januar 2026"),
+    (D(2025, 3, 1), ASKED, "de-DE", "Samstag, 1. März"),
+    (D(2025, 11, 5), ASKED, "de-de", "gestern"),
+    (D(2025, 11, 6), ASKED, "de-de", "heute"),
+])
+def test_date_words(day, today, lang, expected):
+    assert speech.date_words(day, today, lang) == expected
+
+
+@pytest.mark.parametrize("start, end, lang, expected", [
+    ("2025-11-01", "2025-11-05", "en-us", "from saturday, november first to yesterday"),
+    ("2025-11-01", "2025-11-05", "de-de", "vom 1. November bis gestern"),  # no weekday inside a period
+    ("2025-10-01", "2025-10-31", "de-de", "vom 1. Oktober bis 31. Oktober"),
+    ("2025-11-05", "2025-11-06", "de-de", "vom 5. November bis heute"),  # never "vom gestern"
+    ("2024-12-01", "2025-01-31", "de-de", "vom 1. Dezember 2024 bis 31. Januar"),
+])
+def test_period_words(start, end, lang, expected):
+    assert speech.period_words({"start": start, "end": end}, ASKED, lang) == expected
+
+
+def test_german_dates_in_sentences():
+    dialog, slots = speech.describe_analysis({
+        "date": "2025-10-20", "deviation_percent": 1.0, "iso50001_status": "on_target", "seu_name": "Compressor-1",
+        "actual_energy_kwh": 100.0, "baseline_energy_kwh": 99.0, "deviation_cost_usd": 0.1}, "de-de", ASKED)
+    assert slots["when"] == "am Montag, 20. Oktober"
+    error = {"code": "no_data", "seu_name": "Compressor-1", "date": "2023-05-01", "first_date": "2024-01-01",
+             "last_date": "2025-11-06"}
+    assert speech.speak(*speech.describe_error(error, "de-de", ASKED), "de-de") == (
+        "Für Compressor-1 habe ich keine Daten für Montag, 1. Mai 2023. "
+        "Die Daten reichen vom 1. Januar 2024 bis 6. November 2025.")
+    assert speech.speak(*speech.describe_error(error, "en-us", ASKED), "en-us") == (
+        "I have no data for Compressor-1 on monday, may first, twenty twenty three. The data runs from monday, "
+        "january first, twenty twenty four to thursday, november sixth, twenty twenty five.")
+
+
+
+def _summary(machine_type, factory, factory_names=("European Production Facility",)):
+    items = [{"seu_name": f"SEU-{i}", "factory": name, "iso50001_status": "on_target", "significant": False,
+              "deviation_kwh": 0.0, "deviation_percent": 0.0, "deviation_cost": 0.0}
+             for i, name in enumerate(factory_names)]
+    return {"items": items, "date": "2025-11-05", "machine_type": machine_type, "factory": factory}
+
+
+@pytest.mark.parametrize("machine_type, factory, spoken, lang, group", [
+    # the display form, not the words as said: German nouns capitalised, no "alle"/"aller" read back
+    ("compressor", None, "kompressoren", "de-de", "Kompressoren"),
+    ("injection_molding", None, "alle spritzgussmaschinen", "de-de", "Spritzgießmaschinen"),
+    ("compressor", None, "all compressors", "en-us", "compressors"),
+    ("hvac", None, "air conditioning", "en-us", "HVAC units"),
+    ("chiller", None, "chillers", "en-us", "chiller"),  # a type only the data knows: its own word
+    (None, None, "alle maschinen", "de-de", "Energieverbraucher"),
+    # a factory by its name in the data, whatever word found it ("San" of San Jose, "münchner werks")
+    (None, "Munich", "münchner werks", "de-de", "Energieverbraucher am Standort European Production Facility"),
+    (None, "San", "san jose", "en-us", "energy uses at European Production Facility"),
+    ("compressor", "Munich", "compressors in munich", "en-us", "compressors at European Production Facility"),
+    ("compressor", "Munich", "kompressoren in münchen", "de-de",
+     "Kompressoren am Standort European Production Facility"),
+    (None, "Werk", "werk", "de-de", "Energieverbraucher am Standort Werk"),  # several factories: the word said
+])
+def test_summary_header_names_the_group(machine_type, factory, spoken, lang, group):
+    names = ("A", "B") if factory == "Werk" else ("European Production Facility",)
+    (dialog, slots), _ = speech.describe_summary(_summary(machine_type, factory, names), spoken, lang, ASKED)
+    assert dialog == "summary.header" and slots["group"] == group
+
+
+@pytest.mark.parametrize("spoken, lang, name", [
+    ("der toaster", "de-de", "toaster"), ("den toaster", "de-de", "toaster"), ("einen toaster", "de-de", "toaster"),
+    ("the toaster", "en-us", "toaster"), ("Die Kaffeemaschine", "de-de", "Kaffeemaschine"),
+    ("toaster", "de-de", "toaster"), ("die", "de-de", "die"),  # nothing left: read back as said
+    ("theater", "en-us", "theater"), ("a", "en-us", "a"),
+])
+def test_unknown_name_is_read_back_without_its_article(spoken, lang, name):
+    assert speech.describe_error({"code": "unknown_seu", "seu_name": spoken, "suggestions": []}, lang)[1]["name"] == name
+    assert speech.describe_error({"code": "unknown_seu", "seu_name": spoken, "suggestions": ["Compressor-1"]},
+                                 lang)[1]["name"] == name
+
+
+
+@dataclass(frozen=True)
+class _Seu:  # what resolve_group reads of an SEU row
+    name: str
+    factory: str
+    location: str
+
+
+PLANT_ROWS = [_Seu(s.name, s.factory, "San Jose, CA, USA" if s.factory.startswith("Demo") else "Munich, Bayern, Germany")
+              for s in REFERENCE]
+EU = "European Production Facility"
+
+
+@pytest.mark.parametrize("spoken, lang, expected", [
+    ("compressors", "en-us", ("compressor", None)),
+    ("the munich plant", "en-us", (None, "Munich")),  # a location word, as the data writes it
+    ("san jose", "en-us", (None, "San")),
+    ("european production facility", "en-us", (None, EU)),
+    ("european plant", "en-us", (None, EU)),  # the factory's own name word; 'plant' is generic
+    ("the demo plant", "en-us", (None, "Demo Manufacturing Plant")),
+    ("production plant", "en-us", (None, None)),  # generic words of two names: neither
+    ("compressors in munich", "en-us", ("compressor", "Munich")),  # type and factory together
+    ("all compressors in munich", "en-us", ("compressor", "Munich")),
+    ("hvac units in san jose", "en-us", ("hvac", "San")),
+    ("european compressors", "en-us", ("compressor", EU)),
+    ("munchen", "en-us", (None, "Munich")),  # place_name.value, read both ways
+    ("toaster", "en-us", (None, None)),
+    ("the whole plant", "en-us", (None, None)),
+    ("kompressoren", "de-de", ("compressor", None)),
+    ("werk in münchen", "de-de", (None, "Munich")),  # the German name of the city the data calls Munich
+    ("münchner werks", "de-de", (None, "Munich")),  # and its adjective
+    ("werk in bayern", "de-de", (None, "Bayern")),
+    ("das europäische werk", "de-de", (None, EU)),  # a declined adjective of the factory's name word
+    ("europäischen werks", "de-de", (None, EU)),
+    ("kompressoren im münchner werk", "de-de", ("compressor", "Munich")),
+    ("klimaanlagen im bayerischen werk", "de-de", ("hvac", "Bayern")),
+    ("des lebens", "de-de", (None, None)),
+])
+def test_resolve_group(reference, spoken, lang, expected):
+    assert speech.resolve_group(spoken, reference, PLANT_ROWS, lang) == expected
+
+
+def test_place_names_are_read_both_ways_and_joined():
+    names = speech._place_names("de-de")
+    assert names["münchner"] == names["münchen"] == names["munich"] == {"münchen", "münchner", "munich"}
+    assert speech.resolve_group("munich", SeuResolver(REFERENCE), [_Seu("Kompressor-1", "Werk Süd", "München")],
+                                "en-us") == (None, "München")  # a location written in German, said in English
 
 
 # ----------------------------------------------------------------------------------------------------------------

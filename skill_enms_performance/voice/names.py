@@ -45,8 +45,13 @@ ALIASES: dict[str, dict[str, str]] = {
     "de": {"klimaanlage": "hvac", "klima": "hvac", "heizkessel": "boiler", "kessel": "boiler", "pumpe": "pump",
            "hydraulikpumpe": "hydraulic pump", "förderband": "conveyor", "spritzgussmaschine": "injection molding",
            "spritzgießmaschine": "injection molding", "spritzguss": "injection molding", "nord": "north",
-           "süd": "south", "ost": "east", "west": "west", "haupt": "main", "europa": "eu"},
+           "süd": "south", "ost": "east", "west": "west", "haupt": "main", "europa": "eu", "europäisch": "eu",
+           "nördlich": "north", "südlich": "south", "östlich": "east", "westlich": "west"},
 }
+# Endings a word of the language takes when declined: a spoken word that is no alias itself may be its stem plus
+# one of them ("europäischen" -> europäisch, "norden" -> nord).
+DECLENSION_ENDINGS: dict[str, tuple[str, ...]] = {"en": (), "de": ("em", "en", "er", "es", "e")}
+MIN_COMPOUND_PART = 3  # shorter parts ("eu", "a", "1") would split ordinary words into nonsense
 MACHINE_TYPE_WORDS: dict[str, dict[str, tuple[str, ...]]] = {
     "en": {
         "compressor": ("compressor", "compressors", "air compressor", "air compressors"),
@@ -71,8 +76,9 @@ MACHINE_TYPE_WORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "motor": ("motor", "motoren"),
     },
 }
-_TYPE_FILLERS = {"en": frozenset("all the my our of plant factory".split()),
-                 "de": frozenset("alle die der den unsere unserer im werk".split())}
+# words around a machine type that do not change it ("all compressors in munich" once the place is taken out)
+_TYPE_FILLERS = {"en": frozenset("all the my our of plant factory in at from".split()),
+                 "de": frozenset("alle aller die der den unsere unserer im werk in aus am bei vom von".split())}
 
 _SPLIT = re.compile(r"[-_\s./,]+")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])")
@@ -217,8 +223,22 @@ class SeuResolver:
         sources = {k: v for k, v in sources.items() if not set(k.split()) & self._vocab}
         text, found = _phrase_sub(text, sources, replace=False)
         aliases = {k: v for k, v in ALIASES[key].items() if k not in self._vocab}
+        text = " ".join(self._known_words(word, key, aliases) for word in text.split())
         text, _ = _phrase_sub(text, aliases)
         return [_canon(t) for t in text.split()], (found[0] if found else None)
+
+    def _known_words(self, word: str, key: str, aliases: dict[str, str]) -> str:
+        """A word that is neither a name token nor an alias, as the words it is made of: a declined alias
+        ("europäische" -> europäisch) or a compound of aliases and name tokens ("hauptklimaanlage" -> haupt
+        klimaanlage, "nordkompressor" -> nord compressor when a name has 'compressor'). Unchanged otherwise."""
+        if word in self._vocab or word in aliases or not word.isalpha():
+            return word
+        for ending in DECLENSION_ENDINGS[key]:
+            if word.endswith(ending) and word[:-len(ending)] in aliases:
+                return word[:-len(ending)]
+        parts = frozenset(k for k in aliases if " " not in k) | {t for t in self._vocab if t.isalpha()}
+        split = _decompound(word, parts)
+        return " ".join(split) if split else word
 
     def _fit(self, spoken: list[str], name: str, fillers: frozenset[str]) -> _Fit:
         """Filler words count when they are part of the name ("a" of Conveyor-A, "h v a c") and are skipped
@@ -275,6 +295,20 @@ def _take(spoken: list[str], i: int, target: tuple[str, ...], used: set[int], th
         used.add(best[1])
         return 1
     return 0
+
+
+def _decompound(word: str, parts: frozenset[str] | set[str]) -> list[str] | None:
+    """``word`` as the fewest known ``parts`` that spell it exactly ("hauptklimaanlage" -> ['haupt',
+    'klimaanlage']); None unless it splits into at least two."""
+    best: dict[int, list[str]] = {0: []}
+    for i in range(len(word)):
+        if i not in best:
+            continue
+        for j in range(i + MIN_COMPOUND_PART, len(word) + 1):
+            if word[i:j] in parts and (j not in best or len(best[j]) > len(best[i]) + 1):
+                best[j] = best[i] + [word[i:j]]
+    split = best.get(len(word))
+    return split if split and len(split) > 1 else None
 
 
 def _contains(tokens: tuple[str, ...], word: tuple[str, ...]) -> bool:

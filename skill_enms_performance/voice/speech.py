@@ -13,9 +13,10 @@ from typing import Any, Mapping, Sequence
 
 from ovos_date_parser import nice_date
 from ovos_spec_tools.dialog import render as render_phrases
-from ovos_spec_tools.resources import LocaleResources
+from ovos_spec_tools.resources import LocaleResources, read_resource_file
 
 from . import wording
+from .names import DECLENSION_ENDINGS, MACHINE_TYPE_WORDS
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_LANG = "en-us"
@@ -75,13 +76,25 @@ def when_words(day: dt.date, today: dt.date, partial: bool, lang: str) -> str:
     return render("when.date", lang, {"date": date_words(day, today, lang)})
 
 
-def date_words(day: dt.date, today: dt.date | None, lang: str) -> str:
+def date_words(day: dt.date, today: dt.date | None, lang: str, part: str = "day") -> str:
+    """A day as said aloud. With ``today``: "today", "yesterday", "tomorrow" for those days and no year within
+    today's year (as ``nice_date``); without it, always the year.
+
+    ``part``: "day" on its own ("am Montag, 20. Oktober"), or the "start" or "end" of a period. A language that
+    writes dates with digits (``wording.DATE_FORMATS``, German) says a period's days without the weekday, and its
+    first day always as a date: "vom 1. November bis gestern", never "vom gestern".
+    """
+    written = wording.written_date(day, lang, in_period=part != "day",
+                                   year=today is None or day.year != today.year)
+    near = today is not None and abs((day - today).days) <= 1
+    if written is not None and (not near or part == "start"):
+        return written
     moment = dt.datetime.combine(day, dt.time(12))
     now = dt.datetime.combine(today, dt.time(12)) if today else None
     try:
         return nice_date(moment, lang, now=now)
     except Exception:  # noqa: BLE001 - a language without date words still gets an ISO date
-        return day.isoformat()
+        return written or day.isoformat()
 
 
 def describe_analysis(result: Mapping[str, Any], lang: str, today: dt.date | None = None) -> tuple[str, dict[str, str]]:
@@ -110,12 +123,21 @@ def describe_analysis(result: Mapping[str, Any], lang: str, today: dt.date | Non
     return dialog, slots
 
 
+def without_article(spoken: str, lang: str) -> str:
+    """A name read back without the article it was said with ("der toaster" -> "toaster"): the sentence around it
+    brings its own ("Ich kenne {name} nicht"). Unchanged when nothing else is left."""
+    words = spoken.split()
+    if len(words) > 1 and words[0].lower() in _voc("article", lang):
+        return " ".join(words[1:])
+    return spoken
+
+
 def describe_error(error: Mapping[str, Any], lang: str, today: dt.date | None = None) -> tuple[str, dict[str, str]]:
     """The dialog name and slots that speak an engine error (``EnmsError.to_dict()``)."""
     code = str(error.get("code", "internal_error"))
     if code == "unknown_seu":
         suggestions = list(error.get("suggestions") or [])
-        name = str(error.get("seu_name", ""))
+        name = without_article(str(error.get("seu_name", "")), lang)
         if suggestions:
             return "error.unknown_seu", {"name": name, "suggestions": join_options(suggestions, lang)}
         return "error.unknown_seu_no_suggestion", {"name": name}
@@ -125,7 +147,8 @@ def describe_error(error: Mapping[str, Any], lang: str, today: dt.date | None = 
             first = dt.date.fromisoformat(str(error["first_date"]))
             last = dt.date.fromisoformat(str(error["last_date"]))
             return "error.no_data", {"seu": str(error["seu_name"]), "date": date_words(day, today, lang),
-                                     "first": date_words(first, None, lang), "last": date_words(last, None, lang)}
+                                     "first": date_words(first, None, lang, "start"),
+                                     "last": date_words(last, None, lang, "end")}
         return "error.no_data_at_all", {"seu": str(error["seu_name"])}
     if code == "future_date":
         return "error.future_date", {"date": date_words(dt.date.fromisoformat(str(error["date"])), today, lang)}
@@ -167,6 +190,7 @@ SPOKEN_DIALOGS: tuple[str, ...] = (
     "plan.none", "plan.no_context", "action.excessive_idle", "action.equipment_degradation_compressor",
     "action.equipment_degradation_hvac", "action.equipment_degradation", "action.inefficient_scheduling",
     "plans.count", "savings.saved", "savings.excess", "subject.plant", "error.no_opportunity",
+    *(f"machines.{kind}" for kind in MACHINE_TYPE_WORDS["en"]),  # the plural of every machine type known by word
 )
 
 
@@ -213,45 +237,118 @@ def means_everything(spoken: str, lang: str) -> bool:
 
 
 def resolve_group(spoken: str, resolver: Any, seus: Sequence[Any], lang: str) -> tuple[str | None, str | None]:
-    """A spoken group -> (machine_type, factory): 'compressors', 'the Munich plant', 'San Jose'."""
+    """A spoken group -> (machine_type, factory): 'compressors', 'the Munich plant', 'San Jose', 'das Werk in
+    München', 'the european plant', 'all compressors in munich' (both).
+
+    The factory is, in this order: a factory's whole name or location as written in the data; a word of a
+    location as the data writes it ('Munich' for 'munich', 'münchen', 'münchner': ``place_name.value``); the name
+    of the one factory whose own name words were said ('european plant' -> 'European Production Facility'),
+    generic place words ('plant', ``generic_place.voc``) only breaking a tie. The machine type is read from the
+    words left over.
+    """
     text = " ".join(spoken.lower().replace("-", " ").split())
     if not text or means_everything(text, lang):
         return None, None
+    generic = set(_voc("generic_place", lang))
+    said = text.split()
+    factory, used = _factory_said(text, said, seus, generic, lang)
+    rest = " ".join(w for i, w in enumerate(said) if i not in used and w not in generic)
+    return (resolver.resolve_machine_type(rest, lang) if rest else None), factory
+
+
+def _factory_said(text: str, said: list[str], seus: Sequence[Any], generic: set[str], lang: str
+                  ) -> tuple[str | None, set[int]]:
+    """The factory a group names (see :func:`resolve_group`) and the positions of the words that named it."""
+    forms = [_place_forms(w, lang) for w in said]
+
+    def positions(words: Sequence[str]) -> set[int]:
+        return {i for i, f in enumerate(forms) if f & {w.lower() for w in words}}
+
+    places = [(getattr(s, "location", None) or "", getattr(s, "factory", None) or "") for s in seus]
+    for place in (p for pair in places for p in pair):
+        if place and place.lower() in text:
+            return place, positions(place.replace(",", " ").split())
+    for location, _ in places:  # a city first: "the Munich plant"
+        words = location.replace(",", " ").split()
+        for word in words:
+            if len(word) > 2 and word.lower() not in generic and positions([word]):
+                return word, positions(words)  # all of "san jose", not only "san"
+    scores: dict[str, tuple[int, int]] = {}
+    for _, name in places:
+        own = {w.lower() for w in name.split() if len(w) > 2}
+        if name and name not in scores:
+            hits = [i for i, f in enumerate(forms) if f & own]
+            scores[name] = (sum(1 for i in hits if said[i] not in generic), len(hits))
+    ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+    if ranked and ranked[0][1][0] > 0 and (len(ranked) == 1 or ranked[1][1] < ranked[0][1]):
+        name = ranked[0][0]
+        return name, positions(name.split())
+    return None, set()
+
+
+def _place_forms(word: str, lang: str) -> frozenset[str]:
+    """A said word and the other names of the same place ('münchner' -> münchner, münchen, munich); a declined
+    adjective counts by its stem ('europäischen' -> european)."""
+    names = _place_names(lang)
+    key = lang.lower().replace("_", "-").split("-")[0]
+    for ending in ("", *DECLENSION_ENDINGS.get(key, ())):
+        stem = word[:len(word) - len(ending)]
+        if word.endswith(ending) and stem in names:
+            return names[stem] | {word}
+    return frozenset({word})
+
+
+@lru_cache(maxsize=None)
+def _place_names(lang: str) -> dict[str, frozenset[str]]:
+    """``place_name.value`` of ``lang`` as word -> every name of that place (each line 'said,written' read both
+    ways and joined with lines sharing a name)."""
     try:
-        generic = {w.lower() for w in _resources().load_vocabulary("generic_place", lang)}
-    except (FileNotFoundError, ValueError):
-        generic = set()
-    said = set(text.split())
-    for field in ("location", "factory"):  # a city first: "the Munich plant"
-        for seu in seus:
-            place = getattr(seu, field, None) or ""
-            if place and place.lower() in text:
-                return None, place
-            for word in place.replace(",", " ").split():
-                if len(word) > 2 and word.lower() in said and word.lower() not in generic:
-                    return None, word
-    kind = resolver.resolve_machine_type(text, lang)
-    return (kind, None) if kind else (None, None)
+        path = _resources().find("place_name", ".value", lang)
+        lines = read_resource_file(path) if path else []
+    except (OSError, ValueError):
+        lines = []
+    groups: dict[str, frozenset[str]] = {}
+    for line in lines:
+        pair = [w.strip().lower() for w in line.split(",")]
+        if len(pair) != 2 or not all(pair):
+            continue
+        joined = groups.get(pair[0], frozenset(pair[:1])) | groups.get(pair[1], frozenset(pair[1:]))
+        for name in joined:
+            groups[name] = joined
+    return groups
+
+
+def _group_words(summary: Mapping[str, Any], lang: str) -> str:
+    """The group a summary covers, in the language's display form ("Kompressoren am Standort European Production
+    Facility"), not as said ("kompressoren", "münchner werks"): the machine type's plural from
+    ``machines.<type>.dialog`` and the factory's name from the data."""
+    kind, factory = summary.get("machine_type"), summary.get("factory")
+    if not kind:
+        machines = render("group.all", lang)
+    else:
+        try:
+            machines = render(f"machines.{kind}", lang)
+        except (FileNotFoundError, ValueError):  # a machine type only the data knows ("chiller"): its own word
+            machines = str(kind).replace("_", " ")
+    if not factory:
+        return machines
+    names = {str(i["factory"]) for i in summary.get("items") or [] if i.get("factory")}
+    return render("group.factory", lang, {"machines": machines, "factory": names.pop() if len(names) == 1 else factory})
 
 
 def describe_summary(summary: Mapping[str, Any], spoken_group: str, lang: str, today: dt.date | None
                      ) -> list[tuple[str, dict[str, str]]]:
-    """Header with counts, then the SEU furthest above its baseline (or that none is)."""
+    """Header with counts, then the SEU furthest above its baseline (or that none is).
+
+    The group is named from the summary's machine type and factory, not read back as said: ``spoken_group`` is
+    accepted for the callers' sake and not spoken."""
     items = list(summary.get("items") or [])
     if summary.get("period"):
-        period = summary["period"]
-        when = render("when.period", lang, {
-            "start": date_words(dt.date.fromisoformat(period["start"]), today, lang),
-            "end": date_words(dt.date.fromisoformat(period["end"]), today, lang)})
+        when = period_words(summary["period"], today, lang)
     else:
         day = dt.date.fromisoformat(str(summary["date"]))
         when = when_words(day, today or day, day == today, lang)
-    if summary.get("factory"):
-        group = render("group.factory", lang, {"factory": summary["factory"]})
-    elif summary.get("machine_type") and spoken_group:
-        group = spoken_group
-    else:
-        group = render("group.all", lang)
+    group = _group_words(summary, lang)
     counts = {s: sum(1 for i in items if i["iso50001_status"] == s)
               for s in ("on_target", "requires_attention", "non_compliant", "excellent")}
     out = [("summary.header", {"count": str(len(items)), "group": group, "when": when,
@@ -318,8 +415,9 @@ def split_name_and_when(slot: str, lang: str) -> str:
 
 
 def period_words(period: Mapping[str, str], today: dt.date | None, lang: str) -> str:
-    return render("when.period", lang, {"start": date_words(dt.date.fromisoformat(period["start"]), today, lang),
-                                         "end": date_words(dt.date.fromisoformat(period["end"]), today, lang)})
+    return render("when.period", lang, {
+        "start": date_words(dt.date.fromisoformat(period["start"]), today, lang, "start"),
+        "end": date_words(dt.date.fromisoformat(period["end"]), today, lang, "end")})
 
 
 def describe_opportunities(report: Mapping[str, Any], lang: str, today: dt.date | None, top: int = 3
@@ -344,14 +442,16 @@ def describe_opportunities(report: Mapping[str, Any], lang: str, today: dt.date 
             out.append(("opportunity.inefficient_scheduling", {"seu": item["seu_name"], "kwh": kwh_week}))
         else:
             kwh_day = wording.energy_words(details.get("excess_kwh_per_day", item["estimated_savings_kwh_per_week"] / 7), lang)
-            start = date_words(dt.date.fromisoformat(item["start_date"]), today, lang) if item.get("start_date") else ""
+            began = dt.date.fromisoformat(item["start_date"]) if item.get("start_date") else None
             if item.get("ongoing", True):
-                out.append(("opportunity.equipment_degradation", {"seu": item["seu_name"], "kwh_day": kwh_day,
-                                                                  "start": start}))
+                out.append(("opportunity.equipment_degradation", {
+                    "seu": item["seu_name"], "kwh_day": kwh_day,
+                    "start": date_words(began, today, lang) if began else ""}))
             else:
                 out.append(("opportunity.equipment_degradation_ended", {
-                    "seu": item["seu_name"], "kwh_day": kwh_day, "start": start,
-                    "end": date_words(dt.date.fromisoformat(item["end_date"]), today, lang)}))
+                    "seu": item["seu_name"], "kwh_day": kwh_day,
+                    "start": date_words(began, today, lang, "start") if began else "",
+                    "end": date_words(dt.date.fromisoformat(item["end_date"]), today, lang, "end")}))
     return out
 
 

@@ -10,13 +10,19 @@ Rounding for speech (half up, never banker's):
 English groups thousands with a comma, which TTS engines read as one number ("1,009" is never "ten oh nine");
 German writes a decimal comma and no grouping (a grouping dot would read as a decimal point to some engines).
 Negative values are spoken with the word for minus ("minus 5.2"), which every TTS says the same way.
+
+Dates: a language listed in ``DATE_FORMATS`` writes them with digits for its TTS; the others speak them with
+ovos_date_parser's ``nice_date`` (English "monday, october twentieth"). A German TTS reads "Montag, 20. Oktober" as
+"Montag, zwanzigster Oktober", and in the case the sentence needs ("am Montag, dem zwanzigsten Oktober"), which
+the number words ``nice_date`` writes cannot do ("zwanzigster Oktober, zwei tausend fünf und zwanzig").
 """
 from __future__ import annotations
 
+import datetime as dt
 import math
 from decimal import ROUND_HALF_UP, Decimal
 
-__all__ = ["speakable", "speakable_percent", "speakable_money", "energy_words", "power_words"]
+__all__ = ["speakable", "speakable_percent", "speakable_money", "energy_words", "power_words", "written_date"]
 
 # Per-language words. Keys are primary language subtags; unknown languages use "en".
 WORDS: dict[str, dict[str, object]] = {
@@ -45,6 +51,15 @@ CURRENCIES: dict[str, dict[str, tuple[str, str, str | None, str | None]]] = {
            "AUD": ("australischer Dollar", "australische Dollar", "Cent", "Cent"),
            "JPY": ("Yen", "Yen", None, None), "CNY": ("Yuan", "Yuan", None, None),
            "INR": ("Rupie", "Rupien", None, None)},
+}
+# How a language writes a date for its TTS: names Monday..Sunday and January..December, the template of a day
+# ("am {date}") and of a day inside a period ("vom {date} bis ..."), each without and with the year.
+DATE_FORMATS: dict[str, dict[str, tuple[str, ...]]] = {
+    "de": {"weekdays": ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"),
+           "months": ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September",
+                      "Oktober", "November", "Dezember"),
+           "day": ("{weekday}, {day}. {month}", "{weekday}, {day}. {month} {year}"),
+           "in_period": ("{day}. {month}", "{day}. {month} {year}")},
 }
 ENERGY_STEP = 10_000  # switch kWh -> MWh -> GWh at 10,000 of the smaller unit (12,345 kWh -> "12.3 megawatt hours")
 
@@ -163,3 +178,14 @@ def energy_words(kwh: float, lang: str = "en-us") -> str:
 def power_words(kw: float, lang: str = "en-us") -> str:
     """Power in kW as said aloud: "55 kilowatts", "12.5 megawatts" (from 10,000 kW on)."""
     return _with_unit(kw, ["kw", "mw"], lang)
+
+
+def written_date(day: dt.date, lang: str, *, in_period: bool = False, year: bool = True) -> str | None:
+    """A date as the language's TTS reads it best ("Montag, 20. Oktober 2025"; in a period "1. November"), or
+    ``None`` for a language that speaks dates in words (see ``DATE_FORMATS``)."""
+    formats = DATE_FORMATS.get((lang or "").lower().replace("_", "-").split("-")[0])
+    if formats is None:
+        return None
+    template = formats["in_period" if in_period else "day"][1 if year else 0]
+    return template.format(weekday=formats["weekdays"][day.weekday()], day=day.day,
+                           month=formats["months"][day.month - 1], year=day.year)
