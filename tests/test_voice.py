@@ -462,10 +462,10 @@ def test_german_dates_in_sentences():
 
 
 
-def _summary(machine_type, factory, factory_names=("European Production Facility",)):
-    items = [{"seu_name": f"SEU-{i}", "factory": name, "iso50001_status": "on_target", "significant": False,
+def _summary(machine_type, factory, factory_names=("European Production Facility",), per_factory=2):
+    items = [{"seu_name": f"SEU-{i}-{j}", "factory": name, "iso50001_status": "on_target", "significant": False,
               "deviation_kwh": 0.0, "deviation_percent": 0.0, "deviation_cost": 0.0}
-             for i, name in enumerate(factory_names)]
+             for i, name in enumerate(factory_names) for j in range(per_factory)]
     return {"items": items, "date": "2025-11-05", "machine_type": machine_type, "factory": factory}
 
 
@@ -489,6 +489,17 @@ def test_summary_header_names_the_group(machine_type, factory, spoken, lang, gro
     names = ("A", "B") if factory == "Werk" else ("European Production Facility",)
     (dialog, slots), _ = speech.describe_summary(_summary(machine_type, factory, names), spoken, lang, ASKED)
     assert dialog == "summary.header" and slots["group"] == group
+
+
+@pytest.mark.parametrize("machine_type, lang, header", [
+    ("compressor", "en-us", "1 compressor so far today"), ("compressor", "de-de", "1 Kompressor heute"),
+    ("hvac", "en-us", "1 HVAC unit so far"), (None, "en-us", "1 energy use so far"),
+    ("pump", "de-de", "1 Pumpe heute"),
+])
+def test_a_group_of_one_is_named_in_the_singular(machine_type, lang, header):
+    summary = {**_summary(machine_type, None, per_factory=1), "date": ASKED.isoformat()}
+    (dialog, slots), _ = speech.describe_summary(summary, "", lang, ASKED)
+    assert f"{slots['count']} {slots['group']} {slots['when']}".startswith(header), slots
 
 
 @pytest.mark.parametrize("spoken, lang, name", [

@@ -183,7 +183,7 @@ SPOKEN_DIALOGS: tuple[str, ...] = (
     "why.factor", "why.performance_excess", "why.performance_saving", "why.performance_normal", "why.normal",
     "factor.reduced_production", "factor.increased_production", "factor.weather", "factor.calendar",
     "factor.excess_consumption", "factor.efficiency_gain",
-    "summary.header", "summary.worst", "summary.all_ok", "group.all", "group.factory", "when.period",
+    "summary.header", "summary.worst", "summary.all_ok", "group.all", "group.all_one", "group.factory", "when.period",
     "health.ok", "health.stale", "error.unknown_group",
     "opportunities.none", "opportunities.header", "opportunities.header_one", "opportunity.excessive_idle", "opportunity.equipment_degradation",
     "opportunity.equipment_degradation_ended", "opportunity.inefficient_scheduling", "plan.summary", "plan.saved",
@@ -191,6 +191,7 @@ SPOKEN_DIALOGS: tuple[str, ...] = (
     "action.equipment_degradation_hvac", "action.equipment_degradation", "action.inefficient_scheduling",
     "plans.count", "savings.saved", "savings.excess", "subject.plant", "error.no_opportunity",
     *(f"machines.{kind}" for kind in MACHINE_TYPE_WORDS["en"]),  # the plural of every machine type known by word
+    *(f"machine.{kind}" for kind in MACHINE_TYPE_WORDS["en"]),   # ... and its singular (a group of one)
 )
 
 
@@ -318,16 +319,16 @@ def _place_names(lang: str) -> dict[str, frozenset[str]]:
     return groups
 
 
-def _group_words(summary: Mapping[str, Any], lang: str) -> str:
+def _group_words(summary: Mapping[str, Any], lang: str, one: bool = False) -> str:
     """The group a summary covers, in the language's display form ("Kompressoren am Standort European Production
     Facility"), not as said ("kompressoren", "münchner werks"): the machine type's plural from
-    ``machines.<type>.dialog`` and the factory's name from the data."""
+    ``machines.<type>.dialog`` (``machine.<type>`` for ``one``) and the factory's name from the data."""
     kind, factory = summary.get("machine_type"), summary.get("factory")
     if not kind:
-        machines = render("group.all", lang)
+        machines = render("group.all_one" if one else "group.all", lang)
     else:
         try:
-            machines = render(f"machines.{kind}", lang)
+            machines = render(f"machine.{kind}" if one else f"machines.{kind}", lang)
         except (FileNotFoundError, ValueError):  # a machine type only the data knows ("chiller"): its own word
             machines = str(kind).replace("_", " ")
     if not factory:
@@ -348,7 +349,7 @@ def describe_summary(summary: Mapping[str, Any], spoken_group: str, lang: str, t
     else:
         day = dt.date.fromisoformat(str(summary["date"]))
         when = when_words(day, today or day, day == today, lang)
-    group = _group_words(summary, lang)
+    group = _group_words(summary, lang, one=len(items) == 1)
     counts = {s: sum(1 for i in items if i["iso50001_status"] == s)
               for s in ("on_target", "requires_attention", "non_compliant", "excellent")}
     out = [("summary.header", {"count": str(len(items)), "group": group, "when": when,
