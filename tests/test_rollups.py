@@ -67,6 +67,42 @@ def test_late_and_corrected_readings_are_picked_up(plant_copy):
     assert after.actual_energy_kwh == pytest.approx(before.actual_energy_kwh + 51, abs=1e-6)
 
 
+def test_a_refresh_that_finds_nothing_new_keeps_the_caches_and_changes_no_figure(plant_copy):
+    """Unchanged readings re-aggregated give bit-identical daily rows (sums are order-independent), and the
+    engine keeps its cached series and models; a changed reading drops them and shows up."""
+    day = dt.date(2025, 11, 5)
+    daily = ("SELECT machine_id, energy_type, day, energy_kwh, running_kwh, idle_kwh, coverage FROM enms_perf.daily "
+             "WHERE day >= '2025-11-03' ORDER BY 1, 2, 3")
+
+    async def scenario(engine):
+        first = await engine.analyze_seu_performance("HVAC-Main", None, day)
+        conn = await asyncpg.connect(plant_copy)
+        try:
+            rows_before = [tuple(r) for r in await conn.fetch(daily)]
+            generation = engine._generation
+            result = await engine.refresh_rollups()
+            assert result["changed"] is False, result
+            assert engine._generation == generation, "a refresh that changed nothing dropped the caches"
+            rows_after = [tuple(r) for r in await conn.fetch(daily)]
+            assert rows_after == rows_before  # exactly: same readings, same figures
+            again = await engine.analyze_seu_performance("HVAC-Main", None, day)
+            assert again.to_dict() == {**first.to_dict(), "timestamp": again.to_dict()["timestamp"]}
+
+            machine = await conn.fetchval("SELECT id FROM machines WHERE name = 'HVAC-Main'")
+            await conn.execute("UPDATE energy_readings SET energy_kwh = energy_kwh + 10 "
+                               "WHERE machine_id = $1 AND time = $2", machine,
+                               dt.datetime(2025, 11, 5, 20, 0, tzinfo=dt.timezone.utc))
+            result = await engine.refresh_rollups()
+            assert result["changed"] is True, result
+            assert engine._generation == generation + 1
+            changed = await engine.analyze_seu_performance("HVAC-Main", None, day)
+            assert changed.actual_energy_kwh == pytest.approx(first.actual_energy_kwh + 10, abs=1e-6)
+        finally:
+            await conn.close()
+
+    run(_engine_call(plant_copy, scenario))
+
+
 def test_read_only_role_computes_on_the_fly_with_the_same_answer(plant_copy):
     role = f"reader_{uuid.uuid4().hex[:8]}"
     db = urlsplit(plant_copy).path.lstrip("/")

@@ -181,11 +181,15 @@ class Engine:
                 continue
 
     async def refresh_rollups(self) -> dict[str, object]:
-        """Bring the rollups up to now (recent days are re-aggregated: late data is picked up)."""
+        """Bring the rollups up to now (recent days are re-aggregated: late data is picked up); the caches
+        are dropped only when that changed anything."""
         async with self._rollup_lock:
             result = await self._guard(self.store.refresh_rollups(self.now(), self._recheck))
             self._refreshed_at = time.monotonic()
-            self._generation += 1
+            # cached series and models follow the data: kept while a refresh finds nothing new (another
+            # engine's refresh, which this one skipped, may have changed it: then they go too)
+            if result.get("changed", True):
+                self._generation += 1
             return result
 
     def _baseline_period(self, day: dt.date) -> tuple[dt.date, dt.date]:

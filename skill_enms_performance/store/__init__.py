@@ -256,7 +256,8 @@ class Store:
         """Re-aggregate everything from (last refresh - ``recheck``) up to the current hour.
 
         One transaction, guarded by an advisory lock so that several engines on one database
-        never refresh at the same time (the loser simply skips). Returns what was done."""
+        never refresh at the same time (the loser simply skips). Returns what was done, and whether
+        the re-aggregated window now holds anything else than before (``changed``)."""
         pool = await self.pool()
         until = now.astimezone(dt.timezone.utc).replace(minute=0, second=0, microsecond=0)
         to = until + dt.timedelta(hours=1)
@@ -274,9 +275,12 @@ class Store:
                     if first is None:
                         return {"skipped": True, "reason": "no readings"}
                     since = first.replace(minute=0, second=0, microsecond=0)
+                incremental = "all" in state
+                before = await conn.fetchval(Q.HOURLY_DIGEST, since, to) if incremental else None
                 for statement in (Q.DELETE_HOURLY, Q.INSERT_HOURLY, Q.DELETE_HOURLY_PRODUCTION,
                                   Q.INSERT_HOURLY_PRODUCTION, Q.DELETE_HOURLY_WEATHER, Q.INSERT_HOURLY_WEATHER):
                     await conn.execute(statement, since, to, timeout=self._rollup_timeout_s)
+                changed = not incremental or before != await conn.fetchval(Q.HOURLY_DIGEST, since, to)
                 for statement in (Q.DELETE_DAILY, Q.INSERT_DAILY, Q.DELETE_DAILY_PRODUCTION,
                                   Q.INSERT_DAILY_PRODUCTION, Q.DELETE_DAILY_WEATHER, Q.INSERT_DAILY_WEATHER):
                     await conn.execute(statement, since, timeout=self._rollup_timeout_s)
@@ -287,7 +291,7 @@ class Store:
                     await conn.execute(Q.ANALYZE_ROLLUPS, timeout=self._rollup_timeout_s)
                 except asyncpg.PostgresError:
                     pass  # not the owner: autovacuum will analyse them later
-        return {"skipped": False, "since": since, "until": until}
+        return {"skipped": False, "since": since, "until": until, "changed": changed}
 
     async def rollup_freshness(self) -> dict[str, Any]:
         row = await self.fetchrow(Q.ROLLUP_FRESHNESS)

@@ -114,6 +114,20 @@ ANALYZE enms_perf.hourly, enms_perf.hourly_production, enms_perf.hourly_weather,
 
 DELETE_HOURLY = "DELETE FROM enms_perf.hourly WHERE hour >= $1 AND hour < $2"
 
+# What the hourly rollups hold for [$1, $2): compared before and after a refresh re-aggregates that window, it
+# tells whether anything changed (late or corrected readings, a new hour), so unchanged data keeps its caches.
+HOURLY_DIGEST = """
+SELECT md5(concat_ws('|',
+    (SELECT string_agg(concat_ws(',', machine_id, energy_type, hour, energy_kwh, peak_kw, readings, covered_s), ';'
+                       ORDER BY machine_id, energy_type, hour)
+     FROM enms_perf.hourly WHERE hour >= $1 AND hour < $2),
+    (SELECT string_agg(concat_ws(',', machine_id, hour, production), ';' ORDER BY machine_id, hour)
+     FROM enms_perf.hourly_production WHERE hour >= $1 AND hour < $2),
+    (SELECT string_agg(concat_ws(',', factory_id, hour, temp_sum_c, temp_min_c, temp_max_c, readings), ';'
+                       ORDER BY factory_id, hour)
+     FROM enms_perf.hourly_weather WHERE hour >= $1 AND hour < $2)))
+"""
+
 INSERT_HOURLY = """
 INSERT INTO enms_perf.hourly (machine_id, energy_type, hour, local_day, local_hour, energy_kwh, peak_kw,
                               readings, covered_s)
@@ -161,6 +175,8 @@ GROUP BY m.factory_id, date_trunc('hour', e.time), f.timezone
 """
 
 # Daily rows are rebuilt from the hourly ones for every local day that overlaps [from, to).
+# Float sums go through numeric: exact and independent of row order, so the same readings always give the same
+# figures (a re-aggregation of unchanged data must not move an answer in its last digit).
 DELETE_DAILY = """
 DELETE FROM enms_perf.daily d
 USING machines m JOIN factories f ON f.id = m.factory_id
@@ -179,13 +195,13 @@ WITH mf AS (
 INSERT INTO enms_perf.daily (machine_id, energy_type, day, energy_kwh, running_kwh, idle_kwh, peak_kw,
                              readings, coverage)
 SELECT h.machine_id, h.energy_type, h.local_day AS day,
-       sum(h.energy_kwh),
+       sum(h.energy_kwh::numeric)::float8,
        CASE WHEN bool_or(hp.machine_id IS NOT NULL)
-            THEN coalesce(sum(h.energy_kwh) FILTER (WHERE p.production > 0), 0) END,
+            THEN coalesce(sum(h.energy_kwh::numeric) FILTER (WHERE p.production > 0), 0)::float8 END,
        CASE WHEN bool_or(hp.machine_id IS NOT NULL)
-            THEN coalesce(sum(h.energy_kwh) FILTER (WHERE coalesce(p.production, 0) = 0), 0) END,
+            THEN coalesce(sum(h.energy_kwh::numeric) FILTER (WHERE coalesce(p.production, 0) = 0), 0)::float8 END,
        max(h.peak_kw), sum(h.readings)::int,
-       least(1.0, sum(h.covered_s) / extract(epoch FROM
+       least(1.0, sum(h.covered_s::numeric)::float8 / extract(epoch FROM
              ((h.local_day + 1)::timestamp AT TIME ZONE mf.tz) - (h.local_day::timestamp AT TIME ZONE mf.tz)))
 FROM enms_perf.hourly h
 JOIN mf ON mf.machine_id = h.machine_id
@@ -203,7 +219,7 @@ WHERE d.machine_id = m.id AND d.day >= ($1::timestamptz AT TIME ZONE f.timezone)
 
 INSERT_DAILY_PRODUCTION = """
 INSERT INTO enms_perf.daily_production (machine_id, day, production)
-SELECT p.machine_id, p.local_day, sum(p.production)
+SELECT p.machine_id, p.local_day, sum(p.production::numeric)::float8
 FROM enms_perf.hourly_production p
 JOIN machines m ON m.id = p.machine_id JOIN factories f ON f.id = m.factory_id
 WHERE p.hour >= $1::timestamptz - interval '2 days'
@@ -220,7 +236,8 @@ WHERE d.factory_id = f.id AND d.day >= ($1::timestamptz AT TIME ZONE f.timezone)
 INSERT_DAILY_WEATHER = """
 INSERT INTO enms_perf.daily_weather (factory_id, day, temp_mean_c, temp_min_c, temp_max_c, readings)
 SELECT w.factory_id, w.local_day,
-       sum(w.temp_sum_c) / sum(w.readings), min(w.temp_min_c), max(w.temp_max_c), sum(w.readings)::int
+       sum(w.temp_sum_c::numeric)::float8 / sum(w.readings), min(w.temp_min_c), max(w.temp_max_c),
+       sum(w.readings)::int
 FROM enms_perf.hourly_weather w JOIN factories f ON f.id = w.factory_id
 WHERE w.hour >= $1::timestamptz - interval '2 days'
   AND w.hour >= ((($1::timestamptz AT TIME ZONE f.timezone)::date)::timestamp AT TIME ZONE f.timezone)
@@ -237,14 +254,14 @@ SELECT (SELECT max(hour) FROM enms_perf.hourly) AS newest_hour,
 # Production is NULL on days where none of the SEU's machines reported any.
 SEU_DAILY_SERIES = """
 WITH e AS (
-    SELECT day, sum(energy_kwh) AS energy_kwh, sum(idle_kwh) AS idle_kwh, sum(running_kwh) AS running_kwh,
-           max(peak_kw) AS peak_kw, sum(readings)::int AS readings,
-           sum(coverage) / greatest(cardinality($1::uuid[]), 1) AS coverage
+    SELECT day, sum(energy_kwh::numeric)::float8 AS energy_kwh, sum(idle_kwh::numeric)::float8 AS idle_kwh,
+           sum(running_kwh::numeric)::float8 AS running_kwh, max(peak_kw) AS peak_kw, sum(readings)::int AS readings,
+           sum(coverage::numeric)::float8 / greatest(cardinality($1::uuid[]), 1) AS coverage
     FROM enms_perf.daily
     WHERE machine_id = ANY($1::uuid[]) AND energy_type = ANY($2::text[]) AND day BETWEEN $4 AND $5
     GROUP BY day
 ), p AS (
-    SELECT day, sum(production) AS production
+    SELECT day, sum(production::numeric)::float8 AS production
     FROM enms_perf.daily_production
     WHERE machine_id = ANY($1::uuid[]) AND day BETWEEN $4 AND $5
     GROUP BY day
@@ -315,9 +332,9 @@ ORDER BY e.day
 SEU_PARTIAL_SERIES = """
 WITH e AS (
     SELECT local_day AS day,
-           sum(energy_kwh * CASE WHEN local_hour < $6 THEN 1.0 ELSE $7 END) AS energy_kwh,
+           sum((energy_kwh * CASE WHEN local_hour < $6 THEN 1.0 ELSE $7 END)::numeric)::float8 AS energy_kwh,
            sum(readings)::int AS readings,
-           sum(covered_s * CASE WHEN local_hour < $6 THEN 1.0 ELSE $7 END)
+           sum((covered_s * CASE WHEN local_hour < $6 THEN 1.0 ELSE $7 END)::numeric)::float8
                / greatest(cardinality($1::uuid[]), 1) AS covered_s
     FROM enms_perf.hourly
     WHERE machine_id = ANY($1::uuid[]) AND energy_type = ANY($2::text[])
@@ -325,14 +342,15 @@ WITH e AS (
       AND local_day BETWEEN $4 AND $5 AND local_hour <= $6
     GROUP BY 1
 ), p AS (
-    SELECT local_day AS day, sum(production * CASE WHEN local_hour < $6 THEN 1.0 ELSE $7 END) AS production
+    SELECT local_day AS day,
+           sum((production * CASE WHEN local_hour < $6 THEN 1.0 ELSE $7 END)::numeric)::float8 AS production
     FROM enms_perf.hourly_production
     WHERE machine_id = ANY($1::uuid[])
       AND hour >= ($4::date - 1)::timestamp AT TIME ZONE 'UTC' AND hour < ($5::date + 2)::timestamp AT TIME ZONE 'UTC'
       AND local_day BETWEEN $4 AND $5 AND local_hour <= $6
     GROUP BY 1
 ), w AS (
-    SELECT local_day AS day, sum(temp_sum_c) / sum(readings) AS temp_mean_c
+    SELECT local_day AS day, sum(temp_sum_c::numeric)::float8 / sum(readings) AS temp_mean_c
     FROM enms_perf.hourly_weather
     WHERE factory_id = $3::uuid
       AND hour >= ($4::date - 1)::timestamp AT TIME ZONE 'UTC' AND hour < ($5::date + 2)::timestamp AT TIME ZONE 'UTC'
