@@ -84,6 +84,7 @@ class Engine:
         self._series: dict[tuple, list[SeriesDay]] = {}
         self._data: dict[tuple, DailyData] = {}
         self._rates: dict[tuple, float | None] = {}
+        self._left_out: dict[tuple, tuple[int, int]] = {}   # (missing, implausible) readings per SEU-day
         self._generation = 0
 
     def now(self) -> dt.datetime:
@@ -251,6 +252,19 @@ class Engine:
                 self._series.pop(next(iter(self._series)))
         return rows
 
+    async def _left_out_readings(self, seu: SeuRow, day: dt.date, start: dt.datetime, end: dt.datetime,
+                                 partial: bool) -> tuple[int, int]:
+        """(missing, implausible) readings of the analysed day, which its figure leaves out; kept like the series
+        (a running day per quarter hour)."""
+        generation = self._generation if self._mode == "rollup" else int(time.monotonic() // self.settings.rollup_refresh_s)
+        key = (seu.id, seu.energy_source, day, generation, int(end.timestamp() // 900) if partial else None)
+        found = self._left_out.get(key)
+        if found is None:
+            found = self._left_out[key] = await self._guard(self.store.left_out_readings(seu, start, end))
+            while len(self._left_out) > self.settings.model_cache_size:
+                self._left_out.pop(next(iter(self._left_out)))
+        return found
+
     def model_for(self, seu: SeuRow, data: DailyData, key: tuple) -> BaselineModel:
         """The fitted baseline for this data, from the cache when the data has not changed."""
         digest = hashlib.blake2b(digest_size=16)
@@ -313,6 +327,7 @@ class Engine:
             raise NoDataError(seu.name, day, _local_date(first_seen, seu.timezone), _local_date(last_seen, seu.timezone))
         if len(history) < 3:
             raise InsufficientHistoryError(seu.name, day, len(history))
+        missing_readings, implausible = await self._left_out_readings(seu, day, start, end, partial)
         data = self._daily_data(seu, history, (*key, "history"))
         model = self.model_for(seu, data, key)
         cal = self._calendar(seu, [day])[0]
@@ -343,6 +358,11 @@ class Engine:
             notes.append("drivers missing and taken from a typical day: " + ", ".join(prediction.imputed_drivers))
         if day_row.coverage < self.settings.min_coverage:
             notes.append("the analysed day has less than half of its expected readings")
+        if implausible:
+            notes.append(f"{implausible} reading{'s' if implausible > 1 else ''} of the day left out as implausible "
+                         "(negative, or more than ten times the rated power for an hour: a meter reset?)")
+        if missing_readings:
+            notes.append(f"{missing_readings} reading{'s' if missing_readings > 1 else ''} of the day without a value")
         if not model.valid:
             notes.append(f"baseline model not valid ({model.validity.verdict}): deviations are not called significant")
         return PerformanceAnalysis(

@@ -28,7 +28,7 @@ ENERGY_TYPE_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 #: version of rollup.sql; rollups of another version are dropped and rebuilt
-ROLLUP_VERSION = 3
+ROLLUP_VERSION = 4
 
 DB_ERRORS = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
              asyncpg.exceptions.CannotConnectNowError, ConnectionError)
@@ -219,6 +219,12 @@ class Store:
         )
         return [DayEnergy(r["day"], float(r["energy_kwh"] or 0.0), int(r["readings"]),
                           float(r["coverage"] or 0.0)) for r in rows]
+
+    async def left_out_readings(self, seu: SeuRow, start_utc: dt.datetime, end_utc: dt.datetime) -> tuple[int, int]:
+        """(missing, implausible) readings of the SEU in [start_utc, end_utc): what its figures leave out."""
+        row = await self.fetchrow(Q.LEFT_OUT_READINGS, list(seu.machine_ids), energy_types_for(seu.energy_source),
+                                  start_utc, end_utc)
+        return (int(row["missing"] or 0), int(row["implausible"] or 0)) if row else (0, 0)
 
     # --- rollups ----------------------------------------------------------------------
     async def rollup_mode(self, create: bool = True) -> str:

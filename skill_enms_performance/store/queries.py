@@ -25,6 +25,17 @@ GROUP BY s.id, s.name, es.id, es.name, es.unit, es.cost_per_unit, es.carbon_fact
 ORDER BY s.name, es.name
 """
 
+# A reading counts when it is plausible: present, not negative, and no more than ten times what the machine's
+# rated power draws in an hour (readings are 1 s to 1 h apart). A meter reset turned into an interval by an
+# upstream converter (minus the meter total, or all of it) fails that test in every path below.
+# Readings of the SEU on [$3, $4) that were left out: missing (NULL) and implausible (negative, or too large).
+LEFT_OUT_READINGS = """
+SELECT count(*) FILTER (WHERE r.energy_kwh IS NULL) AS missing,
+       count(*) FILTER (WHERE r.energy_kwh < 0 OR r.energy_kwh > 10 * m.rated_power_kw) AS implausible
+FROM energy_readings r JOIN machines m ON m.id = r.machine_id
+WHERE r.machine_id = ANY($1::uuid[]) AND r.energy_type = ANY($2::text[]) AND r.time >= $3 AND r.time < $4
+"""
+
 # Energy per local day, straight from the readings (the path used when no rollup exists).
 # $1 machine ids, $2 energy types, $3/$4 UTC range, $5 time zone, $6 local cut-off time,
 # $7 whether the cut-off applies (a partial day compared with the same hours of other days).
@@ -32,12 +43,12 @@ ORDER BY s.name, es.name
 # (23, 24 or 25 hours on DST days, or midnight..cut-off), averaged over the SEU's machines.
 DAILY_ENERGY_RAW = """
 WITH r AS (
-    SELECT machine_id, (time AT TIME ZONE $5)::date AS day, time, energy_kwh
-    FROM energy_readings
-    WHERE machine_id = ANY($1::uuid[]) AND energy_type = ANY($2::text[])
-      AND time >= $3 AND time < $4
-      AND (NOT $7 OR (time AT TIME ZONE $5)::time < $6::time)
-      AND energy_kwh IS NOT NULL AND energy_kwh >= 0
+    SELECT r.machine_id, (r.time AT TIME ZONE $5)::date AS day, r.time, r.energy_kwh
+    FROM energy_readings r JOIN machines m ON m.id = r.machine_id
+    WHERE r.machine_id = ANY($1::uuid[]) AND r.energy_type = ANY($2::text[])
+      AND r.time >= $3 AND r.time < $4
+      AND (NOT $7 OR (r.time AT TIME ZONE $5)::time < $6::time)
+      AND r.energy_kwh IS NOT NULL AND r.energy_kwh >= 0 AND r.energy_kwh <= 10 * m.rated_power_kw
 ), per_machine AS (
     SELECT day, machine_id, sum(energy_kwh) AS e, count(*) AS n,
            CASE WHEN count(*) > 1
@@ -140,7 +151,8 @@ SELECT r.machine_id, r.energy_type, date_trunc('hour', r.time) AS hour,
                           ELSE 3600.0 END)
 FROM energy_readings r
 JOIN machines m ON m.id = r.machine_id JOIN factories f ON f.id = m.factory_id
-WHERE r.time >= $1 AND r.time < $2 AND r.energy_kwh IS NOT NULL AND r.energy_kwh >= 0
+WHERE r.time >= $1 AND r.time < $2
+  AND r.energy_kwh IS NOT NULL AND r.energy_kwh >= 0 AND r.energy_kwh <= 10 * m.rated_power_kw
 GROUP BY r.machine_id, r.energy_type, date_trunc('hour', r.time), f.timezone
 """
 
@@ -278,11 +290,12 @@ ORDER BY e.day
 # $6 time zone; $7/$8 the UTC range of the local days.
 SEU_DAILY_SERIES_RAW = """
 WITH r AS (
-    SELECT machine_id, (time AT TIME ZONE $6)::date AS day, date_trunc('hour', time) AS hour,
-           time, energy_kwh, power_kw
-    FROM energy_readings
-    WHERE machine_id = ANY($1::uuid[]) AND energy_type = ANY($2::text[])
-      AND time >= $7 AND time < $8 AND energy_kwh IS NOT NULL AND energy_kwh >= 0
+    SELECT r.machine_id, (r.time AT TIME ZONE $6)::date AS day, date_trunc('hour', r.time) AS hour,
+           r.time, r.energy_kwh, r.power_kw
+    FROM energy_readings r JOIN machines m ON m.id = r.machine_id
+    WHERE r.machine_id = ANY($1::uuid[]) AND r.energy_type = ANY($2::text[])
+      AND r.time >= $7 AND r.time < $8
+      AND r.energy_kwh IS NOT NULL AND r.energy_kwh >= 0 AND r.energy_kwh <= 10 * m.rated_power_kw
 ), hourly AS (
     SELECT machine_id, day, hour, sum(energy_kwh) AS e, max(power_kw) AS peak, count(*) AS n,
            least(3600.0, CASE WHEN count(*) > 1

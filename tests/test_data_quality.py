@@ -1,0 +1,183 @@
+"""Data faults in the EnMS database: the analysis still answers (or says clearly why it cannot), says what it
+could not trust in ``data_quality``, and never reports NaN or infinity.
+
+NULL, negative and DST days are in test_store; here: counter resets (a huge interval, either sign), an SEU whose
+machines are inactive, deleted or missing, a machine without production data, a gap of hours on the analysed day
+and a missing week in the baseline year. Every expected figure comes from independent SQL on the same database.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import uuid
+
+import asyncpg
+import pytest
+
+from skill_enms_performance.engine import Engine
+from skill_enms_performance.engine.errors import EnmsError
+
+from .conftest import REF_NOW, run
+
+DAY = dt.date(2025, 11, 4)               # a Tuesday, two days before REF_NOW
+RESET_DAY = dt.date(2025, 11, 5)         # inside the window every refresh re-aggregates (late corrections)
+#: the faults are in the data before the engine starts: its rollups are built from them
+REBUILD = ("DROP SCHEMA IF EXISTS enms_perf CASCADE",)
+TZ = "America/Los_Angeles"
+
+
+def _finite(value, path="result"):
+    """Every number in a JSON-able structure is finite."""
+    if isinstance(value, float):
+        assert math.isfinite(value), f"{path} is {value}"
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _finite(v, f"{path}.{k}")
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _finite(v, f"{path}[{i}]")
+
+
+def _clean_json(result) -> dict:
+    payload = result.to_dict()
+    _finite(payload)
+    json.dumps(payload, allow_nan=False, default=str)
+    return payload
+
+
+async def _with(dsn, statements, call):
+    conn = await asyncpg.connect(dsn)
+    try:
+        for sql, *args in statements:
+            await conn.execute(sql, *args)
+    finally:
+        await conn.close()
+    engine = Engine(dsn, clock=lambda: REF_NOW)
+    try:
+        return await call(engine)
+    finally:
+        await engine.close()
+
+
+async def _fetchval(dsn, sql, *args):
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await conn.fetchval(sql, *args)
+    finally:
+        await conn.close()
+
+
+def _day_sql(machine: str) -> str:
+    return (f"SELECT coalesce(sum(r.energy_kwh), 0)::float8 FROM energy_readings r JOIN machines m ON m.id = r.machine_id "
+            f"WHERE m.name = '{machine}' AND (r.time AT TIME ZONE '{TZ}')::date = $1 "
+            f"AND r.energy_kwh >= 0 AND r.energy_kwh <= 10 * m.rated_power_kw")
+
+
+@pytest.mark.parametrize("spike_kwh", [-987_654.0, 987_654.0])
+def test_a_counter_reset_poisons_neither_the_day_nor_the_baseline(plant_copy, spike_kwh):
+    """An upstream converter that derives intervals from a meter total turns a meter reset into one huge interval
+    (negative, or the meter's whole count). The reading is left out, the day's figure is the sum of the plausible
+    readings, and the day says that a reading was left out."""
+    at = dt.datetime(2025, 11, 5, 20, 0, tzinfo=dt.timezone.utc)  # 12:00 in San Jose
+    machine = "(SELECT id FROM machines WHERE name = 'Compressor-1')"
+    clean = run(_with(plant_copy, [], lambda e: e.analyze_seu_performance("Compressor-1", None, RESET_DAY)))
+    statements = [(f"UPDATE energy_readings SET energy_kwh = $1 WHERE machine_id = {machine} AND time = $2",
+                   spike_kwh, at)]
+    result = run(_with(plant_copy, statements,
+                       lambda e: e.analyze_seu_performance("Compressor-1", None, RESET_DAY)))
+    payload = _clean_json(result)
+    expected = run(_fetchval(plant_copy, _day_sql("Compressor-1"), RESET_DAY))
+    assert result.actual_energy_kwh == pytest.approx(expected, abs=1e-3)
+    lost = run(_fetchval(plant_copy, "SELECT energy_kwh FROM energy_readings WHERE machine_id = "
+                         "(SELECT id FROM machines WHERE name = 'Compressor-1') AND time = $1", at))
+    assert float(lost) == spike_kwh
+    # one interval of a few kWh is missing from the day, not a million
+    assert abs(result.actual_energy_kwh - clean.actual_energy_kwh) < 20
+    assert result.baseline_energy_kwh == pytest.approx(clean.baseline_energy_kwh, rel=1e-9)
+    notes = " ".join(payload["data_quality"]["notes"])
+    assert "1 reading" in notes and "implausible" in notes, notes
+
+
+def test_a_counter_reset_inside_the_baseline_year_leaves_the_model_alone(plant_copy):
+    at = dt.datetime(2025, 6, 10, 20, 0, tzinfo=dt.timezone.utc)
+    clean = run(_with(plant_copy, [], lambda e: e.analyze_seu_performance("HVAC-Main", None, DAY)))
+    statements = [("UPDATE energy_readings SET energy_kwh = 5e6 WHERE machine_id = "
+                   "(SELECT id FROM machines WHERE name = 'HVAC-Main') AND time = $1", at), REBUILD]
+    result = run(_with(plant_copy, statements, lambda e: e.analyze_seu_performance("HVAC-Main", None, DAY)))
+    _clean_json(result)
+    assert result.baseline_energy_kwh == pytest.approx(clean.baseline_energy_kwh, rel=0.01)
+    assert result.baseline["statistics"]["r2"] == pytest.approx(clean.baseline["statistics"]["r2"], abs=0.02)
+
+
+@pytest.mark.parametrize("fault", ["inactive machines", "deleted machines", "no machines"])
+def test_an_seu_without_machines_to_read_is_a_clear_error_and_the_fleet_still_answers(plant_copy, fault):
+    seu = "(SELECT id FROM seus WHERE name = 'Conveyor-A')"
+    statements = {
+        "inactive machines": [("UPDATE machines SET is_active = false WHERE name = 'Conveyor-A'",)],
+        "deleted machines": [(f"UPDATE seus SET machine_ids = ARRAY[$1::uuid] WHERE id = {seu}", uuid.uuid4())],
+        "no machines": [(f"UPDATE seus SET machine_ids = '{{}}' WHERE id = {seu}",)],
+    }[fault] + [REBUILD]
+
+    async def call(engine):
+        try:
+            outcome = await engine.analyze_seu_performance("Conveyor-A", None, DAY)
+        except EnmsError as err:
+            outcome = err
+        summary = await engine.summary(analysis_date=DAY.isoformat())
+        return outcome, summary
+
+    outcome, summary = run(_with(plant_copy, statements, call))
+    if isinstance(outcome, EnmsError):
+        assert outcome.code in {"no_data", "unknown_seu"}, outcome.to_dict()
+        assert outcome.message and "nan" not in outcome.message.lower()
+    else:  # inactive machines that still send readings: their data is analysed
+        _clean_json(outcome)
+        assert outcome.actual_energy_kwh == pytest.approx(
+            run(_fetchval(plant_copy, _day_sql("Conveyor-A"), DAY)), abs=1e-3)
+    payload = _clean_json(summary)
+    others = [i for i in payload["items"] if i["seu_name"] != "Conveyor-A"]
+    assert len(others) >= 8 and all(i["actual_energy_kwh"] > 0 for i in others)
+
+
+def test_a_machine_without_production_data_is_analysed_on_weather_and_calendar(plant_copy):
+    statements = [("DELETE FROM production_data WHERE machine_id = (SELECT id FROM machines WHERE name = 'Compressor-1')",),
+                  REBUILD]
+
+    async def call(engine):
+        return await engine.analyze_seu_performance("Compressor-1", None, DAY), await engine.summary(
+            machine_type="compressor", analysis_date=DAY.isoformat())
+
+    result, summary = run(_with(plant_copy, statements, call))
+    payload = _clean_json(result)
+    _clean_json(summary)
+    assert result.actual_energy_kwh == pytest.approx(run(_fetchval(plant_copy, _day_sql("Compressor-1"), DAY)),
+                                                     abs=1e-3)
+    assert "production" not in " ".join(result.baseline.get("drivers") or []), result.baseline
+    assert payload["drivers"]["production_units"] is None
+    assert result.root_cause_analysis.primary_factor != "reduced_production"
+
+
+def test_a_gap_of_hours_on_the_analysed_day_is_said(plant_copy):
+    machine = "(SELECT id FROM machines WHERE name = 'HVAC-Main')"
+    start = dt.datetime(2025, 11, 4, 8, 0, tzinfo=dt.timezone.utc)   # 00:00-14:00 local: 14 of 24 hours missing
+    statements = [(f"DELETE FROM energy_readings WHERE machine_id = {machine} AND time >= $1 AND time < $2",
+                   start, start + dt.timedelta(hours=14)), REBUILD]
+    result = run(_with(plant_copy, statements, lambda e: e.analyze_seu_performance("HVAC-Main", None, DAY)))
+    payload = _clean_json(result)
+    assert payload["data_quality"]["coverage_fraction"] == pytest.approx(10 / 24, abs=0.02)
+    assert any("half" in n for n in payload["data_quality"]["notes"]), payload["data_quality"]
+    assert result.actual_energy_kwh == pytest.approx(run(_fetchval(plant_copy, _day_sql("HVAC-Main"), DAY)),
+                                                     abs=1e-3)
+
+
+def test_a_missing_week_in_the_baseline_year_is_counted(plant_copy):
+    machine = "(SELECT id FROM machines WHERE name = 'Conveyor-A')"
+    start = dt.datetime(2025, 7, 7, 7, 0, tzinfo=dt.timezone.utc)    # Monday 00:00 PDT, seven whole local days
+    statements = [(f"DELETE FROM energy_readings WHERE machine_id = {machine} AND time >= $1 AND time < $2",
+                   start, start + dt.timedelta(days=7)), REBUILD]
+    clean = run(_with(plant_copy, [], lambda e: e.analyze_seu_performance("Conveyor-A", None, DAY)))
+    result = run(_with(plant_copy, statements, lambda e: e.analyze_seu_performance("Conveyor-A", None, DAY)))
+    payload = _clean_json(result)
+    missing = payload["data_quality"]["baseline_days_missing"] - clean.data_quality.baseline_days_missing
+    assert missing == 7, payload["data_quality"]
