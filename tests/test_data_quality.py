@@ -181,3 +181,42 @@ def test_a_missing_week_in_the_baseline_year_is_counted(plant_copy):
     payload = _clean_json(result)
     missing = payload["data_quality"]["baseline_days_missing"] - clean.data_quality.baseline_days_missing
     assert missing == 7, payload["data_quality"]
+
+
+@pytest.mark.parametrize("how", ["first build", "late arrival", "raw readings"])
+def test_an_interval_recorded_twice_under_two_names_of_one_energy_counts_once(plant_copy, how):
+    """Two gateways send Conveyor-A's readings of a day as 'energy' and again as 'electricity': the schema's unique
+    key (machine, time, type) lets both in, and both are the SEU's electricity. Counted once, and said so: in the
+    rollups' first build, when the copies arrive after it (a refresh), and on a read-only role (raw readings)."""
+    from skill_enms_performance.engine import EngineSettings
+
+    start = dt.datetime(2025, 11, 5, 8, 0, tzinfo=dt.timezone.utc)   # 2025-11-05 local, whole day
+    copy = ("INSERT INTO energy_readings (time, machine_id, energy_type, power_kw, energy_kwh) "
+            "SELECT time, machine_id, 'electricity', power_kw, energy_kwh FROM energy_readings "
+            "WHERE machine_id = (SELECT id FROM machines WHERE name = 'Conveyor-A') AND energy_type = 'energy' "
+            "AND time >= $1 AND time < $2", start, start + dt.timedelta(days=1))
+    expected = run(_fetchval(plant_copy, _day_sql("Conveyor-A"), RESET_DAY))
+    copies = run(_fetchval(plant_copy, "SELECT count(*) FROM energy_readings WHERE machine_id = (SELECT id FROM "
+                           "machines WHERE name = 'Conveyor-A') AND time >= $1 AND time < $2",
+                           start, start + dt.timedelta(days=1)))
+
+    async def analyse(engine):
+        return await engine.analyze_seu_performance("Conveyor-A", None, RESET_DAY)
+
+    if how == "late arrival":
+        run(_with(plant_copy, [], analyse))              # rollups built before the copies arrive
+        result = run(_with(plant_copy, [copy], analyse))  # the next engine's refresh re-aggregates the day
+    elif how == "first build":
+        result = run(_with(plant_copy, [copy, REBUILD], analyse))
+    else:
+        async def analyse_raw(_engine):
+            engine = Engine(plant_copy, EngineSettings(create_rollups=False), clock=lambda: REF_NOW)
+            try:
+                assert await engine.mode() == "raw"
+                return await analyse(engine)
+            finally:
+                await engine.close()
+        result = run(_with(plant_copy, [copy, REBUILD], analyse_raw))
+    payload = _clean_json(result)
+    assert result.actual_energy_kwh == pytest.approx(expected, abs=1e-3)
+    assert f"{copies} readings of the day recorded twice" in " ".join(payload["data_quality"]["notes"])

@@ -84,7 +84,7 @@ class Engine:
         self._series: dict[tuple, list[SeriesDay]] = {}
         self._data: dict[tuple, DailyData] = {}
         self._rates: dict[tuple, float | None] = {}
-        self._left_out: dict[tuple, tuple[int, int]] = {}   # (missing, implausible) readings per SEU-day
+        self._left_out: dict[tuple, tuple[int, int, int]] = {}   # readings left out per SEU-day
         self._generation = 0
 
     def now(self) -> dt.datetime:
@@ -253,8 +253,8 @@ class Engine:
         return rows
 
     async def _left_out_readings(self, seu: SeuRow, day: dt.date, start: dt.datetime, end: dt.datetime,
-                                 partial: bool) -> tuple[int, int]:
-        """(missing, implausible) readings of the analysed day, which its figure leaves out; kept like the series
+                                 partial: bool) -> tuple[int, int, int]:
+        """(missing, implausible, duplicated) readings of the analysed day, which its figure leaves out; kept like the series
         (a running day per quarter hour)."""
         generation = self._generation if self._mode == "rollup" else int(time.monotonic() // self.settings.rollup_refresh_s)
         key = (seu.id, seu.energy_source, day, generation, int(end.timestamp() // 900) if partial else None)
@@ -327,7 +327,7 @@ class Engine:
             raise NoDataError(seu.name, day, _local_date(first_seen, seu.timezone), _local_date(last_seen, seu.timezone))
         if len(history) < 3:
             raise InsufficientHistoryError(seu.name, day, len(history))
-        missing_readings, implausible = await self._left_out_readings(seu, day, start, end, partial)
+        missing_readings, implausible, duplicated = await self._left_out_readings(seu, day, start, end, partial)
         data = self._daily_data(seu, history, (*key, "history"))
         model = self.model_for(seu, data, key)
         cal = self._calendar(seu, [day])[0]
@@ -363,6 +363,9 @@ class Engine:
                          "(negative, or more than ten times the rated power for an hour: a meter reset?)")
         if missing_readings:
             notes.append(f"{missing_readings} reading{'s' if missing_readings > 1 else ''} of the day without a value")
+        if duplicated:
+            notes.append(f"{duplicated} reading{'s' if duplicated > 1 else ''} of the day recorded twice under another "
+                         "name of the same energy: counted once")
         if not model.valid:
             notes.append(f"baseline model not valid ({model.validity.verdict}): deviations are not called significant")
         return PerformanceAnalysis(

@@ -220,11 +220,15 @@ class Store:
         return [DayEnergy(r["day"], float(r["energy_kwh"] or 0.0), int(r["readings"]),
                           float(r["coverage"] or 0.0)) for r in rows]
 
-    async def left_out_readings(self, seu: SeuRow, start_utc: dt.datetime, end_utc: dt.datetime) -> tuple[int, int]:
-        """(missing, implausible) readings of the SEU in [start_utc, end_utc): what its figures leave out."""
+    async def left_out_readings(self, seu: SeuRow, start_utc: dt.datetime,
+                                end_utc: dt.datetime) -> tuple[int, int, int]:
+        """(missing, implausible, duplicated) readings of the SEU in [start_utc, end_utc): what its figures leave
+        out."""
         row = await self.fetchrow(Q.LEFT_OUT_READINGS, list(seu.machine_ids), energy_types_for(seu.energy_source),
                                   start_utc, end_utc)
-        return (int(row["missing"] or 0), int(row["implausible"] or 0)) if row else (0, 0)
+        if not row:
+            return 0, 0, 0
+        return int(row["missing"] or 0), int(row["implausible"] or 0), int(row["duplicated"] or 0)
 
     # --- rollups ----------------------------------------------------------------------
     async def rollup_mode(self, create: bool = True) -> str:
@@ -286,6 +290,10 @@ class Store:
                 for statement in (Q.DELETE_HOURLY, Q.INSERT_HOURLY, Q.DELETE_HOURLY_PRODUCTION,
                                   Q.INSERT_HOURLY_PRODUCTION, Q.DELETE_HOURLY_WEATHER, Q.INSERT_HOURLY_WEATHER):
                     await conn.execute(statement, since, to, timeout=self._rollup_timeout_s)
+                aliases = [(t, kind) for kind, names in ENERGY_TYPE_ALIASES.items() for t in names]
+                for statement in (Q.MERGE_HOURLY_ALIASES, Q.DROP_MERGED_ALIASES):
+                    await conn.execute(statement, since, to, [t for t, _ in aliases], [k for _, k in aliases],
+                                       timeout=self._rollup_timeout_s)
                 changed = not incremental or before != await conn.fetchval(Q.HOURLY_DIGEST, since, to)
                 for statement in (Q.DELETE_DAILY, Q.INSERT_DAILY, Q.DELETE_DAILY_PRODUCTION,
                                   Q.INSERT_DAILY_PRODUCTION, Q.DELETE_DAILY_WEATHER, Q.INSERT_DAILY_WEATHER):

@@ -28,10 +28,12 @@ ORDER BY s.name, es.name
 # A reading counts when it is plausible: present, not negative, and no more than ten times what the machine's
 # rated power draws in an hour (readings are 1 s to 1 h apart). A meter reset turned into an interval by an
 # upstream converter (minus the meter total, or all of it) fails that test in every path below.
-# Readings of the SEU on [$3, $4) that were left out: missing (NULL) and implausible (negative, or too large).
+# Readings of the SEU on [$3, $4) that were left out: missing (NULL), implausible (negative, or too large), and
+# duplicated (the same machine and instant under two names of the SEU's energy).
 LEFT_OUT_READINGS = """
 SELECT count(*) FILTER (WHERE r.energy_kwh IS NULL) AS missing,
-       count(*) FILTER (WHERE r.energy_kwh < 0 OR r.energy_kwh > 10 * m.rated_power_kw) AS implausible
+       count(*) FILTER (WHERE r.energy_kwh < 0 OR r.energy_kwh > 10 * m.rated_power_kw) AS implausible,
+       count(*) - count(DISTINCT (r.machine_id, r.time)) AS duplicated
 FROM energy_readings r JOIN machines m ON m.id = r.machine_id
 WHERE r.machine_id = ANY($1::uuid[]) AND r.energy_type = ANY($2::text[]) AND r.time >= $3 AND r.time < $4
 """
@@ -43,12 +45,14 @@ WHERE r.machine_id = ANY($1::uuid[]) AND r.energy_type = ANY($2::text[]) AND r.t
 # (23, 24 or 25 hours on DST days, or midnight..cut-off), averaged over the SEU's machines.
 DAILY_ENERGY_RAW = """
 WITH r AS (
-    SELECT r.machine_id, (r.time AT TIME ZONE $5)::date AS day, r.time, r.energy_kwh
+    SELECT DISTINCT ON (r.machine_id, r.time) r.machine_id, (r.time AT TIME ZONE $5)::date AS day, r.time,
+           r.energy_kwh
     FROM energy_readings r JOIN machines m ON m.id = r.machine_id
     WHERE r.machine_id = ANY($1::uuid[]) AND r.energy_type = ANY($2::text[])
       AND r.time >= $3 AND r.time < $4
       AND (NOT $7 OR (r.time AT TIME ZONE $5)::time < $6::time)
       AND r.energy_kwh IS NOT NULL AND r.energy_kwh >= 0 AND r.energy_kwh <= 10 * m.rated_power_kw
+    ORDER BY r.machine_id, r.time, r.energy_type
 ), per_machine AS (
     SELECT day, machine_id, sum(energy_kwh) AS e, count(*) AS n,
            CASE WHEN count(*) > 1
@@ -154,6 +158,55 @@ JOIN machines m ON m.id = r.machine_id JOIN factories f ON f.id = m.factory_id
 WHERE r.time >= $1 AND r.time < $2
   AND r.energy_kwh IS NOT NULL AND r.energy_kwh >= 0 AND r.energy_kwh <= 10 * m.rated_power_kw
 GROUP BY r.machine_id, r.energy_type, date_trunc('hour', r.time), f.timezone
+"""
+
+# Hours in which one machine has readings under two names of the same energy ('energy' and 'electricity': two
+# gateways, or a relabelling): the hour is re-summed from its readings with one reading per instant, into the
+# row of the first type name, and the other names' rows go. Such hours are rare, so the full rollup build stays
+# one pass over the readings. $1/$2 the refreshed window; $3/$4 energy type -> kind (from ENERGY_TYPE_ALIASES).
+MERGE_HOURLY_ALIASES = """
+WITH k AS (SELECT * FROM unnest($3::text[], $4::text[]) AS k(energy_type, kind)),
+mixed AS (
+    SELECT h.machine_id, h.hour, min(h.energy_type) AS keep, array_agg(h.energy_type) AS types
+    FROM enms_perf.hourly h LEFT JOIN k ON k.energy_type = h.energy_type
+    WHERE h.hour >= $1 AND h.hour < $2
+    GROUP BY h.machine_id, h.hour, coalesce(k.kind, h.energy_type)
+    HAVING count(*) > 1
+), merged AS (
+    SELECT x.machine_id, x.hour, x.keep, sum(d.energy_kwh) AS energy_kwh, max(d.power_kw) AS peak_kw,
+           count(*) AS readings,
+           least(3600.0, CASE WHEN count(*) > 1
+                              THEN count(*) * extract(epoch FROM max(d.time) - min(d.time)) / (count(*) - 1)
+                              ELSE 3600.0 END) AS covered_s
+    FROM mixed x
+    CROSS JOIN LATERAL (
+        SELECT DISTINCT ON (r.time) r.time, r.energy_kwh, r.power_kw
+        FROM energy_readings r JOIN machines m ON m.id = r.machine_id
+        WHERE r.machine_id = x.machine_id AND r.energy_type = ANY(x.types)
+          AND r.time >= x.hour AND r.time < x.hour + interval '1 hour'
+          AND r.energy_kwh IS NOT NULL AND r.energy_kwh >= 0 AND r.energy_kwh <= 10 * m.rated_power_kw
+        ORDER BY r.time, r.energy_type
+    ) d
+    GROUP BY x.machine_id, x.hour, x.keep
+)
+UPDATE enms_perf.hourly h
+SET energy_kwh = m.energy_kwh, peak_kw = m.peak_kw, readings = m.readings, covered_s = m.covered_s
+FROM merged m
+WHERE h.machine_id = m.machine_id AND h.hour = m.hour AND h.energy_type = m.keep
+"""
+
+DROP_MERGED_ALIASES = """
+WITH k AS (SELECT * FROM unnest($3::text[], $4::text[]) AS k(energy_type, kind)),
+mixed AS (
+    SELECT h.machine_id, h.hour, min(h.energy_type) AS keep, array_agg(h.energy_type) AS types
+    FROM enms_perf.hourly h LEFT JOIN k ON k.energy_type = h.energy_type
+    WHERE h.hour >= $1 AND h.hour < $2
+    GROUP BY h.machine_id, h.hour, coalesce(k.kind, h.energy_type)
+    HAVING count(*) > 1
+)
+DELETE FROM enms_perf.hourly h
+USING mixed x
+WHERE h.machine_id = x.machine_id AND h.hour = x.hour AND h.energy_type = ANY(x.types) AND h.energy_type <> x.keep
 """
 
 DELETE_HOURLY_PRODUCTION = "DELETE FROM enms_perf.hourly_production WHERE hour >= $1 AND hour < $2"
@@ -290,12 +343,13 @@ ORDER BY e.day
 # $6 time zone; $7/$8 the UTC range of the local days.
 SEU_DAILY_SERIES_RAW = """
 WITH r AS (
-    SELECT r.machine_id, (r.time AT TIME ZONE $6)::date AS day, date_trunc('hour', r.time) AS hour,
-           r.time, r.energy_kwh, r.power_kw
+    SELECT DISTINCT ON (r.machine_id, r.time) r.machine_id, (r.time AT TIME ZONE $6)::date AS day,
+           date_trunc('hour', r.time) AS hour, r.time, r.energy_kwh, r.power_kw
     FROM energy_readings r JOIN machines m ON m.id = r.machine_id
     WHERE r.machine_id = ANY($1::uuid[]) AND r.energy_type = ANY($2::text[])
       AND r.time >= $7 AND r.time < $8
       AND r.energy_kwh IS NOT NULL AND r.energy_kwh >= 0 AND r.energy_kwh <= 10 * m.rated_power_kw
+    ORDER BY r.machine_id, r.time, r.energy_type
 ), hourly AS (
     SELECT machine_id, day, hour, sum(energy_kwh) AS e, max(power_kw) AS peak, count(*) AS n,
            least(3600.0, CASE WHEN count(*) > 1
