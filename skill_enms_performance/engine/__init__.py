@@ -300,10 +300,11 @@ class Engine:
         if partial and mode == "rollup":
             cutoff = local_time_of_day(now, seu.timezone)
             key = (first, last, "partial", cutoff.hour * 4 + cutoff.minute // 15)
-            history, actual_rows, today_drv = await asyncio.gather(
+            history, actual_rows, today_drv, left_out = await asyncio.gather(
                 self._cached_series(seu, key, lambda: self.store.seu_partial_series(seu, first, last, cutoff)),
                 self._guard(self.store.daily_energy(seu, start, end, cutoff)),
-                self._guard(self.store.today_drivers(seu, start, end)))
+                self._guard(self.store.today_drivers(seu, start, end)),
+                self._left_out_readings(seu, day, start, end, partial))
             actual_row = actual_rows[0] if actual_rows else None
             day_row = None if actual_row is None else SeriesDay(
                 day=day, energy_kwh=actual_row.energy_kwh, readings=actual_row.readings,
@@ -316,10 +317,13 @@ class Engine:
             day_row = next((SeriesDay(r.day, r.energy_kwh, r.readings, r.coverage, None, None)
                             for r in raw if r.day == day), None)
             key = (first, last, "partial-raw", cutoff.hour * 4 + cutoff.minute // 15)
+            left_out = await self._left_out_readings(seu, day, start, end, partial)
         else:
             key = (first, last, day, mode)
-            rows = await self._cached_series(
-                seu, key, lambda: self.store.seu_daily_series(seu, min(first, day), max(last, day), mode))
+            rows, left_out = await asyncio.gather(
+                self._cached_series(
+                    seu, key, lambda: self.store.seu_daily_series(seu, min(first, day), max(last, day), mode)),
+                self._left_out_readings(seu, day, start, end, partial))
             history = [r for r in rows if first <= r.day <= last and r.day != day]
             day_row = next((r for r in rows if r.day == day), None)
         if day_row is None or day_row.readings == 0:
@@ -327,7 +331,7 @@ class Engine:
             raise NoDataError(seu.name, day, _local_date(first_seen, seu.timezone), _local_date(last_seen, seu.timezone))
         if len(history) < 3:
             raise InsufficientHistoryError(seu.name, day, len(history))
-        missing_readings, implausible, duplicated = await self._left_out_readings(seu, day, start, end, partial)
+        missing_readings, implausible, duplicated = left_out
         data = self._daily_data(seu, history, (*key, "history"))
         model = self.model_for(seu, data, key)
         cal = self._calendar(seu, [day])[0]
