@@ -311,7 +311,8 @@ def main() -> int:
         session = AskSession("en-us", ready_timeout=600.0)
         print(f"skill on MiniCroft ready (incl. first rollup build) in {time.perf_counter() - t0:.1f} s; "
               f"pool_max_size {session.skill.settings.get('pool_max_size')}, "
-              f"bus_timeout_s {session.skill.settings.get('bus_timeout_s')}")
+              f"bus_timeout_s {session.skill.settings.get('bus_timeout_s')}, "
+              f"bus_concurrency {session.skill.settings.get('bus_concurrency')}")
         mix = request_mix(args.requests, args.seed)
         print("mix: " + ", ".join(f"{n} {k}" for k, n in collections.Counter(r.label for r in mix).most_common()))
 

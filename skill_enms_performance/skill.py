@@ -40,7 +40,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "answer_timeout_s": 3.0,        # a spoken question is answered (or apologised for) within this
     "warm_up_timeout_s": 300.0,     # first rollup build of a large database at start
     "bus_timeout_s": 10.0,          # a bus request's work, from its turn on (waiting for a turn does not count)
-    "bus_concurrency": 8,           # bus requests worked on at once; the rest wait for a turn, first come first served
+    "bus_concurrency": 16,          # bus requests worked on at once; the rest wait for a turn, first come first served
     "bus_queue_timeout_s": 30.0,    # a request that gets no turn within this is answered with code "busy"
     "summary_timeout_s": 5.0,       # fleet summaries and health read every SEU
     "connect_timeout_s": 2.0,
