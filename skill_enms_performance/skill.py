@@ -738,7 +738,7 @@ class EnmsPerformanceSkill(ConversationalSkill):
     def _bus_turns(self) -> asyncio.Semaphore:
         """The bus requests' turns (made on the loop, on first use)."""
         if self._turns is None:
-            self._turns = asyncio.Semaphore(max(1, int(self.settings.get("bus_concurrency", 8))))
+            self._turns = asyncio.Semaphore(max(1, int(self.settings.get("bus_concurrency", DEFAULT_SETTINGS["bus_concurrency"]))))
         return self._turns
 
 
