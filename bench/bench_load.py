@@ -253,7 +253,7 @@ def clear_caches(skill: Any) -> None:
     engine = skill._engine  # noqa: SLF001 - benchmark: cold caches on purpose
 
     async def clear() -> None:
-        for name in ("_models", "_series", "_data"):  # fitted models, daily series, model inputs
+        for name in ("_models", "_series", "_data", "_rates", "_left_out"):  # every per-question cache
             cache = getattr(engine, name, None)
             if isinstance(cache, dict):
                 cache.clear()
@@ -324,6 +324,9 @@ def main() -> int:
                 label = f"{cache} {'concurrent' if concurrent else 'sequential'}"
                 runs.append(run_mix(session, admin_dsn, mix, concurrent=concurrent, label=label,
                                     timeout=args.timeout))
+                engine = session.skill._engine  # noqa: SLF001 - what the caches held after the run
+                print(f"after {label}: rollup generation {engine._generation}, cached series {len(engine._series)}, "  # noqa: SLF001
+                      f"models {len(engine._models)} (cache size {engine.settings.model_cache_size})")  # noqa: SLF001
         report(mix, runs, args)
     finally:
         if session is not None:
