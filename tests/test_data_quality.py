@@ -220,3 +220,58 @@ def test_an_interval_recorded_twice_under_two_names_of_one_energy_counts_once(pl
     payload = _clean_json(result)
     assert result.actual_energy_kwh == pytest.approx(expected, abs=1e-3)
     assert f"{copies} readings of the day recorded twice" in " ".join(payload["data_quality"]["notes"])
+
+
+@pytest.mark.parametrize("day, start_utc, coverage", [
+    (dt.date(2025, 10, 21), dt.datetime(2025, 10, 21, 7, 0, tzinfo=dt.timezone.utc), 18 / 24),   # a whole day
+    (dt.date(2025, 11, 6), dt.datetime(2025, 11, 6, 8, 0, tzinfo=dt.timezone.utc), 7 / 13),      # today, at 13:00
+])
+def test_a_gap_is_not_a_saving(plant_copy, day, start_utc, coverage):
+    """Six night hours without readings lower the measured energy; the coverage says so (also for a running day,
+    whose raw query once took a gap for wider spacing), and the shortfall is not called significant unless the
+    day, filled up to full coverage, would still be low."""
+    machine = "(SELECT id FROM machines WHERE name = 'Compressor-1')"
+    statements = [(f"DELETE FROM energy_readings WHERE machine_id = {machine} AND time >= $1 AND time < $2",
+                   start_utc, start_utc + dt.timedelta(hours=6)), REBUILD]
+    result = run(_with(plant_copy, statements, lambda e: e.analyze_seu_performance("Compressor-1", None, day)))
+    payload = _clean_json(result)
+    assert payload["data_quality"]["coverage_fraction"] == pytest.approx(coverage, abs=0.02)
+    assert f"readings cover {round(100 * coverage)}%" in " ".join(payload["data_quality"]["notes"])
+    # the rule: a shortfall on an incomplete day is significant only if the filled-up day is still low
+    filled = result.actual_energy_kwh / result.data_quality.coverage_fraction
+    still_low = filled < result.baseline["interval"]["low_kwh"]
+    if result.deviation_kwh < 0 and not still_low:
+        assert not result.significant and payload["iso50001_status"] != "excellent", payload
+    if result.significant and result.deviation_kwh < 0:
+        assert still_low, payload
+
+
+def test_an_seu_listing_a_deleted_machine_is_analysed_on_the_machines_it_has(plant_copy):
+    seu = "(SELECT id FROM seus WHERE name = 'Conveyor-A')"
+    statements = [(f"UPDATE seus SET machine_ids = machine_ids || $1::uuid || machine_ids WHERE id = {seu}",
+                   uuid.uuid4()), REBUILD]
+    result = run(_with(plant_copy, statements, lambda e: e.analyze_seu_performance("Conveyor-A", None, DAY)))
+    payload = _clean_json(result)
+    assert payload["data_quality"]["coverage_fraction"] == pytest.approx(1.0, abs=0.01)
+    assert payload["data_quality"]["baseline_days_used"] >= 300
+    assert result.actual_energy_kwh == pytest.approx(run(_fetchval(plant_copy, _day_sql("Conveyor-A"), DAY)), abs=1e-3)
+
+
+def test_a_shortfall_on_an_incomplete_day_is_judged_on_the_filled_up_day(plant_copy):
+    """Working hours missing (09:00-17:00 local on a Tuesday): measured far below the baseline. Filled up to full
+    coverage at the day's own mean power the verdict is what the filled-up day says, and the note tells why."""
+    day = dt.date(2025, 10, 28)
+    machine = "(SELECT id FROM machines WHERE name = 'Injection-Molding-1')"
+    start = dt.datetime(2025, 10, 28, 16, 0, tzinfo=dt.timezone.utc)
+    statements = [(f"DELETE FROM energy_readings WHERE machine_id = {machine} AND time >= $1 AND time < $2",
+                   start, start + dt.timedelta(hours=8)), REBUILD]
+    result = run(_with(plant_copy, statements, lambda e: e.analyze_seu_performance("Injection-Molding-1", None, day)))
+    payload = _clean_json(result)
+    assert result.deviation_kwh < 0 and payload["data_quality"]["coverage_fraction"] == pytest.approx(16 / 24, abs=0.02)
+    filled = result.actual_energy_kwh / result.data_quality.coverage_fraction
+    still_low = filled < result.baseline["interval"]["low_kwh"]
+    assert result.significant == still_low, payload
+    actual_low = result.actual_energy_kwh < result.baseline["interval"]["low_kwh"]
+    assert actual_low, "the gap should take the measured day below the interval"
+    if not still_low:
+        assert "the shortfall is not called significant" in " ".join(payload["data_quality"]["notes"])

@@ -58,6 +58,10 @@ PLAN_STATUSES = ("draft", "planned", "in_progress", "completed", "cancelled")
 CALENDAR_LABEL_LIST = tuple(calendar.LABELS[k] for k in sorted(calendar.LABELS))
 
 
+#: a day whose readings cover less than this share of it is incomplete (named in notes; a shortfall is checked)
+COMPLETE_COVERAGE = 0.99
+
+
 def _norm(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
@@ -345,6 +349,13 @@ class Engine:
         deviation = actual - expected
         pct = 100.0 * deviation / expected if expected > 0 else 0.0
         significant = bool(model.valid and prediction.is_significant(actual))
+        # missing readings only ever lower the measured energy: on an incomplete day a shortfall counts only
+        # when the day, filled up to full coverage at its own mean power, would still lie below the interval
+        # (an excess stays significant: it is a lower bound)
+        gap_shortfall = significant and deviation < 0 and day_row.coverage < COMPLETE_COVERAGE
+        if gap_shortfall:
+            filled = actual / day_row.coverage if day_row.coverage > 0 else math.inf
+            significant = filled < prediction.lower_kwh
         status = analysis.iso_status(pct, significant)
         attribution, root_cause = analysis.attribute(model, drivers, actual, prediction, significant)
 
@@ -360,8 +371,12 @@ class Engine:
             notes.append("outside model range: " + ", ".join(k for k, v in prediction.in_range.items() if not v))
         if prediction.imputed_drivers:
             notes.append("drivers missing and taken from a typical day: " + ", ".join(prediction.imputed_drivers))
-        if day_row.coverage < self.settings.min_coverage:
-            notes.append("the analysed day has less than half of its expected readings")
+        if day_row.coverage < COMPLETE_COVERAGE:
+            notes.append(f"readings cover {round(100 * day_row.coverage)}% of the analysed day"
+                         + (": less than half of its expected readings"
+                            if day_row.coverage < self.settings.min_coverage else ""))
+        if gap_shortfall and not significant:
+            notes.append("below the baseline, but readings are missing: the shortfall is not called significant")
         if implausible:
             notes.append(f"{implausible} reading{'s' if implausible > 1 else ''} of the day left out as implausible "
                          "(negative, or more than ten times the rated power for an hour: a meter reset?)")

@@ -9,7 +9,8 @@ SERVER_VERSION = "SELECT current_setting('server_version') AS version"
 
 LIST_SEUS = """
 SELECT s.id, s.name, es.name AS energy_source, es.unit, es.cost_per_unit, es.carbon_factor,
-       s.machine_ids,
+       -- the machines that exist (an id of a deleted machine, or one listed twice, is not a machine to wait for)
+       coalesce(array_agg(DISTINCT m.id) FILTER (WHERE m.id IS NOT NULL), '{}') AS machine_ids,
        array_agg(m.name ORDER BY m.name) AS machine_names,
        array_agg(m.type ORDER BY m.name) AS machine_types,
        min(f.name) AS factory,
@@ -41,7 +42,7 @@ WHERE r.machine_id = ANY($1::uuid[]) AND r.energy_type = ANY($2::text[]) AND r.t
 # Energy per local day, straight from the readings (the path used when no rollup exists).
 # $1 machine ids, $2 energy types, $3/$4 UTC range, $5 time zone, $6 local cut-off time,
 # $7 whether the cut-off applies (a partial day compared with the same hours of other days).
-# Coverage: per machine, readings x their mean spacing over the length of the local window
+# Coverage: per machine and hour, readings x their mean spacing (at most the hour), summed over the local window
 # (23, 24 or 25 hours on DST days, or midnight..cut-off), averaged over the SEU's machines.
 DAILY_ENERGY_RAW = """
 WITH r AS (
@@ -53,13 +54,17 @@ WITH r AS (
       AND (NOT $7 OR (r.time AT TIME ZONE $5)::time < $6::time)
       AND r.energy_kwh IS NOT NULL AND r.energy_kwh >= 0 AND r.energy_kwh <= 10 * m.rated_power_kw
     ORDER BY r.machine_id, r.time, r.energy_type
-), per_machine AS (
+), per_hour AS (  -- coverage per hour, as the rollups count it: a gap of hours is a gap, not a wider spacing
     SELECT day, machine_id, sum(energy_kwh) AS e, count(*) AS n,
-           CASE WHEN count(*) > 1
-                THEN extract(epoch FROM max(time) - min(time)) / (count(*) - 1) END AS step_s
-    FROM r GROUP BY day, machine_id
+           least(3600.0, CASE WHEN count(*) > 1
+                              THEN count(*) * extract(epoch FROM max(time) - min(time)) / (count(*) - 1)
+                              ELSE 3600.0 END) AS covered_s
+    FROM r GROUP BY day, machine_id, date_trunc('hour', time)
+), per_machine AS (
+    SELECT day, machine_id, sum(e) AS e, sum(n) AS n, sum(covered_s) AS covered_s
+    FROM per_hour GROUP BY day, machine_id
 ), windows AS (
-    SELECT day, e, n, step_s,
+    SELECT day, e, n, covered_s,
            extract(epoch FROM
                ((day + CASE WHEN $7 THEN $6::time ELSE time '00:00' END
                      + CASE WHEN $7 THEN interval '0' ELSE interval '1 day' END)::timestamp AT TIME ZONE $5)
@@ -67,7 +72,7 @@ WITH r AS (
     FROM per_machine
 )
 SELECT day, sum(e) AS energy_kwh, sum(n)::int AS readings,
-       sum(least(1.0, n * coalesce(step_s, 0) / nullif(window_s, 0)))
+       sum(least(1.0, covered_s / nullif(window_s, 0)))
            / greatest(cardinality($1::uuid[]), 1) AS coverage
 FROM windows
 GROUP BY day
