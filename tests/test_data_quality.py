@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 import uuid
 
 import asyncpg
@@ -19,6 +18,7 @@ from skill_enms_performance.engine import Engine
 from skill_enms_performance.engine.errors import EnmsError
 
 from .conftest import REF_NOW, run
+from .test_baseline import assert_no_nan
 
 DAY = dt.date(2025, 11, 4)               # a Tuesday, two days before REF_NOW
 RESET_DAY = dt.date(2025, 11, 5)         # inside the window every refresh re-aggregates (late corrections)
@@ -27,21 +27,9 @@ REBUILD = ("DROP SCHEMA IF EXISTS enms_perf CASCADE",)
 TZ = "America/Los_Angeles"
 
 
-def _finite(value, path="result"):
-    """Every number in a JSON-able structure is finite."""
-    if isinstance(value, float):
-        assert math.isfinite(value), f"{path} is {value}"
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            _finite(v, f"{path}.{k}")
-    elif isinstance(value, (list, tuple)):
-        for i, v in enumerate(value):
-            _finite(v, f"{path}[{i}]")
-
-
 def _clean_json(result) -> dict:
     payload = result.to_dict()
-    _finite(payload)
+    assert_no_nan(payload, "result")
     json.dumps(payload, allow_nan=False, default=str)
     return payload
 

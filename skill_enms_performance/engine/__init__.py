@@ -243,10 +243,14 @@ class Engine:
                          calendar=self._calendar(seu, days), coverage=[r.coverage for r in rows],
                          calendar_labels=CALENDAR_LABEL_LIST)
 
+    def _cache_generation(self) -> int:
+        """What cached series follow: the rollup generation, or (read-only, no rollups) the refresh interval."""
+        return self._generation if self._mode == "rollup" else int(time.monotonic() // self.settings.rollup_refresh_s)
+
     async def _cached_series(self, seu: SeuRow, key: tuple, fetch: Callable) -> list[SeriesDay]:
         """Daily series change only when rollups are refreshed (or, read-only, at most once per
         refresh interval): keep them until then."""
-        generation = self._generation if self._mode == "rollup" else int(time.monotonic() // self.settings.rollup_refresh_s)
+        generation = self._cache_generation()
         cache_key = (seu.id, seu.energy_source, *key, generation)
         rows = self._series.get(cache_key)
         if rows is None:
@@ -260,7 +264,7 @@ class Engine:
                                  partial: bool) -> tuple[int, int, int]:
         """(missing, implausible, duplicated) readings of the analysed day, which its figure leaves out; kept like the series
         (a running day per quarter hour)."""
-        generation = self._generation if self._mode == "rollup" else int(time.monotonic() // self.settings.rollup_refresh_s)
+        generation = self._cache_generation()
         key = (seu.id, seu.energy_source, day, generation, int(end.timestamp() // 900) if partial else None)
         found = self._left_out.get(key)
         if found is None:

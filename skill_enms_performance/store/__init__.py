@@ -291,9 +291,8 @@ class Store:
                                   Q.INSERT_HOURLY_PRODUCTION, Q.DELETE_HOURLY_WEATHER, Q.INSERT_HOURLY_WEATHER):
                     await conn.execute(statement, since, to, timeout=self._rollup_timeout_s)
                 aliases = [(t, kind) for kind, names in ENERGY_TYPE_ALIASES.items() for t in names]
-                for statement in (Q.MERGE_HOURLY_ALIASES, Q.DROP_MERGED_ALIASES):
-                    await conn.execute(statement, since, to, [t for t, _ in aliases], [k for _, k in aliases],
-                                       timeout=self._rollup_timeout_s)
+                await conn.execute(Q.MERGE_HOURLY_ALIASES, since, to, [t for t, _ in aliases],
+                                   [k for _, k in aliases], timeout=self._rollup_timeout_s)
                 changed = not incremental or before != await conn.fetchval(Q.HOURLY_DIGEST, since, to)
                 for statement in (Q.DELETE_DAILY, Q.INSERT_DAILY, Q.DELETE_DAILY_PRODUCTION,
                                   Q.INSERT_DAILY_PRODUCTION, Q.DELETE_DAILY_WEATHER, Q.INSERT_DAILY_WEATHER):

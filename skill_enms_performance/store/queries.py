@@ -193,21 +193,11 @@ mixed AS (
         ORDER BY r.time, r.energy_type
     ) d
     GROUP BY x.machine_id, x.hour, x.keep
-)
-UPDATE enms_perf.hourly h
-SET energy_kwh = m.energy_kwh, peak_kw = m.peak_kw, readings = m.readings, covered_s = m.covered_s
-FROM merged m
-WHERE h.machine_id = m.machine_id AND h.hour = m.hour AND h.energy_type = m.keep
-"""
-
-DROP_MERGED_ALIASES = """
-WITH k AS (SELECT * FROM unnest($3::text[], $4::text[]) AS k(energy_type, kind)),
-mixed AS (
-    SELECT h.machine_id, h.hour, min(h.energy_type) AS keep, array_agg(h.energy_type) AS types
-    FROM enms_perf.hourly h LEFT JOIN k ON k.energy_type = h.energy_type
-    WHERE h.hour >= $1 AND h.hour < $2
-    GROUP BY h.machine_id, h.hour, coalesce(k.kind, h.energy_type)
-    HAVING count(*) > 1
+), kept AS (
+    UPDATE enms_perf.hourly h
+    SET energy_kwh = m.energy_kwh, peak_kw = m.peak_kw, readings = m.readings, covered_s = m.covered_s
+    FROM merged m
+    WHERE h.machine_id = m.machine_id AND h.hour = m.hour AND h.energy_type = m.keep
 )
 DELETE FROM enms_perf.hourly h
 USING mixed x
