@@ -241,8 +241,8 @@ def report(args, samples, latencies, codes, written, pool_max, threads_before, t
     rss_ratio = mean(last, "rss_mb") / mean(first, "rss_mb")
     rows = [
         ["resident memory (MB)", f"{mean(first, 'rss_mb'):.0f}", f"{mean(last, 'rss_mb'):.0f}", f"{rss_ratio:.2f}"],
-        ["latency p50", fmt_ms(pct(early, 50)), fmt_ms(pct(late, 50)), f"{pct(late, 50) / pct(early, 50):.2f}"],
-        ["latency p95", fmt_ms(pct(early, 95)), fmt_ms(pct(late, 95)), f"{pct(late, 95) / pct(early, 95):.2f}"],
+        ["latency p50 (ms)", fmt_ms(1000 * pct(early, 50)), fmt_ms(1000 * pct(late, 50)), f"{pct(late, 50) / pct(early, 50):.2f}"],
+        ["latency p95 (ms)", fmt_ms(1000 * pct(early, 95)), fmt_ms(1000 * pct(late, 95)), f"{pct(late, 95) / pct(early, 95):.2f}"],
         ["connections", f"{mean(first, 'connections'):.1f}", f"{mean(last, 'connections'):.1f}", ""],
         ["threads", f"{mean(first, 'threads'):.1f}", f"{mean(last, 'threads'):.1f}", ""],
         ["loop tasks", f"{mean(first, 'tasks'):.1f}", f"{mean(last, 'tasks'):.1f}", ""],
