@@ -76,7 +76,7 @@ def check_expect(e: dict, asking_for: str | None = None) -> None:
 
 
 def check_fillable(text: str, lang: str) -> None:
-    for role, variant in placeholders(text):
+    for role, _variant in placeholders(text):
         assert role in ROLES, role
     for plant in PLANTS:
         filled = list(fills(text, PLANT_DATA, plant, lang))

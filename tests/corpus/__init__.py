@@ -6,6 +6,7 @@ Files: ``plants.json`` (role -> canonical name and spoken forms per plant and la
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import random
 import re
@@ -80,11 +81,13 @@ def spoken_forms(plants: dict, role: str, plant: str, lang: str, variant: str = 
 def fill(text: str, plants: dict, plant: str, lang: str, pick: int = 0) -> str:
     """Replace every placeholder by one spoken form: form number ``pick + position`` (mod the number of forms), so
     that iterating ``pick`` over range(max forms) walks every form of every role deterministically."""
-    def repl(m: re.Match, counter=iter(range(1000))) -> str:
+    position = itertools.count()
+
+    def repl(m: re.Match) -> str:
         forms = spoken_forms(plants, m.group(1), plant, lang, m.group(2) or "default")
         if not forms:
             raise KeyError(f"{m.group(0)} has no spoken form on plant {plant!r} in {lang}")
-        return forms[(pick + next(counter)) % len(forms)]
+        return forms[(pick + next(position)) % len(forms)]
     return _PLACEHOLDER.sub(repl, text)
 
 
