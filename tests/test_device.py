@@ -289,3 +289,34 @@ def test_neighbour_skill_gets_its_own_question(device):
     ours = [m for m in listener.since(sent) if m.msg_type == "speak"
             and (m.context or {}).get("skill_id") == SKILL_ID]
     assert not ours, [m.data for m in ours]
+
+
+@pytest.mark.parametrize("command", [["health"], ["analyze", "Compressor-1"],
+                                     ["ask", "How did Compressor-1 perform today?"]], ids=["health", "analyze", "ask"])
+def test_commands_print_no_warnings_without_a_runtime_dir(plant_dsn, command):
+    """Over ssh or in a container XDG_RUNTIME_DIR is unset; platformdirs used to warn twice per command."""
+    cli = Path(sys.executable).parent / "enms-performance"
+    env = _clean_env()
+    env.pop("XDG_RUNTIME_DIR", None)
+    proc = subprocess.run([str(cli), *command, "--dsn", plant_dsn, "--now", REF_NOW.isoformat()], capture_output=True,
+                          text=True, timeout=300, env=env)
+    assert proc.returncode == 0, (proc.stdout, proc.stderr)
+    for stream in (proc.stdout, proc.stderr):
+        assert "Warning" not in stream and "WARNING" not in stream and "Traceback" not in stream, stream
+
+
+def test_embedded_demo_prints_no_warnings_without_a_runtime_dir(tmp_path):
+    """The embedded server's library asks platformdirs for the runtime dir at import: the path that warned."""
+    from skill_enms_performance.demo.embedded import start_server
+
+    cli = Path(sys.executable).parent / "enms-performance"
+    env = _clean_env(ENMS_DATA_DIR=str(tmp_path / "data"))
+    env.pop("XDG_RUNTIME_DIR", None)
+    try:
+        proc = subprocess.run([str(cli), "demo", "--resolution", "60", "--now", REF_NOW.isoformat()],
+                              capture_output=True, text=True, timeout=300, env=env)
+    finally:  # the demo server outlives the command by design: stop it here
+        start_server(tmp_path / "data" / "pgdata", cleanup_mode="delete").cleanup()
+    assert proc.returncode == 0, (proc.stdout, proc.stderr)
+    assert proc.stdout.strip().startswith("postgresql://"), proc.stdout
+    assert "Warning" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
