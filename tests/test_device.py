@@ -320,3 +320,23 @@ def test_embedded_demo_prints_no_warnings_without_a_runtime_dir(tmp_path):
     assert proc.returncode == 0, (proc.stdout, proc.stderr)
     assert proc.stdout.strip().startswith("postgresql://"), proc.stdout
     assert "Warning" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_settingsmeta_describes_every_setting_the_skill_reads():
+    """The settings form of a device shows settingsmeta.json: every default, with its default value."""
+    from skill_enms_performance.skill import DEFAULT_SETTINGS
+
+    meta = json.loads((REPO / "skill_enms_performance" / "settingsmeta.json").read_text())
+    fields = {f["name"]: f for section in meta["skillMetadata"]["sections"] for f in section["fields"]}
+    # a mapping cannot be edited in a form; it is set in settings.json (README, Settings)
+    editable = {k: v for k, v in DEFAULT_SETTINGS.items() if not isinstance(v, dict)}
+    assert set(fields) == set(editable)
+    for name, default in editable.items():
+        expected = str(default).lower() if isinstance(default, bool) else str(default)
+        assert fields[name]["value"] == expected, name
+        assert fields[name]["type"] == ("checkbox" if isinstance(default, bool) else
+                                        "number" if isinstance(default, (int, float)) else
+                                        "password" if name == "dsn" else "text"), name
+    for lang in ("en-us", "de-de"):
+        skill_json = json.loads((REPO / "locale" / lang / "skill.json").read_text())
+        assert skill_json["skill_id"] == SKILL_ID and skill_json["examples"], lang
