@@ -32,6 +32,7 @@ INSTALL_REQUIRES = [
     "scipy>=1.10",
     "holidays>=0.50",
     "rapidfuzz>=3.0",
+    "pydantic>=2,<3",                     # validation.py (bus and CLI input)
 ]
 
 CLI_EXTRA = [

@@ -340,3 +340,31 @@ def test_settingsmeta_describes_every_setting_the_skill_reads():
     for lang in ("en-us", "de-de"):
         skill_json = json.loads((REPO / "locale" / lang / "skill.json").read_text())
         assert skill_json["skill_id"] == SKILL_ID and skill_json["examples"], lang
+
+
+def test_every_third_party_import_is_declared_in_the_wheel(device_venv):
+    """An import that only the constraints file or a neighbour brings in breaks on the next device."""
+    import ast
+    import importlib.metadata as md
+    import re
+    import zipfile
+
+    _venv, wheel = device_venv
+    with zipfile.ZipFile(wheel) as zf:
+        metadata = zf.read(next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))).decode()
+    declared = {re.split(r"[ ;<>=!~\[(]", line.split(":", 1)[1].strip())[0].lower().replace("_", "-")
+                for line in metadata.splitlines() if line.startswith("Requires-Dist:")}
+    providers = md.packages_distributions()
+    missing = set()
+    for path in (REPO / "skill_enms_performance").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else [])
+            for name in names:
+                top = name.split(".")[0]
+                if top in sys.stdlib_module_names or top == "skill_enms_performance":
+                    continue
+                dists = {d.lower().replace("_", "-") for d in providers.get(top, [top])}
+                if not dists & declared:
+                    missing.add(f"{path.name}: {top} ({sorted(dists)})")
+    assert not missing, sorted(missing)
