@@ -117,7 +117,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             from . import chart
 
             series = await engine.chart_series(payload["seu_name"], payload["energy_source"], payload["date"])
-            _eprint(f"chart written to {chart.performance_chart(series, args.chart)}")
+            try:
+                _eprint(f"chart written to {chart.performance_chart(series, args.chart)}")
+            except chart.ChartUnavailable as err:  # no matplotlib: the answer still counts
+                _eprint(f"no chart: {err}")
         today = await engine.today(result.seu_name)
         payload["voice_summary"] = speech.speak(*speech.describe_analysis(payload, args.lang, today), args.lang)
         return payload
@@ -158,7 +161,10 @@ def cmd_summary(args: argparse.Namespace) -> int:
         if args.chart:
             from . import chart
 
-            _eprint(f"chart written to {chart.fleet_chart(payload, args.chart)}")
+            try:
+                _eprint(f"chart written to {chart.fleet_chart(payload, args.chart)}")
+            except chart.ChartUnavailable as err:  # no matplotlib: the answer still counts
+                _eprint(f"no chart: {err}")
         group = args.machine_type or args.factory or ""
         today = await engine.today()
         payload["voice_summary"] = " ".join(speech.speak(d, s, args.lang)
