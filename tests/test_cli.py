@@ -27,7 +27,7 @@ SEED_FIELDS = [
     "deviation_percent", "deviation_cost_usd", "efficiency_score", "root_cause_analysis", "recommendations",
     "iso50001_status", "voice_summary", "timestamp",
 ]
-#: enum values as listed in the seed milestone report
+#: enum values of the previous engine's JSON contract (README, "Every result is JSON with the seed's field names")
 SEED_ISO_STATUS = {"excellent", "on_target", "requires_attention", "non_compliant"}
 SEED_IMPROVEMENT = {"inefficient_scheduling", "excessive_idle", "suboptimal_setpoints", "equipment_degradation",
                     "process_inefficiency", "external_factors"}
