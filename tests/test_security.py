@@ -41,7 +41,7 @@ YESTERDAY = "2025-11-05"
 @contextlib.contextmanager
 def skill_session(dsn: str) -> Iterator[Any]:
     """The skill on MiniCroft, connected with ``dsn`` (ENMS_DSN) at the pinned clock."""
-    from skill_enms_performance.cli import AskSession
+    from skill_enms_performance.harness import AskSession
 
     saved = {k: os.environ.get(k) for k in ("ENMS_DSN", "ENMS_NOW")}
     os.environ["ENMS_DSN"] = dsn
