@@ -415,7 +415,7 @@ def test_password_never_appears_in_logs_errors_bus_or_speech(dsn, caplog, capfd,
     assert spoken_health["dialogs"] == ["error.database_unavailable"], spoken_health
     assert analyze["error"]["code"] == "database_unavailable" and summary["error"]["code"] == "database_unavailable"
     assert health["database_reachable"] is False
-    assert cli_codes == [2, 2, 2, 2]
+    assert cli_codes == [5, 5, 5, 5]  # database unavailable
     assert sink.lines and bus_lines and out  # the capture did capture
 
     places = {
