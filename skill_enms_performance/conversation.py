@@ -141,6 +141,12 @@ class Conversation:
                     retry = resolver.resolve(name_only, lang)
                     if retry.status != "unknown":
                         found, spoken = retry, name_only
+            if found.status == "unknown":  # ... or a verb: "how much gas did boiler one use" -> "boiler one use"
+                for part in _shorter(spoken):
+                    retry = resolver.resolve(part, lang)
+                    if retry.status == "match":
+                        found, spoken = retry, part
+                        break
             if found.status == "unknown":
                 return Say([speech.describe_error(UnknownSeuError(spoken, list(found.candidates)).to_dict(), lang)])
             draft.spoken = spoken
@@ -314,8 +320,10 @@ def _pick_seu(reply: str, options: list[str], lang: str, seus: Sequence[Any], re
         if found.status == "ambiguous" and len(inside) == 1:
             return inside[0]
     _, factory = speech.resolve_group(speech.strip_fillers(reply, lang), resolver, seus, lang)
-    if factory is not None:
-        there = sorted({s.name for s in seus if s.factory == factory and s.name in options})
+    if factory is not None:  # a factory's name, or a word of its location ("Munich")
+        place = factory.lower()
+        there = sorted({s.name for s in seus if s.name in options and (
+            place in (s.factory or "").lower() or place in (getattr(s, "location", None) or "").lower())})
         if len(there) == 1:
             return there[0]
     return None
@@ -329,6 +337,14 @@ def _pick_source(reply: str, words: dict[str, str], lang: str) -> str | None:
         if named in words.values():
             return named
     return None
+
+
+def _shorter(spoken: str, most: int = 2) -> list[str]:
+    """The slot without up to ``most`` words at its end, then at its start: where a padatious slot took a word
+    of the sentence around the name. Only an exact match of what is left counts (the caller checks)."""
+    words = spoken.split()
+    cuts = [words[:-n] for n in range(1, most + 1)] + [words[n:] for n in range(1, most + 1)]
+    return [" ".join(c) for c in cuts if len(c) >= 1 and len(c) < len(words)]
 
 
 def _without(utterance: str, part: str) -> str:
