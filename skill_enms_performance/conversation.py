@@ -13,7 +13,7 @@ import time
 from typing import Any, Sequence, Union
 
 from .answers import Line, Request
-from .engine.errors import FutureDateError, UnknownSeuError
+from .engine.errors import FutureDateError, UnknownEnergySourceError, UnknownSeuError
 from .engine.timeutil import local_today
 from .voice import speech
 from .voice.dates import resolve_day, resolve_period
@@ -167,7 +167,10 @@ class Conversation:
             words = {speech.source_words(s, lang): s for s in sources}
             self._ask(session, _Question("energy_source", draft, sources, words, time.monotonic()))
             return Ask("ask.energy_source", {"seu": draft.seu_name, "options": speech.join_options(list(words), lang)})
-        return None  # a source the SEU lacks goes on: the engine says which it has
+        if sources and draft.energy_source not in sources:  # "compressor one gas": said, not asked for
+            return Say([speech.describe_error(
+                UnknownEnergySourceError(draft.seu_name, draft.energy_source, sources).to_dict(), lang)])
+        return None
 
     def _summary(self, draft: Draft, lang: str, seus: Sequence[Any], resolver: SeuResolver,
                  today: dt.date) -> Request | Say:

@@ -20,7 +20,7 @@ from ovos_workshop.skills.converse import ConversationalSkill
 from . import SKILL_ID  # noqa: F401 - the skill id, for callers of this module
 from .answers import Answer, Request, answer
 from .bus_api import BusApi
-from .conversation import Ask, Conversation, Draft, Say
+from .conversation import Ask, Conversation, Draft, Outcome, Say
 from .engine import Engine, EngineSettings
 from .engine.errors import DatabasePreparingError, DatabaseUnavailableError, EnmsError
 from .engine.errors import TimeoutError_ as EngineTimeout
@@ -161,20 +161,21 @@ class EnmsPerformanceSkill(ConversationalSkill):
             self.speak_dialog(dialog, slots)
 
     # --- one path: draft -> request (or a question asked back) -> answer -> dialogs ------------
-    def _ask_for(self, message: Message, draft: Draft | Request) -> None:
-        """Answer a spoken question; every handler and every follow-up comes through here."""
+    def _answer_spoken(self, message: Message, heard: Outcome) -> None:
+        """Answer a spoken question; every handler, every answer asked back and every follow-up comes here."""
         try:
             engine = self._engine_now()
-            if isinstance(draft, Draft):
+            outcome = heard
+            if isinstance(heard, Draft):
                 resolver = self._resolver_for(engine)
-                draft = self.conversation.understand(_session_id(message), draft, self.lang, self._resolver_source,
-                                                     resolver, engine)
-            if isinstance(draft, Ask):
-                self.speak_dialog(draft.dialog, draft.slots, expect_response=True)
-            elif isinstance(draft, Say):
-                self._speak(draft.lines)
+                outcome = self.conversation.understand(_session_id(message), heard, self.lang,
+                                                       self._resolver_source, resolver, engine)
+            if isinstance(outcome, Ask):
+                self.speak_dialog(outcome.dialog, outcome.slots, expect_response=True)
+            elif isinstance(outcome, Say):
+                self._speak(outcome.lines)
             else:
-                self._respond(message, engine, draft)
+                self._respond(message, engine, outcome)
         except EnmsError as err:
             self._speak([speech.describe_error(err.to_dict(), self.lang)])
 
@@ -228,29 +229,29 @@ class EnmsPerformanceSkill(ConversationalSkill):
     @intent_handler("performance.intent")
     def handle_performance(self, message: Message) -> None:
         """How did {seu} perform (today | yesterday | on <date>)?"""
-        self._ask_for(message, Draft("analyze", _utterance(message), spoken=message.data.get("seu", "")))
+        self._answer_spoken(message, Draft("analyze", _utterance(message), spoken=message.data.get("seu", "")))
 
     @intent_handler("why.intent")
     def handle_why(self, message: Message) -> None:
         """Why did {seu} use so much energy / what's causing the high consumption on {seu}?"""
-        self._ask_for(message, Draft("why", _utterance(message), spoken=message.data.get("seu", "")))
+        self._answer_spoken(message, Draft("why", _utterance(message), spoken=message.data.get("seu", "")))
 
     @intent_handler("summary.intent")
     def handle_summary(self, message: Message) -> None:
         """Give me a summary of all {group} (compressors, the whole plant, the Munich plant)."""
-        self._ask_for(message, Draft("summary", _utterance(message), group=message.data.get("group", "")))
+        self._answer_spoken(message, Draft("summary", _utterance(message), group=message.data.get("group", "")))
 
     @intent_handler("opportunities.intent")
     def handle_opportunities(self, message: Message) -> None:
         """Where can we save energy (this month)? / How can we save energy on {seu}?"""
-        self._ask_for(message, Draft("opportunities", _utterance(message), spoken=message.data.get("seu", ""),
+        self._answer_spoken(message, Draft("opportunities", _utterance(message), spoken=message.data.get("seu", ""),
                                      factory_words=message.data.get("factory", "")))
 
     @intent_handler("action_plan.intent")
     def handle_action_plan(self, message: Message) -> None:
         """What should we do about {seu}? (proposed; saved on a yes) / Save an action plan for {seu} (saved)."""
         utterance = _utterance(message)
-        self._ask_for(message, Draft("action_plan", utterance, spoken=message.data.get("seu", ""),
+        self._answer_spoken(message, Draft("action_plan", utterance, spoken=message.data.get("seu", ""),
                                      save=speech.has_phrase(utterance, "save_cue", self.lang)))
 
     @intent_handler("followup_plan.intent")
@@ -264,23 +265,23 @@ class EnmsPerformanceSkill(ConversationalSkill):
         if last is None:
             self.speak_dialog("plan.no_context")
             return
-        self._ask_for(message, Draft("action_plan", utterance, seu_name=last.seu_name,
+        self._answer_spoken(message, Draft("action_plan", utterance, seu_name=last.seu_name,
                                      save=speech.has_phrase(utterance, "save_cue", self.lang)))
 
     @intent_handler("plan_count.intent")
     def handle_plan_count(self, message: Message) -> None:
         """How many action plans are in progress?"""
-        self._ask_for(message, Request("action_plans"))
+        self._answer_spoken(message, Request("action_plans"))
 
     @intent_handler("savings.intent")
     def handle_savings(self, message: Message) -> None:
         """How much energy have we saved this month? / What are our savings on {seu} this year?"""
-        self._ask_for(message, Draft("savings", _utterance(message), spoken=message.data.get("seu", "")))
+        self._answer_spoken(message, Draft("savings", _utterance(message), spoken=message.data.get("seu", "")))
 
     @intent_handler("health.intent")
     def handle_health(self, message: Message) -> None:
         """Is the energy database ok?"""
-        self._ask_for(message, Request("health"))
+        self._answer_spoken(message, Request("health"))
 
     # --- converse: answers to questions asked back, follow-ups -----------------------------------
     def can_converse(self, message: Message) -> bool:
@@ -305,7 +306,7 @@ class EnmsPerformanceSkill(ConversationalSkill):
         outcome = self._answer_to(question, message) if question is not None else self._followup(message)
         if outcome is None:
             return False
-        self._ask_for(message, outcome)
+        self._answer_spoken(message, outcome)
         return True
 
     def _answer_to(self, question: Any, message: Message) -> Any:
