@@ -14,6 +14,7 @@ from .engine import Engine
 from .engine.errors import EnmsError, InvalidRequestError
 from .engine.timeutil import local_today
 from .runtime import redact
+from .validation import SCHEMAS, validate
 from .voice import speech
 
 #: dialog name + its slots
@@ -37,6 +38,8 @@ class Request:
     issue_type: str | None = None
     status: str | None = None
     save: bool = False
+    limit: int | None = None          # action_plans: one page of the list
+    offset: int = 0
     group_words: str = ""
 
     def event(self) -> dict[str, Any]:
@@ -55,57 +58,32 @@ class Request:
             return {"op": "savings", "seu_name": self.seu_name, "period": self.period}
         return {"op": self.op}
 
-    # --- from bus message data (validated: a caller gets invalid_request, never a crash) ------------------
+    # --- from bus message data (checked once by ``validation``: a caller gets invalid_request, never a crash) ---
     @classmethod
     def from_bus(cls, op: str, data: Any) -> "Request":
-        data = data if isinstance(data, Mapping) else {}
+        if op not in SCHEMAS:
+            raise InvalidRequestError("unknown operation")
+        checked: Any = validate(op, data)
+        day = getattr(checked, "analysis_date", None)
+        period = getattr(checked, "period", None)
+        period = period.to_request() if hasattr(period, "to_request") else period
+        day_iso = day.isoformat() if day is not None else None
         if op == "analyze":
-            return cls("analyze", seu_name=_required(data, "seu_name"),
-                       energy_source=_text(data, "energy_source"),
-                       day=_text(data, "analysis_date", "a YYYY-MM-DD string"))
+            return cls("analyze", seu_name=checked.seu_name, energy_source=checked.energy_source, day=day_iso)
         if op == "summary":
-            return cls("summary", machine_type=data.get("machine_type"), factory=data.get("factory"),
-                       day=data.get("analysis_date"), period=data.get("period"),
-                       group_words=str(data.get("machine_type") or data.get("factory") or ""))
+            return cls("summary", machine_type=checked.machine_type, factory=checked.factory, day=day_iso,
+                       period=period, group_words=checked.machine_type or checked.factory or "")
         if op == "opportunities":
-            period = _period(data, "week, month, quarter or {start, end}")
-            return cls("opportunities", period=period, factory=_text(data, "factory"),
-                       seu_name=_text(data, "seu_name"))
+            return cls("opportunities", period=period, factory=checked.factory, seu_name=checked.seu_name)
         if op == "action_plan":
-            if data.get("list"):
-                return cls("action_plans", status=_text(data, "status"))
-            status = data.get("status", "planned")
-            if not isinstance(status, str):
-                raise InvalidRequestError("status must be a string")
-            return cls("action_plan", seu_name=_required(data, "seu_name"), issue_type=_text(data, "issue_type"),
-                       save=bool(data.get("save")), status=status)
+            if checked.list:
+                return cls("action_plans", status=checked.status, seu_name=checked.seu_name, limit=checked.limit,
+                           offset=checked.offset)
+            return cls("action_plan", seu_name=checked.seu_name, issue_type=checked.issue_type, save=checked.save,
+                       status=checked.status)  # none named: a new plan is planned, a saved one keeps its status
         if op == "savings":
-            return cls("savings", seu_name=_text(data, "seu_name"),
-                       period=_period(data, "week, month, quarter, year or {start, end}"))
-        if op == "health":
-            return cls("health")
-        raise InvalidRequestError(f"unknown operation {op!r}")
-
-
-def _text(data: Mapping[str, Any], key: str, what: str = "a string") -> str | None:
-    value = data.get(key)
-    if value is not None and not isinstance(value, str):
-        raise InvalidRequestError(f"{key} must be {what}")
-    return value
-
-
-def _required(data: Mapping[str, Any], key: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidRequestError(f"{key} (a non-empty string) is required")
-    return value
-
-
-def _period(data: Mapping[str, Any], what: str) -> str | dict[str, str] | None:
-    period = data.get("period", "month")
-    if period is not None and not isinstance(period, (str, dict)):
-        raise InvalidRequestError(f"period must be {what}")
-    return period
+            return cls("savings", seu_name=checked.seu_name, period=period)
+        return cls(op)
 
 
 @dataclasses.dataclass
@@ -176,7 +154,7 @@ async def answer_opportunities(engine: Engine, request: Request, lang: str) -> A
 async def answer_action_plan(engine: Engine, request: Request, lang: str) -> Answer:
     """The plan for an SEU's top opportunity; saved only when ``request.save`` (a caller's yes)."""
     plan = await engine.action_plan(request.seu_name or "", request.issue_type, save=request.save,
-                                    status=request.status or "planned")
+                                    status=request.status)
     seu = await engine.find_seu_any_source(request.seu_name or "")
     payload = plan.to_dict()
     today = await engine.today(seu.name)
@@ -185,7 +163,8 @@ async def answer_action_plan(engine: Engine, request: Request, lang: str) -> Ans
 
 
 async def answer_action_plans(engine: Engine, request: Request, lang: str) -> Answer:
-    listed = await engine.action_plans(request.status if request.status != "planned" else None)
+    page = {"limit": request.limit} if request.limit is not None else {}
+    listed = await engine.action_plans(request.status, seu=request.seu_name, offset=request.offset, **page)
     counts = listed.get("counts", {})
     return Answer(listed, [("plans.count", {k: str(counts.get(k, 0)) for k in ("in_progress", "planned", "completed")})])
 

@@ -45,13 +45,16 @@ class BusApi:
             self.skill.add_event(kind, lambda message, op=op: self.handle(op, message))
 
     def handle(self, op: str, message: Any) -> None:
-        data = message.data if isinstance(message.data, Mapping) else {}
-        lang = self.lang(data)
+        data = message.data
+        try:  # checked at once: a rejected request is answered without waiting for a turn
+            request = Request.from_bus(op, data)
+        except EnmsError as err:
+            self.skill.bus.emit(message.response({"error": err.to_dict(), "elapsed_ms": 0.0, "queued_ms": None}))
+            return
+        lang = self.lang(data if isinstance(data, Mapping) else {})
 
         async def work() -> dict[str, Any]:
-            request = Request.from_bus(op, data)
-            engine = self.engine()
-            return (await answer(engine, request, lang)).payload
+            return (await answer(self.engine(), request, lang)).payload
 
         self.reply_async(message, work())
 

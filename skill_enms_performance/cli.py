@@ -27,7 +27,6 @@ from .engine.errors import EnmsError, InvalidRequestError
 from .harness import AskSession  # noqa: F401 - `from skill_enms_performance.cli import AskSession` keeps working
 
 
-
 def _eprint(*args: Any) -> None:
     print(*args, file=sys.stderr, flush=True)
 
@@ -37,6 +36,28 @@ def _parse_now(value: str | None) -> dt.datetime | None:
         return None
     moment = dt.datetime.fromisoformat(value)
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def _moment_option(value: str) -> str:
+    """--now: an ISO 8601 instant (a day alone means its midnight), checked before anything starts."""
+    try:
+        moment = dt.datetime.fromisoformat(value.strip()) if len(value) <= 40 else None
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise argparse.ArgumentTypeError("must be an ISO 8601 time such as 2025-11-06T13:00:00-08:00")
+    return moment.isoformat()
+
+
+def _language_option(value: str) -> str:
+    """--lang: one of the shipped languages (never a path into the resources)."""
+    from .voice import speech
+
+    lang = value.strip().lower()
+    shipped = speech.shipped_languages()
+    if lang not in shipped:
+        raise argparse.ArgumentTypeError(f"must be one of {', '.join(shipped)}")
+    return lang
 
 
 def resolve_dsn(args: argparse.Namespace, *, quiet: bool = False) -> str:
@@ -57,12 +78,12 @@ def _engine(args: argparse.Namespace) -> Engine:
 
 
 #: exit code per error class (README, command line): 2 bad input, 3 unknown or ambiguous name, 4 no data,
-#: 5 database unavailable, slow or busy, 1 anything else
+#: 5 database unavailable, slow, busy or read-only, 1 anything else
 EXIT_CODES = {
     "invalid_request": 2, "future_date": 2,
     "unknown_seu": 3, "ambiguous_seu": 3, "unknown_group": 3, "unknown_energy_source": 3,
     "no_data": 4, "insufficient_history": 4, "no_opportunity": 4,
-    "database_unavailable": 5, "database_preparing": 5, "timeout": 5, "busy": 5,
+    "database_unavailable": 5, "database_preparing": 5, "timeout": 5, "busy": 5, "read_only_database": 5,
 }
 
 
@@ -136,7 +157,7 @@ def cmd_opportunities(args: argparse.Namespace) -> int:
 
 def cmd_action_plan(args: argparse.Namespace) -> int:
     if args.list:
-        return _answer(args, Request("action_plans", status=args.status))
+        return _answer(args, Request("action_plans", status=args.status if args.status != "planned" else None))
     if not args.seu.strip():
         return _print_error(InvalidRequestError("an SEU name (or --list) is required"), args)
     return _answer(args, Request("action_plan", seu_name=args.seu, issue_type=args.issue_type, save=args.save,
@@ -210,8 +231,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--dsn", help="PostgreSQL DSN of the EnMS database (default: $ENMS_DSN, else embedded demo)")
-    common.add_argument("--now", help="pin the clock (ISO 8601); 'today' is the factory's local day of that instant")
-    common.add_argument("--lang", default="en-us")
+    common.add_argument("--now", type=_moment_option, help="pin the clock (ISO 8601); 'today' is the factory's local day of that instant")
+    common.add_argument("--lang", default="en-us", type=_language_option)
     common.add_argument("--json", action="store_true", help="machine-readable output")
     common.add_argument("--currency", default=os.environ.get("ENMS_CURRENCY", "USD"))
     common.add_argument("--resolution", type=int, default=15, help="demo plant resolution in minutes (new plant)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any, Callable, Coroutine
 
@@ -84,6 +85,7 @@ class EnmsPerformanceSkill(ConversationalSkill):
         self._maintenance: Any = None
         self.conversation: Conversation | None = None
         self.bus_api: BusApi | None = None
+        self._gui_checked: tuple[float, bool] | None = None       # (when, whether a GUI answered)
         super().__init__(*args, **kwargs)
 
     # --- lifecycle --------------------------------------------------------------------
@@ -205,7 +207,7 @@ class EnmsPerformanceSkill(ConversationalSkill):
 
         def work() -> None:
             try:
-                if not self.gui.connected:
+                if not self._gui_connected():
                     return
                 from . import chart
 
@@ -224,6 +226,19 @@ class EnmsPerformanceSkill(ConversationalSkill):
                 self.log.debug(f"no chart: {type(err).__name__}")
 
         threading.Thread(target=work, name="enms-chart", daemon=True).start()
+
+    def _gui_connected(self) -> bool:
+        """Whether a GUI is connected, asked on the bus at most once a minute.
+
+        Not ``self.gui.connected``: its local check opens a matplotlib figure per call that is never closed (a leak
+        of one figure per spoken answer) and imports pyplot on this thread, which breaks a pyplot import running at
+        the same time elsewhere ("partially initialized module")."""
+        now = time.monotonic()
+        if self._gui_checked is None or now - self._gui_checked[0] > 60.0:
+            from ovos_utils.gui import is_gui_connected
+
+            self._gui_checked = (now, bool(is_gui_connected(self.bus)))
+        return self._gui_checked[1]
 
     # --- intents: the match -> a draft ------------------------------------------------------
     @intent_handler("performance.intent")

@@ -167,7 +167,8 @@ def describe_error(error: Mapping[str, Any], lang: str, today: dt.date | None = 
         return "error.unknown_group", {"group": without_article(str(error.get("group", "")), lang)}
     if code == "no_opportunity":
         return "error.no_opportunity", {"seu": str(error.get("seu_name", ""))}
-    if code in {"database_unavailable", "database_preparing", "timeout", "invalid_request", "busy"}:
+    if code in {"database_unavailable", "database_preparing", "timeout", "invalid_request", "busy",
+                "read_only_database"}:
         return f"error.{code}", {}
     return "error.internal_error", {}
 
@@ -185,7 +186,8 @@ SPOKEN_DIALOGS: tuple[str, ...] = (
     "error.unknown_seu", "error.unknown_seu_no_suggestion", "error.no_data", "error.no_data_at_all",
     "error.future_date", "error.insufficient_history", "error.unknown_energy_source",
     "error.database_unavailable", "error.database_preparing", "error.timeout", "error.invalid_request",
-    "error.internal_error", "error.ambiguous_seu", "error.busy", "plan.ask_save", "plan.not_saved", "followup.not_ours", "ask.which_seu", "ask.energy_source", "ask.no_answer",
+    "error.internal_error", "error.read_only_database", "error.ambiguous_seu", "error.busy",
+    "plan.ask_save", "plan.not_saved", "followup.not_ours", "ask.which_seu", "ask.energy_source", "ask.no_answer",
     "why.factor", "why.performance_excess", "why.performance_saving", "why.performance_normal", "why.normal",
     "factor.reduced_production", "factor.increased_production", "factor.weather", "factor.calendar",
     "factor.excess_consumption", "factor.efficiency_gain",
