@@ -66,3 +66,18 @@ def test_yes_or_no(lang, reply, said):
 ])
 def test_a_question_of_its_own_is_told_from_an_answer(lang, reply, new):
     assert speech.is_new_question(reply, lang) is new
+
+
+@pytest.mark.parametrize("module", ["skill", "cli", "answers", "conversation", "bus_api", "harness"])
+def test_the_skill_side_does_not_import_the_store(module):
+    """Imports run downward: the skill side reaches the database only through the engine (and ``runtime.redact``)."""
+    import ast
+    from pathlib import Path
+
+    import skill_enms_performance
+
+    path = Path(skill_enms_performance.__file__).parent / f"{module}.py"
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    imported = [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+    imported += [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
+    assert not [m for m in imported if m == "store" or m.startswith("store.") or ".store" in m], imported
