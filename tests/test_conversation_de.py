@@ -49,3 +49,9 @@ def test_a_new_question_while_a_question_is_asked_back_is_answered(session):
     record = session.ask("wie hat kompressor eins gestern abgeschnitten")
     assert record["request"] == {"op": "analyze", "seu_name": "Compressor-1", "energy_source": "electricity",
                                  "analysis_date": "2025-11-05"}, record
+
+
+def test_a_plan_asked_to_be_saved_is_saved_at_once(session):
+    record = session.ask("speichere einen aktionsplan für kompressor eins")
+    assert record["intent"] == "action_plan", record
+    assert record["dialogs"] == ["plan.summary", "plan.saved"], record
