@@ -292,7 +292,7 @@ def main() -> int:
         os.environ[var] = str(root / var.lower())  # OVOS settings, padatious cache and logs stay in here
     from ovos_utils.log import LOG
 
-    from skill_enms_performance.cli import AskSession
+    from skill_enms_performance.harness import AskSession
     from skill_enms_performance.demo.embedded import server_dsn, start_server
 
     LOG.set_level("ERROR")
