@@ -17,7 +17,9 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import asyncpg
 
+from ..timeutil import day_bounds_utc
 from . import queries as Q
+from .errors import StoreConstraintError, StoreError, StoreTimeoutError, StoreUnavailableError
 
 #: energy_type values that mean the same energy in real deployments
 ENERGY_TYPE_ALIASES: dict[str, tuple[str, ...]] = {
@@ -170,6 +172,22 @@ class Store:
             except (asyncio.TimeoutError, *DB_ERRORS):
                 pool.terminate()
 
+    async def guard(self, awaitable):
+        """Await a store call, turning driver failures into the store's own errors: unreachable (the pool is
+        closed, so that the next call builds a fresh one: the database may be back), out of time, or a refused
+        write. Other database errors are bugs and pass unchanged."""
+        try:
+            return await awaitable
+        except StoreError:
+            raise
+        except (asyncio.TimeoutError, asyncpg.QueryCanceledError):
+            raise StoreTimeoutError(f"statement ran longer than {self._statement_timeout_s:g} s") from None
+        except asyncpg.IntegrityConstraintViolationError as err:
+            raise StoreConstraintError(redact_dsn(type(err).__name__ + ": " + str(err))) from None
+        except DB_ERRORS as err:
+            await self.close()
+            raise StoreUnavailableError(redact_dsn(type(err).__name__ + ": " + str(err))) from None
+
     async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         pool = await self.pool()
         return await pool.fetch(sql, *args)
@@ -316,8 +334,6 @@ class Store:
         if mode == "rollup":
             rows = await self.fetch(Q.SEU_DAILY_SERIES, list(seu.machine_ids), types, seu.factory_id, first, last)
         else:
-            from ..engine.timeutil import day_bounds_utc
-
             start, end = day_bounds_utc(first, last, seu.timezone)
             rows = await self.fetch(Q.SEU_DAILY_SERIES_RAW, list(seu.machine_ids), types, seu.factory_id,
                                     first, last, seu.timezone, start, end)
@@ -386,4 +402,5 @@ class Store:
 
 
 __all__ = ["register_dsn", "Store", "SeuRow", "DayEnergy", "SeriesDay", "rollup_sql", "energy_types_for", "redact_dsn", "schema_sql",
-           "ENERGY_TYPE_ALIASES", "DB_ERRORS"]
+           "ENERGY_TYPE_ALIASES", "DB_ERRORS",
+           "StoreError", "StoreUnavailableError", "StoreTimeoutError", "StoreConstraintError"]
