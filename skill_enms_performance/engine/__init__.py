@@ -193,6 +193,18 @@ class Engine(SavingsQuestions):
     def _models(self):
         return self.series.models
 
+    @property
+    def _data(self):
+        return self.series.data
+
+    @property
+    def _rates(self):
+        return self.series.rates
+
+    @property
+    def _left_out(self):
+        return self.series.left_out
+
     def _daily_data(self, seu: SeuRow, rows, tag: tuple) -> DailyData:
         return self.series.daily_data(seu, rows, tag)
 

@@ -29,34 +29,25 @@ from .timeutil import local_today
 CALENDAR_LABEL_LIST = tuple(calendar.LABELS[k] for k in sorted(calendar.LABELS))
 
 
-class LRU:
-    """A mapping that keeps the ``size`` most recently used entries."""
+class LRU(OrderedDict):
+    """A mapping that keeps the ``size`` most recently used entries (``get`` counts as a use)."""
 
     def __init__(self, size: int) -> None:
+        super().__init__()
         self.size = size
-        self._items: OrderedDict[Hashable, Any] = OrderedDict()
 
-    def get(self, key: Hashable) -> Any:
-        if key not in self._items:
-            return None
-        self._items.move_to_end(key)
-        return self._items[key]
+    def get(self, key: Hashable, default: Any = None) -> Any:
+        if key not in self:
+            return default
+        self.move_to_end(key)
+        return self[key]
 
     def put(self, key: Hashable, value: Any) -> Any:
-        self._items[key] = value
-        self._items.move_to_end(key)
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > self.size:
+            self.popitem(last=False)
         return value
-
-    def __contains__(self, key: Hashable) -> bool:
-        return key in self._items
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def clear(self) -> None:
-        self._items.clear()
 
 
 @dataclasses.dataclass
