@@ -16,14 +16,13 @@ from . import fleet, health, opportunity_scan, performance, plans
 from .baseline import BaselineModel, DailyData, Predictions
 from .catalogue import SOURCE_ALIASES, Catalogue, canonical_source, price_per_kwh, select_seus
 from .errors import EnmsError, FutureDateError, from_store
-from .models import ActionPlan, FleetSummary, OpportunityReport, PerformanceAnalysis
+from .models import PLAN_STATUSES, ActionPlan, FleetSummary, OpportunityReport, PerformanceAnalysis
 from .periods import EARLIEST_DAY, LATEST_DAY, parse_day, period_days
 from .savings import SavingsQuestions
 from .series import CALENDAR_LABEL_LIST, Series
 from .settings import EngineSettings
 from .timeutil import local_today
 
-PLAN_STATUSES = plans.PLAN_STATUSES
 COMPLETE_COVERAGE = performance.COMPLETE_COVERAGE
 
 
@@ -152,14 +151,16 @@ class Engine(SavingsQuestions):
         return await opportunity_scan.report(self.catalogue, self.series, self.now, period, factory, seu)
 
     async def action_plan(self, seu: str, issue_type: str | None = None, save: bool = False,
-                          status: str = "planned") -> ActionPlan:
-        """An ISO 50001 action plan for the SEU's top opportunity (or the one of ``issue_type``)."""
+                          status: str | None = None) -> ActionPlan:
+        """An ISO 50001 action plan for the SEU's top opportunity (or the one of ``issue_type``); saved as the
+        open plan of that SEU and issue (``status`` None keeps an open plan's status)."""
         return await plans.action_plan(self.catalogue, self.series, self.opportunities, self.now, seu,
                                        issue_type, save, status)
 
-    async def action_plans(self, status: str | None = None, seu: str | None = None) -> dict[str, object]:
-        """Saved plans (newest first) and their count per status."""
-        return await plans.action_plans(self.series, status, seu)
+    async def action_plans(self, status: str | None = None, seu: str | None = None, limit: int = 20,
+                           offset: int = 0) -> dict[str, object]:
+        """One page of saved plans (most recently updated first), the total and the count per status."""
+        return await plans.action_plans(self.series, status, seu, limit, offset)
 
     async def set_action_plan_status(self, plan_id: str, status: str) -> bool:
         return await plans.set_status(self.series, plan_id, status)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from ..store.errors import StoreConstraintError, StoreError, StoreTimeoutError
+from ..store.errors import StoreRejectedError, StoreError, StoreTimeoutError
 
 
 class EnmsError(Exception):
@@ -120,13 +120,12 @@ class NoOpportunityError(EnmsError):
 
 
 def from_store(err: StoreError, statement_timeout_s: float) -> EnmsError:
-    """The coded error for a store failure (``store.errors``): unreachable, out of time, or a refused write."""
+    """The coded error for a store failure (``store.errors``): unreachable, out of time, or a refused value."""
     if isinstance(err, StoreTimeoutError):
         return TimeoutError_(statement_timeout_s)
-    if isinstance(err, StoreConstraintError):
-        return InvalidRequestError("the database refused the change: " + err.detail)
+    if isinstance(err, StoreRejectedError):
+        return InvalidRequestError(f"the database refused the request ({err.detail})")
     return DatabaseUnavailableError(getattr(err, "detail", ""))
-
 
 
 def per_seu(seus: list, results: list) -> tuple[list, list[dict[str, Any]]]:
@@ -149,3 +148,13 @@ def per_seu(seus: list, results: list) -> tuple[list, list[dict[str, Any]]]:
     if not values and failures:
         raise failures[0]
     return values, errors
+
+
+class ReadOnlyDatabaseError(EnmsError):
+    """The database role may only read: what needs the engine's own tables (hourly rollups for the opportunity
+    scan, the action-plan table) cannot be answered; day analyses, summaries and savings still can."""
+    code = "read_only_database"
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what} need the engine's own tables in schema enms_perf, which this database role may "
+                         "not create: grant it CREATE on the database, or use a role that may", needs=what)

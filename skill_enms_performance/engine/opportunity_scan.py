@@ -14,7 +14,7 @@ from . import analysis, calendar
 from . import opportunities as opp
 from .baseline import BaselineModel
 from .catalogue import Catalogue, select_seus
-from .errors import InsufficientHistoryError, InvalidRequestError, per_seu
+from .errors import InsufficientHistoryError, InvalidRequestError, ReadOnlyDatabaseError, per_seu
 from .models import ImplementationEffort, ImprovementType, Opportunity, OpportunityReport, Priority
 from .periods import period_days
 from .series import Series, with_production
@@ -57,7 +57,7 @@ async def scan(series: Series, seu: SeuRow, start: dt.date, end: dt.date) -> lis
     settings = series.settings
     mode = await series.mode()
     if mode != "rollup":
-        raise InvalidRequestError("opportunities need the engine's rollups (a role that may create a schema)")
+        raise ReadOnlyDatabaseError("savings opportunities")
     window_start = min(start, end - dt.timedelta(days=settings.opportunity_window_days - 1))
     first, last = window_start - dt.timedelta(days=settings.baseline_days), window_start - dt.timedelta(days=1)
     fit = await series.history(seu, (first, last), (first, end), mode)

@@ -9,11 +9,9 @@ import uuid
 from typing import Awaitable, Callable
 
 from .baseline import BaselineModel
-from .errors import InvalidRequestError, NoOpportunityError
-from .models import ActionPlan, ImplementationEffort, ImprovementType, Opportunity, OpportunityReport
+from .errors import InvalidRequestError, NoOpportunityError, ReadOnlyDatabaseError
+from .models import PLAN_STATUSES, ActionPlan, ImplementationEffort, ImprovementType, Opportunity, OpportunityReport
 from .timeutil import local_today
-
-PLAN_STATUSES = ("draft", "planned", "in_progress", "completed", "cancelled")
 
 #: days from the plan to the target deadline, by implementation effort
 DEADLINE_DAYS = {ImplementationEffort.LOW: 30, ImplementationEffort.MEDIUM: 90, ImplementationEffort.HIGH: 180}
@@ -84,11 +82,14 @@ def build_plan(opportunity: Opportunity, model: BaselineModel, machine_type: str
 
 async def action_plan(catalogue, series, opportunities: Callable[..., Awaitable[OpportunityReport]],
                       now: Callable[[], dt.datetime], seu: str, issue_type: str | None = None, save: bool = False,
-                      status: str = "planned") -> ActionPlan:
-    """An ISO 50001 action plan for the SEU's top opportunity (or the one of ``issue_type``)."""
+                      status: str | None = None) -> ActionPlan:
+    """An ISO 50001 action plan for the SEU's top opportunity (or the one of ``issue_type``).
+
+    Saved (``save``) as the open plan of that SEU and issue: a repeated save updates it rather than adding
+    another; ``status`` None keeps an open plan's status (a new plan is planned)."""
     if issue_type is not None and issue_type not in {t.value for t in ImprovementType}:
         raise InvalidRequestError(f"issue_type must be one of {', '.join(t.value for t in ImprovementType)}")
-    if status not in PLAN_STATUSES:
+    if status is not None and status not in PLAN_STATUSES:
         raise InvalidRequestError(f"status must be one of {', '.join(PLAN_STATUSES)}")
     report = await opportunities("quarter", seu=seu)
     candidates = [o for o in report.opportunities if o.ongoing and
@@ -104,34 +105,41 @@ async def action_plan(catalogue, series, opportunities: Callable[..., Awaitable[
     model = (await series.history(row, (first, last), (first, last), mode)).model
     plan = build_plan(top, model, row.machine_types[0] if row.machine_types else "", today, now())
     if save:
+        if mode != "rollup":
+            raise ReadOnlyDatabaseError("saving an action plan")
         plan.id = str(uuid.uuid4())
-        plan.status = status
-        await series.guard(series.store.insert_action_plan(plan.id, plan.seu_name, plan.energy_source,
-                                                           plan.issue_type.value, status, json.dumps(plan.to_dict())))
+        plan.id, plan.status, _ = await series.guard(series.store.save_action_plan(
+            plan.id, plan.seu_name, plan.energy_source, plan.issue_type.value, status,
+            json.dumps(plan.to_dict())))
     return plan
 
 
-async def action_plans(series, status: str | None = None, seu: str | None = None) -> dict[str, object]:
-    """Saved plans (newest first) and their count per status."""
+async def action_plans(series, status: str | None = None, seu: str | None = None, limit: int = 20,
+                       offset: int = 0) -> dict[str, object]:
+    """One page of saved plans (most recently updated first), how many match (``total``) and the count of
+    every plan per status."""
     if status is not None and status not in PLAN_STATUSES:
         raise InvalidRequestError(f"status must be one of {', '.join(PLAN_STATUSES)}")
     if await series.mode() != "rollup":
-        return {"plans": [], "counts": {}, "note": "read-only database: plans cannot be stored"}
-    rows = await series.guard(series.store.list_action_plans(status, seu))
+        raise ReadOnlyDatabaseError("action plans")
+    rows, total = await series.guard(series.store.list_action_plans(status, seu, limit, offset))
     counts = await series.guard(series.store.count_action_plans())
     return {"plans": [{"id": str(r["id"]), "seu_name": r["seu_name"], "energy_source": r["energy_source"],
                        "issue_type": r["issue_type"], "status": r["status"],
                        "created_at": r["created_at"].isoformat(), "updated_at": r["updated_at"].isoformat(),
                        "plan": json.loads(r["plan"])} for r in rows],
-            "counts": {k: counts.get(k, 0) for k in PLAN_STATUSES if k != "draft"}}
+            "total": total, "limit": limit, "offset": offset,
+            "counts": {k: counts.get(k, 0) for k in PLAN_STATUSES}}
 
 
 async def set_status(series, plan_id: str, status: str) -> bool:
     """Move a saved plan to ``status``; False when there is no such plan."""
-    if status not in PLAN_STATUSES or status == "draft":
-        raise InvalidRequestError(f"status must be one of {', '.join(PLAN_STATUSES[1:])}")
+    if status not in PLAN_STATUSES:
+        raise InvalidRequestError(f"status must be one of {', '.join(PLAN_STATUSES)}")
     try:
         uuid.UUID(str(plan_id))
     except ValueError:
         raise InvalidRequestError("plan id must be a UUID") from None
+    if await series.mode() != "rollup":
+        raise ReadOnlyDatabaseError("action plans")
     return await series.guard(series.store.update_action_plan_status(str(plan_id), status))

@@ -23,8 +23,9 @@ class StoreTimeoutError(StoreError):
     """A statement ran out of time (``statement_timeout`` or the client-side command timeout)."""
 
 
-class StoreConstraintError(StoreError):
-    """The database refused a write that breaks a constraint (unique, check, foreign key)."""
+class StoreRejectedError(StoreError):
+    """The database refused a value: a constraint (unique, check, foreign key), a type or a range. ``detail``
+    is the driver's name for it."""
 
 
-__all__ = ["StoreError", "StoreUnavailableError", "StoreTimeoutError", "StoreConstraintError"]
+__all__ = ["StoreError", "StoreUnavailableError", "StoreTimeoutError", "StoreRejectedError"]
