@@ -1,7 +1,8 @@
 """The day's verdict: one SEU on one local day against its normalised baseline.
 
 ``analyse_day`` gathers the day and its baseline (a running day is compared with the same hours of
-the baseline days); ``day_verdict`` and ``day_notes`` are pure: the figures and notes follow from the
+the baseline days); ``day_verdict`` and ``day_note_codes`` are pure: the figures and the data-quality notes
+(codes with parameters; ``NOTE_WORDING`` keeps the English ``notes`` of the JSON contract) follow from the
 model, its prediction and the day's row alone.
 """
 from __future__ import annotations
@@ -10,6 +11,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import math
+from typing import Any, Callable
 
 import numpy as np
 
@@ -52,33 +54,71 @@ def day_verdict(model: BaselineModel, prediction: Prediction, actual_kwh: float,
     return DayVerdict(expected, deviation, pct, significant, gap_shortfall, analysis.iso_status(pct, significant))
 
 
+def note(code: str, **params: object) -> dict[str, object]:
+    """A data-quality note as a code and the values its sentence needs (dialogs word it)."""
+    return {"code": code, "params": params}
+
+
+def _plural(n: int) -> str:
+    return "s" if n > 1 else ""
+
+
+#: the English wording of each note code, kept for the ``notes`` strings of the JSON contract
+NOTE_WORDING: dict[str, Callable[[dict[str, Any]], str]] = {
+    "partial_day": lambda p: "partial day: compared with the same hours of the baseline days",
+    "outside_model_range": lambda p: "outside model range: " + ", ".join(p["drivers"]),
+    "drivers_imputed": lambda p: "drivers missing and taken from a typical day: " + ", ".join(p["drivers"]),
+    "incomplete_day": lambda p: (f"readings cover {p['coverage_percent']}% of the analysed day"
+                                 + (": less than half of its expected readings" if p["below_min_coverage"] else "")),
+    "shortfall_not_significant": lambda p: ("below the baseline, but readings are missing: the shortfall is not "
+                                            "called significant"),
+    "implausible_readings": lambda p: (f"{p['count']} reading{_plural(p['count'])} of the day left out as implausible "
+                                       "(negative, or more than ten times the rated power for an hour: a meter "
+                                       "reset?)"),
+    "readings_without_value": lambda p: f"{p['count']} reading{_plural(p['count'])} of the day without a value",
+    "duplicated_readings": lambda p: (f"{p['count']} reading{_plural(p['count'])} of the day recorded twice under "
+                                      "another name of the same energy: counted once"),
+    "model_not_valid": lambda p: (f"baseline model not valid ({p['verdict']}): deviations are not called "
+                                  "significant"),
+}
+
+
+def note_text(item: dict[str, Any]) -> str:
+    return NOTE_WORDING[item["code"]](item["params"])
+
+
+def day_note_codes(model: BaselineModel, prediction: Prediction, verdict: DayVerdict, coverage: float,
+                   partial: bool, left_out: tuple[int, int, int], min_coverage: float) -> list[dict[str, Any]]:
+    """What a reader of the figures should know about the data behind them, as codes with parameters."""
+    missing_readings, implausible, duplicated = left_out
+    codes = []
+    if partial:
+        codes.append(note("partial_day"))
+    if not prediction.all_in_range:
+        codes.append(note("outside_model_range", drivers=[k for k, v in prediction.in_range.items() if not v]))
+    if prediction.imputed_drivers:
+        codes.append(note("drivers_imputed", drivers=list(prediction.imputed_drivers)))
+    if coverage < COMPLETE_COVERAGE:
+        codes.append(note("incomplete_day", coverage_percent=round(100 * coverage),
+                          below_min_coverage=bool(coverage < min_coverage)))
+    if verdict.gap_shortfall and not verdict.significant:
+        codes.append(note("shortfall_not_significant"))
+    if implausible:
+        codes.append(note("implausible_readings", count=int(implausible)))
+    if missing_readings:
+        codes.append(note("readings_without_value", count=int(missing_readings)))
+    if duplicated:
+        codes.append(note("duplicated_readings", count=int(duplicated)))
+    if not model.valid:
+        codes.append(note("model_not_valid", verdict=model.validity.verdict))
+    return codes
+
+
 def day_notes(model: BaselineModel, prediction: Prediction, verdict: DayVerdict, coverage: float, partial: bool,
               left_out: tuple[int, int, int], min_coverage: float) -> list[str]:
-    """What a reader of the figures should know about the data behind them."""
-    missing_readings, implausible, duplicated = left_out
-    notes = []
-    if partial:
-        notes.append("partial day: compared with the same hours of the baseline days")
-    if not prediction.all_in_range:
-        notes.append("outside model range: " + ", ".join(k for k, v in prediction.in_range.items() if not v))
-    if prediction.imputed_drivers:
-        notes.append("drivers missing and taken from a typical day: " + ", ".join(prediction.imputed_drivers))
-    if coverage < COMPLETE_COVERAGE:
-        notes.append(f"readings cover {round(100 * coverage)}% of the analysed day"
-                     + (": less than half of its expected readings" if coverage < min_coverage else ""))
-    if verdict.gap_shortfall and not verdict.significant:
-        notes.append("below the baseline, but readings are missing: the shortfall is not called significant")
-    if implausible:
-        notes.append(f"{implausible} reading{'s' if implausible > 1 else ''} of the day left out as implausible "
-                     "(negative, or more than ten times the rated power for an hour: a meter reset?)")
-    if missing_readings:
-        notes.append(f"{missing_readings} reading{'s' if missing_readings > 1 else ''} of the day without a value")
-    if duplicated:
-        notes.append(f"{duplicated} reading{'s' if duplicated > 1 else ''} of the day recorded twice under another "
-                     "name of the same energy: counted once")
-    if not model.valid:
-        notes.append(f"baseline model not valid ({model.validity.verdict}): deviations are not called significant")
-    return notes
+    """The same notes in English (the ``notes`` strings of the JSON contract)."""
+    return [note_text(n) for n in day_note_codes(model, prediction, verdict, coverage, partial, left_out,
+                                                 min_coverage)]
 
 
 async def analyse_day(series: Series, seu: SeuRow, day: dt.date, now: dt.datetime, today: dt.date
@@ -141,7 +181,7 @@ async def analyse_day(series: Series, seu: SeuRow, day: dt.date, now: dt.datetim
     recs: list = []
     if significant and deviation > 0:
         recs = recommend(settings, seu, model, data, fit.history, day_row, cal, deviation, status, price)
-    notes = day_notes(model, prediction, verdict, day_row.coverage, partial, left_out, settings.min_coverage)
+    note_codes = day_note_codes(model, prediction, verdict, day_row.coverage, partial, left_out, settings.min_coverage)
     return PerformanceAnalysis(
         seu_name=seu.name, energy_source=seu.energy_source, date=day,
         actual_energy_kwh=round(actual, 3), baseline_energy_kwh=round(expected, 3),
@@ -161,7 +201,7 @@ async def analyse_day(series: Series, seu: SeuRow, day: dt.date, now: dt.datetim
             coverage_fraction=round(day_row.coverage, 3), readings=day_row.readings,
             baseline_days_used=model.n, baseline_days_missing=model.days_missing,
             excluded_days=[{"date": e.date.isoformat(), "reason": e.reason} for e in model.excluded_days],
-            notes=notes),
+            notes=[note_text(n) for n in note_codes], note_codes=note_codes),
         significant=significant,
     )
 
