@@ -149,14 +149,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _checked(op: str, **options: Any) -> Request:
+    """The command's options checked by the schema of the bus request of the same kind (one boundary for both;
+    options not given are left out)."""
+    return Request.from_bus(op, {k: v for k, v in options.items() if v is not None})
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
-    return _answer(args, Request("analyze", seu_name=args.seu, energy_source=args.energy_source, day=args.date))
+    return _answer(args, _checked("analyze", seu_name=args.seu, energy_source=args.energy_source,
+                                  analysis_date=args.date))
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
     period = {"start": args.start, "end": args.end or args.start} if args.start else None
-    return _answer(args, Request("summary", machine_type=args.machine_type, factory=args.factory, day=args.date,
-                                 period=period, group_words=args.machine_type or args.factory or ""))
+    return _answer(args, _checked("summary", machine_type=args.machine_type, factory=args.factory,
+                                  analysis_date=args.date, period=period))
 
 
 def cmd_health(args: argparse.Namespace) -> int:
@@ -170,20 +177,21 @@ def _period_arg(args: argparse.Namespace) -> str | dict[str, str]:
 
 
 def cmd_opportunities(args: argparse.Namespace) -> int:
-    return _answer(args, Request("opportunities", period=_period_arg(args), factory=args.factory, seu_name=args.seu))
+    return _answer(args, _checked("opportunities", period=_period_arg(args), factory=args.factory,
+                                  seu_name=args.seu))
 
 
 def cmd_action_plan(args: argparse.Namespace) -> int:
     if args.list:
-        return _answer(args, Request("action_plans", status=args.status if args.status != "planned" else None))
+        return _answer(args, _checked("action_plan", list=True, status=args.status))
     if not args.seu.strip():
         return _print_error(InvalidRequestError("an SEU name (or --list) is required"), args)
-    return _answer(args, Request("action_plan", seu_name=args.seu, issue_type=args.issue_type, save=args.save,
-                                 status=args.status))
+    return _answer(args, _checked("action_plan", seu_name=args.seu, issue_type=args.issue_type, save=args.save,
+                                  status=args.status))
 
 
 def cmd_savings(args: argparse.Namespace) -> int:
-    return _answer(args, Request("savings", seu_name=args.seu, period=_period_arg(args)))
+    return _answer(args, _checked("savings", seu_name=args.seu, period=_period_arg(args)))
 
 
 def _chart_of(record: dict[str, Any], args: argparse.Namespace) -> None:
@@ -294,7 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("seu", nargs="?", default="")
     plan.add_argument("--issue-type", help="an ImprovementType value, e.g. excessive_idle")
     plan.add_argument("--save", action="store_true", help="save it in the engine's schema")
-    plan.add_argument("--status", default="planned", choices=["planned", "in_progress", "completed", "cancelled"])
+    plan.add_argument("--status", choices=["planned", "in_progress", "completed", "cancelled"],
+                      help="status to save with (default: planned, or the open plan's own) or to list")
     plan.add_argument("--list", action="store_true", help="list saved plans and their counts")
     plan.set_defaults(func=cmd_action_plan)
     return parser
