@@ -20,14 +20,12 @@ import math
 
 import asyncpg
 import numpy as np
-from scipy import stats
 
 from ..store import DB_ERRORS, SeriesDay, SeuRow, Store, redact_dsn
-from . import analysis, calendar
+from . import analysis, calendar, mv
 from . import opportunities as opp
 from . import plans
-from .baseline import (BaselineModel, DailyData, DayDrivers, Predictions, cusum, fit_baseline,
-                       fractional_savings_uncertainty)
+from .baseline import BaselineModel, DailyData, DayDrivers, Predictions, cusum, fit_baseline
 from .errors import (AmbiguousSeuError, DatabaseUnavailableError, EnmsError, FutureDateError,
                      InsufficientHistoryError, InvalidRequestError, NoDataError, NoOpportunityError,
                      TimeoutError_, UnknownEnergySourceError, UnknownSeuError)
@@ -352,7 +350,7 @@ class Engine:
         expected = max(prediction.expected_kwh, 0.0)
         deviation = actual - expected
         pct = 100.0 * deviation / expected if expected > 0 else 0.0
-        significant = bool(model.valid and prediction.is_significant(actual))
+        significant = bool(mv.decides(model) and prediction.is_significant(actual))
         # missing readings only ever lower the measured energy: on an incomplete day a shortfall counts only
         # when the day, filled up to full coverage at its own mean power, would still lie below the interval
         # (an excess stays significant: it is a lower bound)
@@ -391,6 +389,8 @@ class Engine:
                          "name of the same energy: counted once")
         if not model.valid:
             notes.append(f"baseline model not valid ({model.validity.verdict}): deviations are not called significant")
+        elif not mv.decides(model):
+            notes.append(f"baseline is a fallback ({model.method}): deviations are not called significant")
         return PerformanceAnalysis(
             seu_name=seu.name, energy_source=seu.energy_source, date=day,
             actual_energy_kwh=round(actual, 3), baseline_energy_kwh=round(expected, 3),
@@ -509,9 +509,8 @@ class Engine:
     async def _summarise(self, seu: SeuRow, day: dt.date | None, span: tuple[dt.date, dt.date] | None) -> SeuSummary:
         if span is None:
             result = await self.analyze_seu_performance(seu.name, seu.energy_source, day)
-            se = max(float(result.baseline.get("interval", {}).get("high_kwh", 0.0)) - result.baseline_energy_kwh, 0.0)
-            t = float(stats.t.ppf(0.5 + self.settings.confidence / 2, max(result.baseline["statistics"]["n"] - 1, 1)))
-            z = result.deviation_kwh / (se / t) if se > 0 else 0.0
+            se = float(result.baseline.get("interval", {}).get("se_kwh", 0.0))   # the day's standard error
+            z = result.deviation_kwh / se if se > 0 else 0.0
             return SeuSummary(
                 seu_name=seu.name, energy_source=seu.energy_source,
                 machine_type=seu.machine_types[0] if seu.machine_types else None, factory=seu.factory,
@@ -551,15 +550,12 @@ class Engine:
         if end < start:
             raise NoDataError(seu.name, start, None, None)
         model, report, predicted = await self._reporting(seu, start, end)
-        actual = float(np.sum(report.energy_kwh))
-        expected = float(max(np.sum(predicted.expected_kwh), 0.0))
-        deviation = actual - expected
-        m = len(report)
-        # the standard error of a sum of m days, inflated for autocorrelated residuals (n/n')
-        inflation = math.sqrt(model.n / model.n_effective) if model.n_effective > 0 else 1.0
-        se_sum = float(math.sqrt(np.sum(predicted.se_kwh ** 2))) * inflation
-        t = float(stats.t.ppf(0.5 + self.settings.confidence / 2, max(model.dof, 1)))
-        significant = bool(model.valid and abs(deviation) > t * se_sum)
+        # incomplete days (under half their readings) leave both sides, as in savings (CalTRACK)
+        period = mv.compare_period(model, report, predicted.expected_kwh, self.settings.confidence,
+                                   self.settings.min_coverage)
+        actual, expected, deviation, m = period.actual_kwh, period.expected_kwh, period.deviation_kwh, period.days
+        se_sum = period.band.se_kwh
+        significant = bool(mv.decides(model) and m > 0 and abs(deviation) > period.band.half_width_kwh)
         pct = 100.0 * deviation / expected if expected > 0 else 0.0
         price = await self._price(seu, start, end)
         effects = {**analysis.period_effects(model, report.production, report.temp_mean_c, report.calendar),
@@ -582,7 +578,7 @@ class Engine:
             normalised_deviation=round(deviation / se_sum, 3) if se_sum > 0 else 0.0,
             significant=significant, iso50001_status=analysis.iso_status(pct, significant),
             efficiency_score=round(analysis.efficiency_score(pct), 3), primary_factor=factor,
-            baseline_method=model.method, days=m)
+            baseline_method=model.method, days=m, days_excluded=period.days_excluded)
 
     # --- opportunities ----------------------------------------------------------------
     def period_days(self, period: str | dict | None, today: dt.date) -> tuple[dt.date, dt.date]:
@@ -819,35 +815,40 @@ class Engine:
         return SavingsReport(
             period={"start": start.isoformat(), "end": end.isoformat()}, seu_name=seu,
             currency=self.settings.currency, items=items,
-            total_savings_kwh=round(sum(i.savings_kwh for i in items), 1),
-            total_savings_cost=round(sum(i.savings_cost for i in items), 2),
-            total_uncertainty_kwh=round(math.sqrt(sum(i.uncertainty_kwh ** 2 for i in items)), 1),
+            # SEUs whose baseline does not decide (invalid, fallback) are listed but not added up
+            total_savings_kwh=round(sum(i.savings_kwh for i in items if i.included_in_total), 1),
+            total_savings_cost=round(sum(i.savings_cost for i in items if i.included_in_total), 2),
+            total_uncertainty_kwh=round(math.sqrt(sum(i.uncertainty_kwh ** 2 for i in items
+                                                      if i.included_in_total)), 1),
             errors=errors, voice_summary="", timestamp=self.now())
 
     async def _savings_of(self, seu: SeuRow, start: dt.date, end: dt.date) -> SeuSavings:
         model, report, predicted = await self._reporting(seu, start, end)
-        expected = np.maximum(predicted.expected_kwh, 0.0)
-        curve = cusum(expected, report.energy_kwh)
-        saved = float(curve[-1])
-        total_expected = float(np.sum(expected))
+        if model.method == "insufficient_data":
+            # no baseline: "savings" would be minus all the energy used; the SEU is an error, not a number
+            raise InsufficientHistoryError(seu.name, start, model.n)
+        # incomplete days leave both sides; one period method (mv) at 68 %, as Guideline 14 asks
+        period = mv.compare_period(model, report, predicted.expected_kwh, 0.68, self.settings.min_coverage)
+        curve = cusum(period.expected_daily_kwh, period.actual_daily_kwh)
+        saved = -period.deviation_kwh
+        total_expected = period.expected_kwh
         fraction = saved / total_expected if total_expected > 0 else 0.0
-        m = len(report)
-        fsu = None
-        if fraction != 0 and model.n_effective > 0 and model.n > 1:
-            fsu = fractional_savings_uncertainty(model.cv_rmse, model.n, model.n_effective, m, fraction,
-                                                 confidence=0.68, p=model.p)
-        uncertainty = abs(saved) * fsu if fsu is not None else 0.0
+        m = period.days
+        uncertainty = period.band.half_width_kwh
+        fsu = uncertainty / abs(saved) if saved != 0 and m > 0 else None
         price = await self._price(seu, start, end)
+        decides = mv.decides(model)
         return SeuSavings(
             seu_name=seu.name, energy_source=seu.energy_source, expected_energy_kwh=round(total_expected, 1),
-            actual_energy_kwh=round(float(np.sum(report.energy_kwh)), 1), savings_kwh=round(saved, 1),
+            actual_energy_kwh=round(period.actual_kwh, 1), savings_kwh=round(saved, 1),
             savings_percent=round(100 * fraction, 2), savings_cost=round(saved * price, 2),
             uncertainty_kwh=round(uncertainty, 1),
             fractional_savings_uncertainty=round(fsu, 4) if fsu is not None else None,
-            verified=bool(model.valid and saved > 0 and fsu is not None and fsu < 0.5),
+            verified=bool(decides and saved > 0 and fsu is not None and fsu < 0.5),
             days=m, cusum_kwh=[{"date": str(d), "cumulative_kwh": round(float(c), 1)}
                                for d, c in zip(report.day, curve, strict=True)],
-            baseline_method=model.method)
+            baseline_method=model.method, days_excluded=period.days_excluded, included_in_total=decides,
+            baseline_verdict=model.validity.verdict)
 
     # --- health -----------------------------------------------------------------------
     async def health(self) -> dict[str, object]:

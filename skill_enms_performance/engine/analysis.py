@@ -218,7 +218,8 @@ def baseline_summary(model: BaselineModel, prediction: Prediction) -> dict[str, 
         "driver_ranges": {k: {"min": round(r.min, 3), "max": round(r.max, 3), "mean": round(r.mean, 3)}
                           for k, r in model.driver_ranges.items()},
         "interval": {"low_kwh": round(prediction.lower_kwh, 3), "high_kwh": round(prediction.upper_kwh, 3),
-                     "confidence": prediction.confidence},
+                     "confidence": prediction.confidence, "se_kwh": round(prediction.se_kwh, 3),
+                     "dof": prediction.dof},
     }
 
 

@@ -61,7 +61,8 @@ Decisions a reader must know (the numbers come from /work/shared/reference/basel
   baseline length per baselines.md: 20 % below 12 months, 25 % for 12-60 months, 30 % beyond, months =
   round(period days / 30.4375); ``ashrae_cv_limit`` overrides); ``cv_rmse_goal`` (15 %) and
   ``nmbe_out_of_sample`` (0.5 %) are goals; ``r2`` >= 0.5, ``baseline_length`` >= 365 days,
-  ``missing_days`` <= 10 % are advisory. Verdict: ``valid``, ``valid_with_warnings``, ``invalid``,
+  ``missing_days`` <= 10 % are advisory. ``energy_varies`` is required: a baseline of constant energy
+  has s = 0 and a zero-width interval that would call any difference significant. Verdict: ``valid``, ``valid_with_warnings``, ``invalid``,
   ``insufficient_data``.
 * "Typical day" (``typical_day()``): mean production of the baseline's reference-class (working) days, mean
   daily temperature of the baseline, the reference (working-day) calendar class. Weather effect relative
@@ -1270,7 +1271,8 @@ def _validity(*, method, n, cv, nmbe_oos, r2, f_p, group_p, days_in_period, days
         gates.append(Gate("driver_model", float(significant), 1.0, ">=", method == CALENDAR_MEAN and significant,
                           "advisory", "fallback_model"))
     if constant:
-        gates.append(Gate("energy_varies", 0.0, 0.0, ">", False, "advisory", "constant_energy"))
+        # a baseline that never varied has s = 0: a zero-width interval would call any difference significant
+        gates.append(Gate("energy_varies", 0.0, 0.0, ">", False, "required", "constant_energy"))
     gates = [dataclasses.replace(g, value=_finite(g.value)) for g in gates]
     failed = [g for g in gates if not g.passed]
     reasons = tuple(g.reason for g in failed)

@@ -159,6 +159,8 @@ class SeuSummary(JsonMixin):
     primary_factor: str
     baseline_method: str
     days: int
+    #: reporting days left out of both sides: fewer than half of their readings (CalTRACK)
+    days_excluded: int = 0
 
 
 @dataclasses.dataclass
@@ -252,6 +254,11 @@ class SeuSavings(JsonMixin):
     days: int
     cusum_kwh: list[dict[str, Any]]              # [{date, cumulative_kwh}]
     baseline_method: str
+    #: reporting days left out of both sides: fewer than half of their readings (CalTRACK)
+    days_excluded: int = 0
+    #: counted in the plant totals: only SEUs whose baseline is valid and decides (mv.decides)
+    included_in_total: bool = True
+    baseline_verdict: str = "valid"
 
 
 @dataclasses.dataclass
