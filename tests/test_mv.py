@@ -165,3 +165,48 @@ def test_period_uncertainty_grows_with_autocorrelation_and_counts_only_included_
     assert band.se_kwh > 1.8 * iid.se_kwh and band.dof < model.n - model.p
     half = mv.period_uncertainty(model, report, include=np.arange(91) < 45)
     assert half.days == 45 and half.se_kwh < band.se_kwh
+
+
+# --- 4: plant totals, through the engine's own savings code (store replaced by synthetic SEUs) ----------
+def test_plant_savings_leave_out_seus_without_a_baseline_or_with_an_invalid_one():
+    import asyncio
+    import datetime as dt
+
+    from skill_enms_performance.engine import Engine
+    from skill_enms_performance.store import SeuRow
+
+    def seu(name):
+        return SeuRow(id=name, name=name, energy_source="electricity", unit="kwh", cost_per_unit=0.2,
+                      carbon_factor=None, machine_ids=(), machine_names=(), machine_types=(), factory="F",
+                      factory_id="f", timezone="UTC")
+
+    good_model, good_report = _model_and_report(seed=8, m=30)
+    d = plant(seed=9, n=395)
+    nothing = fit_baseline(DailyData(**{**{k: v[:365] for k, v in d.items()}, "energy_kwh": np.full(365, np.nan)}))
+    flat = fit_baseline(DailyData(**{**{k: v[:365] for k, v in d.items()}, "energy_kwh": np.full(365, 100.0)}))
+    flat_report = DailyData(**{**{k: v[365:] for k, v in d.items()}, "energy_kwh": np.full(30, 100.5)})
+    other_report = DailyData(**{k: v[365:] for k, v in d.items()})
+    cases = {"good": (good_model, good_report), "nothing": (nothing, other_report), "flat": (flat, flat_report)}
+    engine = Engine("postgresql://nobody@127.0.0.1:1/none", clock=lambda: dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+    rows = [seu(k) for k in cases]
+
+    async def seus(refresh=False):
+        return rows
+
+    async def reporting(s, start, end):
+        model, report = cases[s.name]
+        return model, report, model.predict_many(report)
+
+    async def price(s, start, end):
+        return 0.2
+
+    engine.seus, engine._reporting, engine._price = seus, reporting, price
+    report = asyncio.run(engine.savings(None, {"start": "2029-01-01", "end": "2029-01-30"}))
+    by_name = {i.seu_name: i for i in report.items}
+    # before: "nothing" saved minus all its energy (uncertainty 0) and was added to the plant total
+    assert set(by_name) == {"good", "flat"} and [e["seu_name"] for e in report.errors] == ["nothing"]
+    assert by_name["good"].included_in_total and not by_name["flat"].included_in_total
+    assert not by_name["flat"].verified and by_name["flat"].baseline_verdict == "invalid"
+    assert report.total_savings_kwh == pytest.approx(by_name["good"].savings_kwh, abs=0.1)
+    assert report.total_uncertainty_kwh == pytest.approx(by_name["good"].uncertainty_kwh, abs=0.1)
+    assert by_name["good"].uncertainty_kwh > 0
