@@ -652,7 +652,7 @@ class Engine:
         predicted = model.predict_many(report)
         days = [dt.date.fromisoformat(str(d)) for d in report.day]
         findings = [f for f in opp.residual_episodes(days, predicted.residual_kwh, predicted.se_kwh,
-                                                     model.mean_energy_kwh)
+                                                     model.mean_energy_kwh, model.residual_autocorrelation)
                     if f.end is None or f.end >= start] if model.valid else []
         working = [c == calendar.WORKING for c in report.calendar]
         if np.isfinite(data.production).any():

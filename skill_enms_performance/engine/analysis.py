@@ -22,7 +22,7 @@ from typing import Any, Sequence
 import numpy as np
 from scipy import stats
 
-from .baseline import BaselineModel, DayDrivers, Prediction, page_cusum
+from .baseline import BaselineModel, DayDrivers, Prediction, page_cusum, prewhiten
 from .calendar import LABELS as CALENDAR_LABELS
 from .models import ImplementationEffort, ImprovementType, ISO50001Status, Priority, Recommendation, RootCauseAnalysis
 
@@ -147,10 +147,13 @@ def _driver_description(primary: str, value: float, drivers: DayDrivers, model: 
 
 
 def recent_drift(model: BaselineModel, residuals_std: np.ndarray, days: Sequence[dt.date]) -> dt.date | None:
-    """Start date of a persistent upward shift of standardised residuals (Page CUSUM), if any."""
+    """Start date of a persistent upward shift of standardised residuals (Page CUSUM on residuals
+    prewhitened with the model's lag-1 autocorrelation: autocorrelated days are not independent
+    evidence), if any."""
     if len(residuals_std) < 10:
         return None
-    alarm, start = page_cusum(np.asarray(residuals_std, dtype=float), k=0.5, h=5.0, side="upper")
+    z = prewhiten(np.asarray(residuals_std, dtype=float), model.residual_autocorrelation)
+    alarm, start = page_cusum(z, k=0.5, h=5.0, side="upper")
     if alarm is None or start is None:
         return None
     return days[int(start)]
