@@ -14,7 +14,7 @@ import pytest
 from scipy import special
 
 from skill_enms_performance.engine import mv
-from skill_enms_performance.engine.baseline import _lag1, DailyData, DayDrivers, fit_baseline
+from skill_enms_performance.engine.baseline import BaselineModel, DailyData, DayDrivers, _lag1, fit_baseline
 from tests.test_baseline import plant
 
 
@@ -251,3 +251,17 @@ def test_drift_checks_raise_few_false_alarms_on_autocorrelated_residuals(rho):
     assert new / reps <= 0.05 and scan_new / reps <= 0.05
     assert scan_old / reps > scan_new / reps
     assert found / reps >= 0.9
+
+
+# --- 5: an out-of-sample bias gate that can fail ----------------------------------------------------
+def test_a_step_in_the_last_90_days_fails_the_forward_holdout_not_the_blocked_folds():
+    d = plant(seed=21, n=365, noise=15.0)
+    clean = fit_baseline(DailyData(**d))
+    stepped = d["energy_kwh"].copy()
+    stepped[-90:] *= 1.15
+    model = fit_baseline(DailyData(**{**d, "energy_kwh": stepped}))
+    assert abs(model.nmbe_out_of_sample) < 0.005          # the reviewer's point: the folds cancel (0.07 %)
+    assert model.forward_nmbe > 0.05 and model.forward_bias_p_value < 0.01
+    assert "forward_holdout_biased" in model.validity.reasons
+    assert "forward_holdout_biased" not in clean.validity.reasons and clean.forward_bias_p_value > 0.01
+    assert BaselineModel.from_dict(model.to_dict()).forward_nmbe == model.forward_nmbe
