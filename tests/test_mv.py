@@ -265,3 +265,38 @@ def test_a_step_in_the_last_90_days_fails_the_forward_holdout_not_the_blocked_fo
     assert "forward_holdout_biased" in model.validity.reasons
     assert "forward_holdout_biased" not in clean.validity.reasons and clean.forward_bias_p_value > 0.01
     assert BaselineModel.from_dict(model.to_dict()).forward_nmbe == model.forward_nmbe
+
+
+# --- 9: a dropped production feed is not a significant excess --------------------------------------------
+def test_a_period_with_imputed_drivers_is_not_called_significant():
+    import asyncio
+    import datetime as dt
+
+    from skill_enms_performance.engine import Engine
+    from skill_enms_performance.store import SeuRow
+
+    model, report = _model_and_report(seed=12, m=30)
+    row = SeuRow(id="a", name="press", energy_source="electricity", unit="kwh", cost_per_unit=0.2,
+                 carbon_factor=None, machine_ids=(), machine_names=(), machine_types=(), factory="F",
+                 factory_id="f", timezone="UTC")
+    excess = DailyData(day=report.day, energy_kwh=report.energy_kwh * 1.2, production=report.production,
+                       temp_mean_c=report.temp_mean_c, calendar=report.calendar, coverage=report.coverage)
+    dropped = DailyData(day=report.day, energy_kwh=report.energy_kwh * 1.2, production=np.full(30, np.nan),
+                        temp_mean_c=report.temp_mean_c, calendar=report.calendar, coverage=report.coverage)
+    engine = Engine("postgresql://nobody@127.0.0.1:1/none", clock=lambda: dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+    current = {}
+
+    async def reporting(s, start, end):
+        return model, current["r"], model.predict_many(current["r"])
+
+    async def price(s, start, end):
+        return 0.2
+
+    engine._reporting, engine._price = reporting, price
+    start, end = dt.date(2029, 1, 1), dt.date(2029, 1, 30)
+    current["r"] = excess
+    seen = asyncio.run(engine._summarise_period(row, start, end))
+    assert seen.significant and seen.days_drivers_imputed == 0
+    current["r"] = dropped
+    blind = asyncio.run(engine._summarise_period(row, start, end))
+    assert not blind.significant and blind.days_drivers_imputed == 30

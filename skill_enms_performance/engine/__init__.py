@@ -350,7 +350,8 @@ class Engine:
         expected = max(prediction.expected_kwh, 0.0)
         deviation = actual - expected
         pct = 100.0 * deviation / expected if expected > 0 else 0.0
-        significant = bool(mv.decides(model) and prediction.is_significant(actual))
+        # a day whose drivers were imputed or lie outside the baseline's range is not judged (issue 12, 9)
+        significant = bool(mv.decides(model) and prediction.reliable and prediction.is_significant(actual))
         # missing readings only ever lower the measured energy: on an incomplete day a shortfall counts only
         # when the day, filled up to full coverage at its own mean power, would still lie below the interval
         # (an excess stays significant: it is a lower bound)
@@ -373,6 +374,8 @@ class Engine:
             notes.append("outside model range: " + ", ".join(k for k, v in prediction.in_range.items() if not v))
         if prediction.imputed_drivers:
             notes.append("drivers missing and taken from a typical day: " + ", ".join(prediction.imputed_drivers))
+        if not prediction.reliable and mv.decides(model) and prediction.is_significant(actual):
+            notes.append("outside the interval, but with drivers missing or out of range: not called significant")
         if day_row.coverage < COMPLETE_COVERAGE:
             notes.append(f"readings cover {round(100 * day_row.coverage)}% of the analysed day"
                          + (": less than half of its expected readings"
@@ -555,7 +558,11 @@ class Engine:
                                    self.settings.min_coverage)
         actual, expected, deviation, m = period.actual_kwh, period.expected_kwh, period.deviation_kwh, period.days
         se_sum = period.band.se_kwh
-        significant = bool(mv.decides(model) and m > 0 and abs(deviation) > period.band.half_width_kwh)
+        imputed = int(np.sum(predicted.imputed & period.counted))
+        out_of_range = int(np.sum(~predicted.in_range & period.counted))
+        # a period with imputed or out-of-range drivers is not judged (issue 12, 9): the counts say why
+        significant = bool(mv.decides(model) and m > 0 and not imputed and not out_of_range
+                           and abs(deviation) > period.band.half_width_kwh)
         pct = 100.0 * deviation / expected if expected > 0 else 0.0
         price = await self._price(seu, start, end)
         effects = {**analysis.period_effects(model, report.production, report.temp_mean_c, report.calendar),
@@ -578,7 +585,8 @@ class Engine:
             normalised_deviation=round(deviation / se_sum, 3) if se_sum > 0 else 0.0,
             significant=significant, iso50001_status=analysis.iso_status(pct, significant),
             efficiency_score=round(analysis.efficiency_score(pct), 3), primary_factor=factor,
-            baseline_method=model.method, days=m, days_excluded=period.days_excluded)
+            baseline_method=model.method, days=m, days_excluded=period.days_excluded,
+            days_drivers_imputed=imputed, days_out_of_range=out_of_range)
 
     # --- opportunities ----------------------------------------------------------------
     def period_days(self, period: str | dict | None, today: dt.date) -> tuple[dt.date, dt.date]:

@@ -161,6 +161,10 @@ class SeuSummary(JsonMixin):
     days: int
     #: reporting days left out of both sides: fewer than half of their readings (CalTRACK)
     days_excluded: int = 0
+    #: counted days whose drivers were missing (taken from a typical day) or outside the baseline's range:
+    #: a period with any is not called significant
+    days_drivers_imputed: int = 0
+    days_out_of_range: int = 0
 
 
 @dataclasses.dataclass
