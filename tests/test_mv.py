@@ -300,3 +300,24 @@ def test_a_period_with_imputed_drivers_is_not_called_significant():
     current["r"] = dropped
     blind = asyncio.run(engine._summarise_period(row, start, end))
     assert not blind.significant and blind.days_drivers_imputed == 30
+
+
+# --- 7: attribution against the typical day of the same calendar class ---------------------------------
+def test_attribution_compares_with_the_same_calendar_class_and_the_mean_degree_days():
+    d = plant(seed=31, n=365)
+    data = DailyData(**d)
+    model = fit_baseline(data)
+    saturdays = d["calendar"] == 1
+    saturday = DayDrivers(float(d["production"][saturdays].mean()), 12.0, 1)
+    old = model.decompose(saturday)
+    new = model.decompose_class(saturday)
+    assert old["production_effect_kwh"] < -0.1 * old["reference_kwh"]       # "reduced production" before
+    assert abs(new["production_effect_kwh"]) < 1e-6 and new["calendar_effect_kwh"] == 0.0
+    # a normal year: the baseline's own days show no weather effect on average (before: degree days of the
+    # mean temperature, not the mean of the degree days)
+    days = [DayDrivers(float(p), float(t), int(c)) for p, t, c in
+            zip(d["production"], d["temp_mean_c"], d["calendar"], strict=True)]
+    typical_kwh = model.decompose(days[0])["reference_kwh"]
+    old_weather = np.mean([model.decompose(x)["weather_effect_kwh"] for x in days]) / typical_kwh
+    new_weather = np.mean([model.decompose_class(x)["weather_effect_kwh"] for x in days]) / typical_kwh
+    assert old_weather > 0.01 and abs(new_weather) < 1e-9

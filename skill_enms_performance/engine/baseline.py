@@ -71,6 +71,9 @@ Decisions a reader must know (the numbers come from /work/shared/reference/basel
 * "Typical day" (``typical_day()``): mean production of the baseline's reference-class (working) days, mean
   daily temperature of the baseline, the reference (working-day) calendar class. Weather effect relative
   to it is zero on a day of average temperature.
+  Attribution uses ``decompose_class`` instead: the mean design row of the fitted days of the day's own
+  class (``class_mean_design``), whose weather columns are the mean degree days, not the degree days of
+  the mean temperature (by convexity the latter are smaller, so a normal year showed a weather effect).
 * No NaN or infinity in any result: undefined statistics are 0 (R2 of constant energy), 1 (p-value of an
   intercept-only F-test), capped at +/-1e12 (t and F of a perfect fit).
 """
@@ -372,6 +375,9 @@ class BaselineModel:
     #: (NMBE of the holdout, and the two-sided p-value of its bias against the period band; 1.0 = not run)
     forward_nmbe: float = 0.0
     forward_bias_p_value: float = 1.0
+    #: mean design row of the fitted days of each calendar class: the typical day of that class, with the
+    #: mean of its degree days (not the degree days of the mean temperature)
+    class_mean_design: dict[int, tuple[float, ...]] = dataclasses.field(default_factory=dict)
 
     # --- derived ----------------------------------------------------------------------------
     @property
@@ -493,11 +499,28 @@ class BaselineModel:
         ``actual_kwh``: ``unexplained_kwh = actual_kwh - expected_kwh``.
         """
         reference = self.typical if reference is None else reference
-        rows = []
-        for day in (x, reference):
-            production, temp, calendar, _, _ = self._prepare(
-                np.array([_num(day.production)]), np.array([_num(day.temp_mean_c)]), np.array([int(day.calendar)]))
-            rows.append(self.design_matrix(production, temp, calendar)[0])
+        return self._decompose_rows(self._row(x), self._row(reference), actual_kwh)
+
+    def decompose_class(self, x: DayDrivers, actual_kwh: float | None = None) -> dict[str, float]:
+        """``decompose`` against the typical day of x's own calendar class: the mean design row of the
+        baseline's days of that class (mean production, mean degree days), so that an ordinary Saturday
+        is not "reduced production" and a normal year shows no weather effect on average. A class the
+        baseline has not seen falls back to ``typical_day()``. Adds ``reference_production``."""
+        row = self.class_mean_design.get(int(x.calendar))
+        ref = np.array(row, dtype=float) if row is not None and len(row) == len(self.coefficients) \
+            else self._row(self.typical)
+        out = self._decompose_rows(self._row(x), ref, actual_kwh)
+        if PRODUCTION_COEF in self.coefficients:
+            out["reference_production"] = float(ref[self.columns.index(PRODUCTION_COEF)])
+        return out
+
+    def _row(self, day: DayDrivers) -> np.ndarray:
+        production, temp, calendar, _, _ = self._prepare(
+            np.array([_num(day.production)]), np.array([_num(day.temp_mean_c)]), np.array([int(day.calendar)]))
+        return self.design_matrix(production, temp, calendar)[0]
+
+    def _decompose_rows(self, row_x: np.ndarray, row_ref: np.ndarray, actual_kwh: float | None) -> dict[str, float]:
+        rows = [row_x, row_ref]
         diff = (rows[0] - rows[1]) * self._beta
         effects = {"production": 0.0, "weather": 0.0, "calendar": 0.0}
         for name, value in zip(self.columns, diff, strict=True):
@@ -544,6 +567,8 @@ class BaselineModel:
                 v = [dict(c) for c in v]
             elif f.name == "class_s_kwh":
                 v = {str(k): float(x) for k, x in sorted(v.items())}
+            elif f.name == "class_mean_design":
+                v = {str(k): [float(x) for x in r] for k, r in sorted(v.items())}
             elif isinstance(v, tuple):
                 v = list(v)
             elif isinstance(v, dict):
@@ -572,6 +597,8 @@ class BaselineModel:
         kw["candidates"] = tuple(dict(c) for c in kw.get("candidates", ()))
         kw["class_s_kwh"] = {int(k): float(x) for k, x in (kw.get("class_s_kwh") or {}).items()}
         kw["class_scale_p_value"] = float(kw.get("class_scale_p_value", 1.0))
+        kw["class_mean_design"] = {int(k): tuple(float(x) for x in r)
+                                   for k, r in (kw.get("class_mean_design") or {}).items()}
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in kw.items() if k in known})
 
@@ -1267,7 +1294,9 @@ def _assemble(spec: _Spec, rows: np.ndarray, *, day, y, y_raw, P, T, cal, reason
         days_in_period=int(days_in_period), days_missing=int(days_missing), validity=validity,
         fallback_reason=fallback_reason, candidates=tuple(_clean_candidate(c) for c in candidates),
         class_s_kwh={c: fl(v) for c, v in class_s.items()}, class_scale_p_value=fl(scale_p),
-        forward_nmbe=fl(fwd_nmbe), forward_bias_p_value=fl(fwd_p))
+        forward_nmbe=fl(fwd_nmbe), forward_bias_p_value=fl(fwd_p),
+        class_mean_design={int(c): tuple(fl(v) for v in X[cal[rows] == c].mean(axis=0))
+                           for c in np.unique(cal[rows])})
 
 
 def _insufficient(*, day, y_raw, P, T, cal, reason, detail, labels, confidence, days_in_period, days_missing,
