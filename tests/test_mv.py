@@ -193,14 +193,20 @@ def test_plant_savings_leave_out_seus_without_a_baseline_or_with_an_invalid_one(
     async def seus(refresh=False):
         return rows
 
-    async def reporting(s, start, end):
+    asked = {}
+
+    async def reporting(s, start, end, baseline=None):
+        asked[s.name] = baseline
         model, report = cases[s.name]
         return model, report, model.predict_many(report)
 
     async def price(s, start, end):
         return 0.2
 
-    engine.seus, engine._reporting, engine._price = seus, reporting, price
+    async def measures():
+        return {"good": dt.date(2028, 6, 1)}     # a plan in progress since then
+
+    engine.seus, engine._reporting, engine._price, engine._measure_starts = seus, reporting, price, measures
     report = asyncio.run(engine.savings(None, {"start": "2029-01-01", "end": "2029-01-30"}))
     by_name = {i.seu_name: i for i in report.items}
     # before: "nothing" saved minus all its energy (uncertainty 0) and was added to the plant total
@@ -210,6 +216,22 @@ def test_plant_savings_leave_out_seus_without_a_baseline_or_with_an_invalid_one(
     assert report.total_savings_kwh == pytest.approx(by_name["good"].savings_kwh, abs=0.1)
     assert report.total_uncertainty_kwh == pytest.approx(by_name["good"].uncertainty_kwh, abs=0.1)
     assert by_name["good"].uncertainty_kwh > 0
+    # 11: the measure's savings are against the 365 days before it, not the days before the month
+    assert asked["good"] == (dt.date(2027, 6, 2), dt.date(2028, 5, 31))
+    assert by_name["good"].baseline_period["basis"] == "pre_measure"
+    assert asked["flat"] == (dt.date(2028, 1, 2), dt.date(2028, 12, 31))   # rolling: 365 days before
+
+
+def test_savings_baseline_is_fixed_before_the_measure():
+    import datetime as dt
+
+    d = dt.date
+    assert mv.savings_baseline(d(2029, 3, 1), None, None) == (d(2028, 3, 1), d(2029, 2, 28), "rolling")
+    assert mv.savings_baseline(d(2029, 3, 1), d(2028, 9, 1), None) == (d(2027, 9, 2), d(2028, 8, 31),
+                                                                       "pre_measure")
+    assert mv.savings_baseline(d(2029, 3, 1), d(2029, 4, 1), None)[2] == "rolling"     # measure after the period
+    fixed = (d(2027, 1, 1), d(2027, 12, 31))
+    assert mv.savings_baseline(d(2029, 3, 1), d(2028, 9, 1), fixed) == (*fixed, "fixed_enb")
 
 
 # --- 6: Page CUSUM on autocorrelated residuals ---------------------------------------------------------

@@ -526,11 +526,12 @@ class Engine:
                 baseline_method=result.baseline["method"], days=1)
         return await self._summarise_period(seu, *span)
 
-    async def _reporting(self, seu: SeuRow, start: dt.date, end: dt.date
+    async def _reporting(self, seu: SeuRow, start: dt.date, end: dt.date,
+                         baseline: tuple[dt.date, dt.date] | None = None
                          ) -> tuple[BaselineModel, DailyData, Predictions]:
         """The local days [start, end] (the reporting period) predicted by the baseline fitted on
-        the days before ``start``: the shared core of period summaries and savings."""
-        first, last = self._baseline_period(start)
+        the days before ``start`` (or on ``baseline``): the shared core of period summaries and savings."""
+        first, last = baseline or self._baseline_period(start)
         mode = await self.mode()
         rows = await self._cached_series(seu, (first, end, "period", mode),
                                          lambda: self.store.seu_daily_series(seu, min(first, start), end, mode))
@@ -818,7 +819,9 @@ class Engine:
         start, end = self.period_days(period, today)
         if end < start:
             raise InvalidRequestError("the period has no complete day yet")
-        results = await asyncio.gather(*(self._savings_of(s, start, end) for s in targets), return_exceptions=True)
+        measures = await self._measure_starts()
+        results = await asyncio.gather(*(self._savings_of(s, start, end, measures.get(s.name)) for s in targets),
+                                       return_exceptions=True)
         items, errors = _per_seu(targets, results)
         return SavingsReport(
             period={"start": start.isoformat(), "end": end.isoformat()}, seu_name=seu,
@@ -830,8 +833,26 @@ class Engine:
                                                       if i.included_in_total)), 1),
             errors=errors, voice_summary="", timestamp=self.now())
 
-    async def _savings_of(self, seu: SeuRow, start: dt.date, end: dt.date) -> SeuSavings:
-        model, report, predicted = await self._reporting(seu, start, end)
+    async def _measure_starts(self) -> dict[str, dt.date]:
+        """SEU name -> the local day the earliest action plan in progress or completed was saved (the
+        measure's start); empty on a read-only database (plans cannot be stored there)."""
+        if await self.mode() != "rollup":
+            return {}
+        out: dict[str, dt.date] = {}
+        for status in ("in_progress", "completed"):
+            for r in await self._guard(self.store.list_action_plans(status, None)):
+                created = r["created_at"].date()
+                name = r["seu_name"]
+                out[name] = min(out.get(name, created), created)
+        return out
+
+    async def _savings_of(self, seu: SeuRow, start: dt.date, end: dt.date,
+                          measure_start: dt.date | None = None) -> SeuSavings:
+        fixed = None
+        if self.settings.baseline_start and self.settings.baseline_end:
+            fixed = self._baseline_period(start)
+        first, last, basis = mv.savings_baseline(start, measure_start, fixed, self.settings.baseline_days)
+        model, report, predicted = await self._reporting(seu, start, end, (first, last))
         if model.method == "insufficient_data":
             # no baseline: "savings" would be minus all the energy used; the SEU is an error, not a number
             raise InsufficientHistoryError(seu.name, start, model.n)
@@ -856,7 +877,8 @@ class Engine:
             days=m, cusum_kwh=[{"date": str(d), "cumulative_kwh": round(float(c), 1)}
                                for d, c in zip(report.day, curve, strict=True)],
             baseline_method=model.method, days_excluded=period.days_excluded, included_in_total=decides,
-            baseline_verdict=model.validity.verdict)
+            baseline_verdict=model.validity.verdict,
+            baseline_period={"start": first.isoformat(), "end": last.isoformat(), "basis": basis})
 
     # --- health -----------------------------------------------------------------------
     async def health(self) -> dict[str, object]:

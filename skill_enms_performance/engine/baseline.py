@@ -30,7 +30,8 @@ Decisions a reader must know (the numbers come from /work/shared/reference/basel
   grid (default Th 5..22 C, Tc 12..30 C, 1 C steps, Tc >= Th): all grid points of all 16 candidates are
   solved as batched normal equations on standardised columns. A degree-day column counts only with
   >= 10 days of non-zero degree days and >= 20 degree days per 365 days of fitting sample (CalTRACK's
-  per-year rule; never below 10 days / 20 degree days for shorter baselines). Grid points where a
+  per-year rule; never below 10 days / 20 degree days for shorter baselines). CalTRACK's 20 degree days
+  are Fahrenheit degree days: 20/1.8 = 11.1 Celsius degree days here. Grid points where a
   production, HDD or CDD slope is negative are dropped (physical signs).
 * Selection by BIC = n*ln(SSE/n) + (p + number of change points)*ln(n) (a balance point is a fitted
   parameter too), or by adjusted R2 (``criterion="adj_r2"``). Walking the candidates in that order, the
@@ -124,6 +125,8 @@ CDD_COEF = "cdd_kwh_per_degree_day"
 FSU_A, FSU_B, FSU_D = -0.00024, 0.03535, 1.00286
 
 _CAP = 1e12
+#: CalTRACK: a degree-day column needs this many Fahrenheit degree days per year (Celsius = F / 1.8)
+_CALTRACK_DD_F = 20.0
 _DAYS_PER_MONTH = 30.4375
 #: a calendar class needs this many fitted days for its own outlier fence and its own residual scale
 _CLASS_MIN_DAYS = 8
@@ -985,7 +988,7 @@ def _select(y, P, T, cal, rows, th_grid, tc_grid, criterion, fallback_days):
     D = np.column_stack([(cal[rows] == c).astype(float) for c in dummies]) if calendar_ok else None
     scale = max(1.0, n / 365.0)
     cands = _grid_candidates(yr, None if P is None else P[rows], None if T is None else T[rows], D,
-                             th_grid, tc_grid, 10.0 * scale, 20.0 * scale)
+                             th_grid, tc_grid, 10.0 * scale, _CALTRACK_DD_F / 1.8 * scale)
     yy = float(((yr - yr.mean()) ** 2).sum())
     scored = []
     for drivers, th, tc, sse in cands:

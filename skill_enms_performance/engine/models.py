@@ -263,6 +263,9 @@ class SeuSavings(JsonMixin):
     #: counted in the plant totals: only SEUs whose baseline is valid and decides (mv.decides)
     included_in_total: bool = True
     baseline_verdict: str = "valid"
+    #: the baseline the savings are measured against: {start, end, basis}; basis fixed_enb (settings),
+    #: pre_measure (365 days before the earliest plan in progress or completed) or rolling
+    baseline_period: dict[str, str] | None = None
 
 
 @dataclasses.dataclass

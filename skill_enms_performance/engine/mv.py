@@ -22,6 +22,7 @@ savings of an SEU, a period summary and (later) one SEU over a period use the sa
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import math
 from typing import Any
 
@@ -191,6 +192,21 @@ def compare_period(model: BaselineModel, report: DailyData, expected_kwh: Any, c
                             expected_kwh=float(expected.sum()), actual_kwh=float(actual.sum()), band=band)
 
 
+def savings_baseline(reporting_start: dt.date, measure_start: dt.date | None,
+                     fixed: tuple[dt.date, dt.date] | None, baseline_days: int = 365
+                     ) -> tuple[dt.date, dt.date, str]:
+    """The baseline period of a savings question and what it is (IPMVP, ISO 50015: savings of a measure are
+    measured against a fixed pre-measure baseline, not a rolling one that after a while contains the
+    post-measure days): the configured EnB (``fixed_enb``), else the ``baseline_days`` before the start of
+    the earliest measure begun before the reporting period (``pre_measure``), else the days before the
+    reporting period (``rolling``)."""
+    if fixed is not None:
+        return fixed[0], fixed[1], "fixed_enb"
+    if measure_start is not None and measure_start <= reporting_start:
+        return measure_start - dt.timedelta(days=baseline_days), measure_start - dt.timedelta(days=1), "pre_measure"
+    return reporting_start - dt.timedelta(days=baseline_days), reporting_start - dt.timedelta(days=1), "rolling"
+
+
 def decides(model: BaselineModel) -> bool:
     """A model may call a deviation significant (and set an ISO 50001 status) only when it is valid and
     was chosen on its merits: a 30-day mean, or a calendar mean taken because no driver model passed
@@ -201,4 +217,4 @@ def decides(model: BaselineModel) -> bool:
 
 
 __all__ = ["MIN_COVERAGE", "PeriodComparison", "PeriodUncertainty", "compare_period", "ar1_sum_variance", "autocorrelation_terms", "complete_days", "decides", "design",
-           "dof", "period_uncertainty", "sum_variance"]
+           "dof", "period_uncertainty", "savings_baseline", "sum_variance"]
