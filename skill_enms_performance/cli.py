@@ -49,6 +49,28 @@ def _parse_now(value: str | None) -> dt.datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
+def _moment_option(value: str) -> str:
+    """--now: an ISO 8601 instant (a day alone means its midnight), checked before anything starts."""
+    try:
+        moment = dt.datetime.fromisoformat(value.strip()) if len(value) <= 40 else None
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise argparse.ArgumentTypeError("must be an ISO 8601 time such as 2025-11-06T13:00:00-08:00")
+    return moment.isoformat()
+
+
+def _language_option(value: str) -> str:
+    """--lang: one of the shipped languages (never a path into the resources)."""
+    from .voice import speech
+
+    lang = value.strip().lower()
+    shipped = speech.shipped_languages()
+    if lang not in shipped:
+        raise argparse.ArgumentTypeError(f"must be one of {', '.join(shipped)}")
+    return lang
+
+
 def resolve_dsn(args: argparse.Namespace, *, quiet: bool = False) -> str:
     """--dsn, else ENMS_DSN, else the embedded demo database (started and loaded on demand)."""
     dsn = args.dsn or os.environ.get("ENMS_DSN")
@@ -367,8 +389,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--dsn", help="PostgreSQL DSN of the EnMS database (default: $ENMS_DSN, else embedded demo)")
-    common.add_argument("--now", help="pin the clock (ISO 8601); 'today' is the factory's local day of that instant")
-    common.add_argument("--lang", default="en-us")
+    common.add_argument("--now", type=_moment_option, help="pin the clock (ISO 8601); 'today' is the factory's local day of that instant")
+    common.add_argument("--lang", default="en-us", type=_language_option)
     common.add_argument("--json", action="store_true", help="machine-readable output")
     common.add_argument("--currency", default=os.environ.get("ENMS_CURRENCY", "USD"))
     common.add_argument("--resolution", type=int, default=15, help="demo plant resolution in minutes (new plant)")

@@ -24,10 +24,11 @@ from ovos_workshop.skills.converse import ConversationalSkill
 from . import SKILL_ID  # noqa: F401 - the skill id, for callers of this module
 from .engine import Engine, EngineSettings
 from .engine.errors import (BusyError, DatabasePreparingError, DatabaseUnavailableError, EnmsError, FutureDateError,
-                            InvalidRequestError, NoOpportunityError, UnknownSeuError)
+                            NoOpportunityError, UnknownSeuError)
 from .engine.errors import TimeoutError_ as EngineTimeout
 from .engine.timeutil import local_today
 from .runtime import LoopThread
+from .validation import validate
 from .store import redact_dsn
 from .voice import speech
 from .voice.dates import resolve_day, resolve_period
@@ -93,6 +94,7 @@ class EnmsPerformanceSkill(ConversationalSkill):
         self._questions: dict[str, _Question] = {}                 # session id -> the question asked back
         self._questions_lock = threading.Lock()
         self._turns: asyncio.Semaphore | None = None              # bus requests worked on at once (loop only)
+        self._gui_checked: tuple[float, bool] | None = None       # (when, whether a GUI answered)
         super().__init__(*args, **kwargs)
 
     # --- lifecycle --------------------------------------------------------------------
@@ -297,7 +299,7 @@ class EnmsPerformanceSkill(ConversationalSkill):
 
         def work() -> None:
             try:
-                if not self.gui.connected:
+                if not self._gui_connected():
                     return
                 from . import chart
 
@@ -316,6 +318,19 @@ class EnmsPerformanceSkill(ConversationalSkill):
                 self.log.debug(f"no chart: {type(err).__name__}")
 
         threading.Thread(target=work, name="enms-chart", daemon=True).start()
+
+    def _gui_connected(self) -> bool:
+        """Whether a GUI is connected, asked on the bus at most once a minute.
+
+        Not ``self.gui.connected``: its local check opens a matplotlib figure per call that is never closed (a leak
+        of one figure per spoken answer) and imports pyplot on this thread, which breaks a pyplot import running at
+        the same time elsewhere ("partially initialized module")."""
+        now = time.monotonic()
+        if self._gui_checked is None or now - self._gui_checked[0] > 60.0:
+            from ovos_utils.gui import is_gui_connected
+
+            self._gui_checked = (now, bool(is_gui_connected(self.bus)))
+        return self._gui_checked[1]
 
     @intent_handler("why.intent")
     def handle_why(self, message: Message) -> None:
@@ -562,13 +577,14 @@ class EnmsPerformanceSkill(ConversationalSkill):
     # --- bus API ----------------------------------------------------------------------
     def handle_bus_analyze(self, message: Message) -> None:
         """``enms.performance.analyze`` {seu_name, energy_source?, analysis_date?} -> ``.response``."""
-        data = message.data if isinstance(message.data, dict) else {}
-        lang = self._bus_lang(data)
+        req = self._validated(message, "analyze")
+        if req is None:
+            return
+        lang = self._bus_lang(message.data)
 
         async def work() -> dict[str, Any]:
             engine = self._engine_or_raise()
-            seu_name, source, day = _analyze_args(data)
-            result = await engine.analyze_seu_performance(seu_name, source, day)
+            result = await engine.analyze_seu_performance(req.seu_name, req.energy_source, req.analysis_date)
             payload = result.to_dict()
             seu = await engine.find_seu(result.seu_name, result.energy_source)
             today = local_today(engine.now(), seu.timezone)
@@ -579,15 +595,17 @@ class EnmsPerformanceSkill(ConversationalSkill):
 
     def handle_bus_summary(self, message: Message) -> None:
         """``enms.performance.summary`` {machine_type?, factory?, analysis_date?, period?} -> ``.response``."""
-        data = message.data if isinstance(message.data, dict) else {}
-        lang = self._bus_lang(data)
+        req = self._validated(message, "summary")
+        if req is None:
+            return
+        lang = self._bus_lang(message.data)
 
         async def work() -> dict[str, Any]:
             engine = self._engine_or_raise()
-            result = await engine.summary(machine_type=data.get("machine_type"), factory=data.get("factory"),
-                                          analysis_date=data.get("analysis_date"), period=data.get("period"))
+            result = await engine.summary(machine_type=req.machine_type, factory=req.factory,
+                                          analysis_date=req.analysis_date, period=_period(req.period))
             payload = result.to_dict()
-            group = data.get("machine_type") or data.get("factory") or ""
+            group = req.machine_type or req.factory or ""
             today = await engine.today()
             payload["voice_summary"] = " ".join(
                 speech.speak(d, s, lang) for d, s in speech.describe_summary(payload, group, lang, today))
@@ -597,6 +615,9 @@ class EnmsPerformanceSkill(ConversationalSkill):
 
     def handle_bus_health(self, message: Message) -> None:
         """``enms.performance.health`` -> ``.response`` with the health report."""
+        if self._validated(message, "health") is None:
+            return
+
         async def work() -> dict[str, Any]:
             engine = self._engine_or_raise()
             return await engine.health()
@@ -605,18 +626,14 @@ class EnmsPerformanceSkill(ConversationalSkill):
 
     def handle_bus_opportunities(self, message: Message) -> None:
         """``enms.performance.opportunities`` {period?: week|month|quarter|{start,end}, factory?, seu_name?}."""
-        data = message.data if isinstance(message.data, dict) else {}
-        lang = self._bus_lang(data)
+        req = self._validated(message, "opportunities")
+        if req is None:
+            return
+        lang = self._bus_lang(message.data)
 
         async def work() -> dict[str, Any]:
             engine = self._engine_or_raise()
-            period = data.get("period", "month")
-            if period is not None and not isinstance(period, (str, dict)):
-                raise InvalidRequestError("period must be week, month, quarter or {start, end}")
-            for key in ("factory", "seu_name"):
-                if data.get(key) is not None and not isinstance(data.get(key), str):
-                    raise InvalidRequestError(f"{key} must be a string")
-            report = await engine.opportunities(period, factory=data.get("factory"), seu=data.get("seu_name"))
+            report = await engine.opportunities(_period(req.period), factory=req.factory, seu=req.seu_name)
             payload = report.to_dict()
             today = await engine.today()
             payload["voice_summary"] = " ".join(
@@ -627,26 +644,17 @@ class EnmsPerformanceSkill(ConversationalSkill):
 
     def handle_bus_action_plan(self, message: Message) -> None:
         """``enms.performance.action_plan`` {seu_name, issue_type?, save?, status?} or {list: true, status?}."""
-        data = message.data if isinstance(message.data, dict) else {}
-        lang = self._bus_lang(data)
+        req = self._validated(message, "action_plan")
+        if req is None:
+            return
+        lang = self._bus_lang(message.data)
 
         async def work() -> dict[str, Any]:
             engine = self._engine_or_raise()
-            if data.get("list"):
-                status = data.get("status")
-                if status is not None and not isinstance(status, str):
-                    raise InvalidRequestError("status must be a string")
-                return await engine.action_plans(status)
-            seu_name, issue_type = data.get("seu_name"), data.get("issue_type")
-            if not isinstance(seu_name, str) or not seu_name.strip():
-                raise InvalidRequestError("seu_name (a non-empty string) is required")
-            if issue_type is not None and not isinstance(issue_type, str):
-                raise InvalidRequestError("issue_type must be a string")
-            status = data.get("status", "planned")
-            if not isinstance(status, str):
-                raise InvalidRequestError("status must be a string")
-            plan = await engine.action_plan(seu_name, issue_type, save=bool(data.get("save")), status=status)
-            seu = await engine.find_seu_any_source(seu_name)
+            if req.list:
+                return await engine.action_plans(req.status, seu=req.seu_name, limit=req.limit, offset=req.offset)
+            plan = await engine.action_plan(req.seu_name, req.issue_type, save=req.save, status=req.status)
+            seu = await engine.find_seu_any_source(req.seu_name)
             payload = plan.to_dict()
             today = await engine.today(seu.name)
             payload["voice_summary"] = " ".join(speech.speak(d, s, lang) for d, s in speech.describe_plan(
@@ -657,17 +665,14 @@ class EnmsPerformanceSkill(ConversationalSkill):
 
     def handle_bus_savings(self, message: Message) -> None:
         """``enms.performance.savings`` {seu_name?, period?: week|month|quarter|year|{start,end}}."""
-        data = message.data if isinstance(message.data, dict) else {}
-        lang = self._bus_lang(data)
+        req = self._validated(message, "savings")
+        if req is None:
+            return
+        lang = self._bus_lang(message.data)
 
         async def work() -> dict[str, Any]:
             engine = self._engine_or_raise()
-            seu_name, period = data.get("seu_name"), data.get("period", "month")
-            if seu_name is not None and not isinstance(seu_name, str):
-                raise InvalidRequestError("seu_name must be a string")
-            if period is not None and not isinstance(period, (str, dict)):
-                raise InvalidRequestError("period must be week, month, quarter, year or {start, end}")
-            report = await engine.savings(seu_name, period)
+            report = await engine.savings(req.seu_name, _period(req.period))
             payload = report.to_dict()
             today = await engine.today()
             payload["voice_summary"] = speech.speak(*speech.describe_savings(payload, lang, today), lang)
@@ -675,10 +680,18 @@ class EnmsPerformanceSkill(ConversationalSkill):
 
         self._reply_async(message, work())
 
-    def _bus_lang(self, data: dict[str, Any]) -> str:
+    def _validated(self, message: Message, op: str) -> Any:
+        """The bus request of type ``op``, or None after answering a rejected one at once (it never queues)."""
+        try:
+            return validate(op, message.data)
+        except EnmsError as err:
+            self.bus.emit(message.response({"error": err.to_dict(), "elapsed_ms": 0.0, "queued_ms": None}))
+            return None
+
+    def _bus_lang(self, data: Any) -> str:
         """The language a bus caller asked for, if this skill ships it; else the device's."""
         shipped = speech.shipped_languages()
-        lang = data.get("lang")
+        lang = data.get("lang") if isinstance(data, dict) else None
         if isinstance(lang, str) and lang.lower() in shipped:
             return lang.lower()
         try:  # self.lang reads the message's language tag, which may be garbage on the bus
@@ -749,17 +762,9 @@ async def _wait_for(coro: Coroutine[Any, Any, Any], timeout: float) -> Any:
         raise EngineTimeout(timeout) from None
 
 
-def _analyze_args(data: dict[str, Any]) -> tuple[str, str | None, str | None]:
-    seu_name = data.get("seu_name")
-    if not isinstance(seu_name, str) or not seu_name.strip():
-        raise InvalidRequestError("seu_name (a non-empty string) is required")
-    source = data.get("energy_source")
-    if source is not None and not isinstance(source, str):
-        raise InvalidRequestError("energy_source must be a string")
-    day = data.get("analysis_date")
-    if day is not None and not isinstance(day, str):
-        raise InvalidRequestError("analysis_date must be a YYYY-MM-DD string")
-    return seu_name, source, day
+def _period(period: Any) -> str | dict[str, str] | None:
+    """A validated period as the engine takes it: a word, or {start, end} in ISO form."""
+    return period.to_request() if hasattr(period, "to_request") else period
 
 
 def _pick(found: Any, options: list[str]) -> str | None:

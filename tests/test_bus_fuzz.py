@@ -1,5 +1,6 @@
-"""Bad input on the bus: >= 2,000 generated messages, every one answered exactly once with a result
-or a structured error, never an internal error, never NaN/Infinity, and the EnMS data untouched.
+"""Bad input on the bus: >= 3,000 generated messages of every request type, every one answered exactly once with a
+result or a structured error, never an internal error, never NaN/Infinity, invalid ones in at most 16 KB, the
+skill's event loop never standing still, and the EnMS data untouched.
 
 The messages go through the real skill on ovoscope's MiniCroft (the same module-scoped session as
 ``test_skill_e2e``). Hypothesis draws batches of messages; each batch is emitted at once (the skill
@@ -35,12 +36,15 @@ set_hypothesis_home_dir(str(_SANDBOX / "hypothesis"))  # its caches stay out of 
 pytestmark = pytest.mark.e2e
 
 ANALYZE, SUMMARY, HEALTH = "enms.performance.analyze", "enms.performance.summary", "enms.performance.health"
-KINDS = (ANALYZE, SUMMARY, HEALTH)
+OPPORTUNITIES, SAVINGS = "enms.performance.opportunities", "enms.performance.savings"
+ACTION_PLAN = "enms.performance.action_plan"
+KINDS = (ANALYZE, SUMMARY, HEALTH, OPPORTUNITIES, SAVINGS, ACTION_PLAN)
 CORRELATION = "fuzz_id"
 
 #: the error codes of the bus API (README); internal_error is a known code but never acceptable here
 KNOWN_CODES = {"invalid_request", "unknown_seu", "ambiguous_seu", "unknown_energy_source", "no_data", "future_date",
-               "insufficient_history", "database_unavailable", "database_preparing", "timeout", "internal_error"}
+               "insufficient_history", "database_unavailable", "database_preparing", "timeout", "internal_error",
+               "no_opportunity", "busy", "read_only_database"}
 #: the 14 fields of the seed's analysis result
 SEED_FIELDS = {"seu_name", "energy_source", "date", "actual_energy_kwh", "baseline_energy_kwh", "deviation_kwh",
                "deviation_percent", "deviation_cost_usd", "efficiency_score", "root_cause_analysis",
@@ -132,12 +136,44 @@ plausible_summary = st.one_of(
                                         "factory": st.sampled_from(FACTORIES), "analysis_date": dates}),
     st.fixed_dictionaries({"period": periods}, optional={"machine_type": st.sampled_from(MACHINE_TYPES)}))
 health_data = st.one_of(st.just({}), st.dictionaries(st.text(max_size=8), junk, max_size=3))
+period_words = st.one_of(st.sampled_from(("week", "month", "quarter", "year", "WEEK", " month ", "fortnight", "")),
+                         periods)
+hostile_opportunities = _with_extra(st.fixed_dictionaries({}, optional={
+    "period": period_words, "factory": st.one_of(st.sampled_from(FACTORIES), odd_text, junk),
+    "seu_name": seu_names, "lang": langs}))
+plausible_opportunities = st.fixed_dictionaries({}, optional={
+    "period": st.sampled_from(("week", "month")), "factory": st.sampled_from(FACTORIES),
+    "seu_name": st.sampled_from(REAL_SEUS)})
+hostile_savings = _with_extra(st.fixed_dictionaries({}, optional={
+    "seu_name": seu_names, "period": period_words, "lang": langs}))
+plausible_savings = st.fixed_dictionaries({}, optional={
+    "seu_name": st.sampled_from(REAL_SEUS), "period": st.sampled_from(("week", "month", "quarter"))})
+flags = st.one_of(st.sampled_from(("false", "no", "true", 0, 1, [False], {"x": 1}, None, False)), junk)
+
+
+def _no_write(data: dict) -> dict:
+    """This module shares the plant with others: a plan may be asked for, never saved."""
+    return {**data, "save": False} if data.get("save") is True else data
+
+
+hostile_plan = _with_extra(st.fixed_dictionaries({}, optional={
+    "seu_name": seu_names, "issue_type": st.one_of(st.sampled_from(("excessive_idle", "equipment_degradation",
+                                                                      "nonsense")), odd_text, junk),
+    "save": flags, "status": st.one_of(st.sampled_from(("draft", "planned", "done", "")), odd_text, junk),
+    "list": flags, "limit": st.one_of(st.integers(-5, 500), junk), "offset": st.one_of(st.integers(-5, 10 ** 9), junk),
+    "lang": langs})).map(_no_write)
+plausible_plan = st.one_of(st.fixed_dictionaries({"list": st.just(True)}, optional={
+    "status": st.sampled_from(("planned", "in_progress")), "limit": st.integers(1, 100)}),
+    st.fixed_dictionaries({"seu_name": st.sampled_from(("Compressor-1", "Compressor-EU-1", "HVAC-Main"))}))
 messages = st.one_of(
     st.tuples(st.just(ANALYZE), plausible_analyze), st.tuples(st.just(ANALYZE), plausible_analyze),
     st.tuples(st.just(ANALYZE), hostile_analyze), st.tuples(st.just(ANALYZE), hostile_analyze),
     st.tuples(st.just(SUMMARY), plausible_summary), st.tuples(st.just(SUMMARY), hostile_summary),
     st.tuples(st.just(HEALTH), health_data),
-    st.tuples(st.sampled_from((ANALYZE, SUMMARY, HEALTH)), st.none()),
+    st.tuples(st.just(OPPORTUNITIES), plausible_opportunities), st.tuples(st.just(OPPORTUNITIES), hostile_opportunities),
+    st.tuples(st.just(SAVINGS), plausible_savings), st.tuples(st.just(SAVINGS), hostile_savings),
+    st.tuples(st.just(ACTION_PLAN), plausible_plan), st.tuples(st.just(ACTION_PLAN), hostile_plan),
+    st.tuples(st.sampled_from(KINDS), st.one_of(st.none(), st.dictionaries(st.text(max_size=8), junk, max_size=3))),
 )
 batches = st.lists(messages, min_size=20, max_size=26)
 
@@ -169,10 +205,20 @@ ALWAYS = [
     (SUMMARY, {"analysis_date": "2031-01-01"}),
     (SUMMARY, {"period": {"start": "2030-01-01", "end": "2030-01-07"}}),
     (HEALTH, {"junk": [None, math.nan, {"x": "\x00"}]}),
+    (OPPORTUNITIES, {"factory": "M" * 100_000}),
+    (OPPORTUNITIES, {"seu_name": "x" * 40_000, "period": "month"}),
+    (OPPORTUNITIES, {"period": {"start": "2025-10-01", "end": "2025-10-31"}, "factory": "Munich"}),
+    (SAVINGS, {"seu_name": "HVAC-Main", "period": "2025-11-18; DROP TABLE seus"}),
+    (ACTION_PLAN, {"seu_name": "Compressor-EU-1", "save": "false"}),
+    (ACTION_PLAN, {"seu_name": "Compressor-EU-1", "save": [False], "status": "draft"}),
+    (ACTION_PLAN, {"list": "false"}),
+    (ACTION_PLAN, {"list": True, "limit": 10 ** 12}),
 ]
-EXAMPLES = 95          # x ~23 messages = ~2,200 messages
+EXAMPLES = 135         # x ~23 messages = ~3,100 messages
 REPLY_TIMEOUT = 45.0   # bus_timeout_s is 10 s; a batch is answered well within this
 MAX_REPLY_BYTES = 64_000  # the largest real reply (a fleet summary) is a few kB
+MAX_REJECTION_BYTES = 16_384  # a reply to an invalid request, whatever it carried
+MAX_LOOP_STALL_S = 0.5  # the skill's loop sleeps 10 ms at a time through the run; loose bound (shared machines)
 
 
 # --- the run -------------------------------------------------------------------------------
@@ -218,6 +264,8 @@ def _check(ledger: Ledger, kind: str, data: Any, reply: dict) -> None:
         ledger.violation(f"reply larger than {MAX_REPLY_BYTES // 1000} kB", kind, data, reply)
     if "error" in reply:
         error = reply["error"]
+        if isinstance(error, dict) and error.get("code") == "invalid_request" and len(encoded) > MAX_REJECTION_BYTES:
+            ledger.violation(f"rejection larger than {MAX_REJECTION_BYTES} bytes", kind, data, reply)
         if not isinstance(error, dict) or not isinstance(error.get("message"), str) or not error.get("message"):
             ledger.violation("malformed error", kind, data, reply)
             return
@@ -246,8 +294,12 @@ def _check(ledger: Ledger, kind: str, data: Any, reply: dict) -> None:
             codes = sorted({e.get("code") for e in reply["errors"]})
             ledger.violation(f"empty summary instead of an error ({', '.join(codes)})", kind, data,
                              {"items": [], "errors": reply["errors"][:1], "voice_summary": reply.get("voice_summary")})
-    elif reply.get("database_reachable") is not True:
+    elif kind == HEALTH and reply.get("database_reachable") is not True:
         ledger.violation("health without database_reachable", kind, data, reply)
+    elif kind in (OPPORTUNITIES, SAVINGS) and not isinstance(reply.get("period"), dict):
+        ledger.violation("report without its period", kind, data, reply)
+    elif kind == ACTION_PLAN and not ("plans" in reply or "seu_name" in reply):
+        ledger.violation("neither a plan nor a list of plans", kind, data, reply)
 
 
 @pytest.fixture(scope="module")
@@ -270,7 +322,9 @@ async def _enms_fingerprint(dsn: str) -> dict[str, Any]:
         await conn.close()
 
 
-def test_bus_survives_2000_generated_messages(session, plant_dsn):
+def test_bus_survives_3000_generated_messages(session, plant_dsn):
+    from .test_hostile import _loop_stall_probe
+
     before = run(_enms_fingerprint(plant_dsn))
     assert before["seus"] == 10
     ledger = Ledger()
@@ -278,6 +332,7 @@ def test_bus_survives_2000_generated_messages(session, plant_dsn):
     for kind in KINDS:
         bus.on(f"{kind}.response", ledger.on_reply)
     started = time.monotonic()
+    stop_probe, stall = _loop_stall_probe(session.skill)
 
     @settings(max_examples=EXAMPLES, deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
               suppress_health_check=list(HealthCheck))
@@ -301,6 +356,7 @@ def test_bus_survives_2000_generated_messages(session, plant_dsn):
         send_batch()
         time.sleep(1.0)  # late duplicates, if any, arrive now
     finally:
+        stop_probe.set()
         for kind in KINDS:
             bus.remove(f"{kind}.response", ledger.on_reply)
 
@@ -318,7 +374,7 @@ def test_bus_survives_2000_generated_messages(session, plant_dsn):
     elapsed = time.monotonic() - started
     lat = sorted(ledger.latency_ms)
     print(f"\n{len(sent)} messages in {elapsed:.1f} s; reply latency p50 {lat[len(lat) // 2]:.0f} ms, "
-          f"p99 {lat[int(len(lat) * 0.99)]:.0f} ms, max {lat[-1]:.0f} ms")
+          f"p99 {lat[int(len(lat) * 0.99)]:.0f} ms, max {lat[-1]:.0f} ms; longest loop stall {stall[0] * 1000:.0f} ms")
     for (kind, code), n in sorted(ledger.codes.items(), key=lambda kv: (kv[0][0], -kv[1])):
         print(f"  {kind.rsplit('.', 1)[1]:8s} {code:22s} {n}")
 
@@ -329,7 +385,9 @@ def test_bus_survives_2000_generated_messages(session, plant_dsn):
                        for what, cases in sorted(grouped.items(), key=lambda kv: -len(kv[1])))
 
     after = run(_enms_fingerprint(plant_dsn))
-    assert len(sent) >= 2000, f"only {len(sent)} messages generated"
+    assert len(sent) >= 3000, f"only {len(sent)} messages generated"
+    assert {kind for kind, _ in sent.values()} == set(KINDS)
+    assert stall[0] < MAX_LOOP_STALL_S, f"the skill's event loop stood still {stall[0] * 1000:.0f} ms"
     assert not strays, f"replies to messages never sent: {len(strays)}"
     assert after == before, f"EnMS data changed: {before} -> {after}"
     assert not ledger.violations, f"{len(ledger.violations)} of {len(sent)} messages mishandled:\n{report}"

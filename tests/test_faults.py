@@ -7,6 +7,7 @@ a crash looks to clients) and started again on the same data directory, without 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import shutil
 import tempfile
@@ -389,3 +390,42 @@ def test_bus_requests_wait_for_a_turn_and_a_request_without_one_is_answered_busy
     finally:
         if not closed:
             session.close()
+
+
+def test_a_fast_stop_during_a_burst_is_never_an_internal_error(server):
+    """50 bus requests in flight when the server is stopped fast, 20 times: every reply is an answer or a code
+    (the driver's 'cannot switch to state' during a stop was internal_error in every run), and the skill answers
+    again once the server is back, without a restart of its own."""
+    session = _boot(server.dsn)
+    codes: dict[str, int] = {}
+    try:
+        for round_ in range(20):
+            replies: list[dict] = []
+            lock, done = threading.Lock(), threading.Event()
+
+            def on_response(message, replies=replies, lock=lock, done=done):
+                with lock:
+                    replies.append(message.data)
+                    if len(replies) == 50:
+                        done.set()
+
+            session.croft.bus.on("enms.performance.analyze.response", on_response)
+            try:
+                for i in range(50):  # different days: none of them is cached
+                    day = (REF_NOW.date() - dt.timedelta(days=2 + (round_ * 50 + i) % 50)).isoformat()
+                    session.croft.bus.emit(Message("enms.performance.analyze",
+                                                   {"seu_name": "Compressor-1", "analysis_date": day}))
+                time.sleep(0.02 * (round_ % 5))  # stop at different moments of the burst
+                server.stop("fast")
+                assert done.wait(30), f"round {round_}: {len(replies)} of 50 replies"
+            finally:
+                session.croft.bus.remove("enms.performance.analyze.response", on_response)
+                server.start()
+            for reply in replies:
+                code = (reply.get("error") or {}).get("code", "answer")
+                codes[code] = codes.get(code, 0) + 1
+        assert "internal_error" not in codes, codes
+        reply, _ = _bus_analyze(session, {"seu_name": "Compressor-1", "analysis_date": "2025-11-05"})
+        assert "error" not in reply, reply
+    finally:
+        session.close()

@@ -18,18 +18,17 @@ from typing import Callable
 
 import math
 
-import asyncpg
 import numpy as np
 
-from ..store import DB_ERRORS, SeriesDay, SeuRow, Store, redact_dsn
+from ..store import DB_ERRORS, DB_REJECTED, DB_TIMEOUTS, SeriesDay, SeuRow, Store, redact_dsn
 from . import analysis, calendar, mv
 from . import opportunities as opp
 from . import plans
 from .baseline import BaselineModel, DailyData, DayDrivers, Predictions, cusum, fit_baseline
 from .errors import (AmbiguousSeuError, DatabaseUnavailableError, EnmsError, FutureDateError,
                      InsufficientHistoryError, InvalidRequestError, NoDataError, NoOpportunityError,
-                     TimeoutError_, UnknownEnergySourceError, UnknownSeuError)
-from .models import (ActionPlan, AnalysisWindow, DataQuality, FleetSummary, ImplementationEffort, ImprovementType,
+                     ReadOnlyDatabaseError, TimeoutError_, UnknownEnergySourceError, UnknownSeuError)
+from .models import (PLAN_STATUSES, ActionPlan, AnalysisWindow, DataQuality, FleetSummary, ImplementationEffort, ImprovementType,
                      Opportunity, OpportunityReport, PerformanceAnalysis, Priority, SavingsReport, SeuSavings,
                      SeuSummary)
 from .settings import EngineSettings
@@ -52,7 +51,6 @@ def canonical_source(name: str | None) -> str | None:
 
 #: dates outside this range are input errors, not questions about data
 EARLIEST_DAY, LATEST_DAY = dt.date(1970, 1, 1), dt.date(2200, 12, 31)
-PLAN_STATUSES = ("draft", "planned", "in_progress", "completed", "cancelled")
 CALENDAR_LABEL_LIST = tuple(calendar.LABELS[k] for k in sorted(calendar.LABELS))
 
 
@@ -645,7 +643,7 @@ class Engine:
         """Run the detectors on one SEU: idle running, residual episodes (drift, faults), off-hours."""
         mode = await self.mode()
         if mode != "rollup":
-            raise InvalidRequestError("opportunities need the engine's rollups (a role that may create a schema)")
+            raise ReadOnlyDatabaseError("savings opportunities")
         window_start = min(start, end - dt.timedelta(days=self.settings.opportunity_window_days - 1))
         first, last = window_start - dt.timedelta(days=self.settings.baseline_days), window_start - dt.timedelta(days=1)
         rows = await self._cached_series(seu, (first, end, "scan", mode),
@@ -754,11 +752,14 @@ class Engine:
 
     # --- action plans -----------------------------------------------------------------
     async def action_plan(self, seu: str, issue_type: str | None = None, save: bool = False,
-                          status: str = "planned") -> ActionPlan:
-        """An ISO 50001 action plan for the SEU's top opportunity (or the one of ``issue_type``)."""
+                          status: str | None = None) -> ActionPlan:
+        """An ISO 50001 action plan for the SEU's top opportunity (or the one of ``issue_type``).
+
+        Saved (``save``) as the open plan of that SEU and issue: a repeated save updates it rather than adding
+        another; ``status`` None keeps an open plan's status (a new plan is planned)."""
         if issue_type is not None and issue_type not in {t.value for t in ImprovementType}:
             raise InvalidRequestError(f"issue_type must be one of {', '.join(t.value for t in ImprovementType)}")
-        if status not in PLAN_STATUSES:
+        if status is not None and status not in PLAN_STATUSES:
             raise InvalidRequestError(f"status must be one of {', '.join(PLAN_STATUSES)}")
         report = await self.opportunities("quarter", seu=seu)
         candidates = [o for o in report.opportunities if o.ongoing and
@@ -776,34 +777,40 @@ class Engine:
         model = self.model_for(row, self._daily_data(row, rows, ("plan",)), (first, last, "day", mode))
         plan = plans.build_plan(top, model, row.machine_types[0] if row.machine_types else "", today, self.now())
         if save:
+            if mode != "rollup":
+                raise ReadOnlyDatabaseError("saving an action plan")
             plan.id = str(uuid.uuid4())
-            plan.status = status
-            await self._guard(self.store.insert_action_plan(plan.id, plan.seu_name, plan.energy_source,
-                                                            plan.issue_type.value, status,
-                                                            json.dumps(plan.to_dict())))
+            plan.id, plan.status, _ = await self._guard(self.store.save_action_plan(
+                plan.id, plan.seu_name, plan.energy_source, plan.issue_type.value, status,
+                json.dumps(plan.to_dict())))
         return plan
 
-    async def action_plans(self, status: str | None = None, seu: str | None = None) -> dict[str, object]:
-        """Saved plans (newest first) and their count per status."""
+    async def action_plans(self, status: str | None = None, seu: str | None = None, limit: int = 20,
+                           offset: int = 0) -> dict[str, object]:
+        """One page of saved plans (most recently updated first), how many match (``total``) and the count of
+        every plan per status."""
         if status is not None and status not in PLAN_STATUSES:
             raise InvalidRequestError(f"status must be one of {', '.join(PLAN_STATUSES)}")
         if await self.mode() != "rollup":
-            return {"plans": [], "counts": {}, "note": "read-only database: plans cannot be stored"}
-        rows = await self._guard(self.store.list_action_plans(status, seu))
+            raise ReadOnlyDatabaseError("action plans")
+        rows, total = await self._guard(self.store.list_action_plans(status, seu, limit, offset))
         counts = await self._guard(self.store.count_action_plans())
         return {"plans": [{"id": str(r["id"]), "seu_name": r["seu_name"], "energy_source": r["energy_source"],
                            "issue_type": r["issue_type"], "status": r["status"],
                            "created_at": r["created_at"].isoformat(), "updated_at": r["updated_at"].isoformat(),
                            "plan": json.loads(r["plan"])} for r in rows],
-                "counts": {k: counts.get(k, 0) for k in PLAN_STATUSES if k != "draft"}}
+                "total": total, "limit": limit, "offset": offset,
+                "counts": {k: counts.get(k, 0) for k in PLAN_STATUSES}}
 
     async def set_action_plan_status(self, plan_id: str, status: str) -> bool:
-        if status not in PLAN_STATUSES or status == "draft":
-            raise InvalidRequestError(f"status must be one of {', '.join(PLAN_STATUSES[1:])}")
+        if status not in PLAN_STATUSES:
+            raise InvalidRequestError(f"status must be one of {', '.join(PLAN_STATUSES)}")
         try:
             uuid.UUID(str(plan_id))
         except ValueError:
             raise InvalidRequestError("plan id must be a UUID") from None
+        if await self.mode() != "rollup":
+            raise ReadOnlyDatabaseError("action plans")
         return await self._guard(self.store.update_action_plan_status(str(plan_id), status))
 
     # --- savings ------------------------------------------------------------------------
@@ -840,10 +847,16 @@ class Engine:
             return {}
         out: dict[str, dt.date] = {}
         for status in ("in_progress", "completed"):
-            for r in await self._guard(self.store.list_action_plans(status, None)):
-                created = r["created_at"].date()
-                name = r["seu_name"]
-                out[name] = min(out.get(name, created), created)
+            offset, total = 0, 1
+            while offset < total:
+                rows, total = await self._guard(self.store.list_action_plans(status, None, 200, offset))
+                if not rows:
+                    break
+                offset += len(rows)
+                for r in rows:
+                    created = r["created_at"].date()
+                    name = r["seu_name"]
+                    out[name] = min(out.get(name, created), created)
         return out
 
     async def _savings_of(self, seu: SeuRow, start: dt.date, end: dt.date,
@@ -925,8 +938,10 @@ class Engine:
             return await awaitable
         except EnmsError:
             raise
-        except (asyncio.TimeoutError, asyncpg.QueryCanceledError):
+        except DB_TIMEOUTS:
             raise TimeoutError_(self.settings.statement_timeout_s) from None
+        except DB_REJECTED as err:
+            raise InvalidRequestError(f"the database refused the request ({type(err).__name__})") from None
         except DB_ERRORS as err:
             await self.store.close()  # next question builds a fresh pool: the database may be back
             raise DatabaseUnavailableError(redact_dsn(type(err).__name__ + ": " + str(err))) from None

@@ -115,3 +115,13 @@ class NoOpportunityError(EnmsError):
         kind = f" of type {issue_type}" if issue_type else ""
         super().__init__(f"no open savings opportunity{kind} for {seu_name}: no action plan needed",
                          seu_name=seu_name, issue_type=issue_type)
+
+
+class ReadOnlyDatabaseError(EnmsError):
+    """The database role may only read: what needs the engine's own tables (hourly rollups for the opportunity
+    scan, the action-plan table) cannot be answered; day analyses, summaries and savings still can."""
+    code = "read_only_database"
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what} need the engine's own tables in schema enms_perf, which this database role may "
+                         "not create: grant it CREATE on the database, or use a role that may", needs=what)

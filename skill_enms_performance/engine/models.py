@@ -13,6 +13,11 @@ import math
 from typing import Any
 
 
+#: statuses of a saved action plan (the table's CHECK constraint allows exactly these); an unsaved plan is "draft"
+PLAN_STATUSES = ("planned", "in_progress", "completed", "cancelled")
+UNSAVED_PLAN_STATUS = "draft"
+
+
 class ImprovementType(str, enum.Enum):
     INEFFICIENT_SCHEDULING = "inefficient_scheduling"
     EXCESSIVE_IDLE = "excessive_idle"

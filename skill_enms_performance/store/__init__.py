@@ -30,8 +30,15 @@ ENERGY_TYPE_ALIASES: dict[str, tuple[str, ...]] = {
 #: version of rollup.sql; rollups of another version are dropped and rebuilt
 ROLLUP_VERSION = 4
 
+# The driver's errors, by what they mean to a caller (the engine maps them to its codes and imports no driver):
+#: the database cannot be reached or the connection broke (a stop during a burst leaves a connection in a state
+#: the driver refuses to switch from: InternalClientError)
 DB_ERRORS = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-             asyncpg.exceptions.CannotConnectNowError, ConnectionError)
+             asyncpg.exceptions.CannotConnectNowError, asyncpg.InternalClientError, ConnectionError)
+#: a statement ran out of time
+DB_TIMEOUTS = (asyncio.TimeoutError, asyncpg.QueryCanceledError)
+#: the database refused a value (a constraint, a type or range)
+DB_REJECTED = (asyncpg.IntegrityConstraintViolationError, asyncpg.DataError)
 
 
 def energy_types_for(source: str) -> list[str]:
@@ -62,8 +69,17 @@ def redact_dsn(text: str) -> str:
     """Remove passwords from anything that may contain a DSN (logs, errors, speech, JSON)."""
     for secret in sorted(_SECRETS, key=len, reverse=True):
         text = text.replace(secret, "***")
-    text = re.sub(r"([a-z][a-z0-9+.-]*://[^:/@\s]*:)[^/\s]*@", r"\1***@", text, flags=re.IGNORECASE)
-    return re.sub(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)", r"\1***", text, flags=re.IGNORECASE)
+    # Linear on any input: the scheme is anchored after a non-word character and bounded, so a long run of
+    # letters is not re-scanned from every position (that made a 100 KB message take minutes).
+    if "://" in text:
+        text = _URL_SECRET.sub(r"\1***@", text)
+    if "password" in text.lower():
+        text = _KEYWORD_SECRET.sub(r"\1***", text)
+    return text
+
+
+_URL_SECRET = re.compile(r"(?<![a-z0-9+.-])([a-z][a-z0-9+.-]{0,31}://[^:/@\s]{0,256}:)[^/\s@]{0,1024}@", re.IGNORECASE)
+_KEYWORD_SECRET = re.compile(r"(password\s{0,8}=\s{0,8})('(?:[^'\\]|\\.){0,1024}'|[^\s&]{1,1024})", re.IGNORECASE)
 
 
 def rollup_sql() -> str:
@@ -161,6 +177,8 @@ class Store:
             )
         except asyncio.TimeoutError:  # a host that does not answer is unreachable, not a slow statement
             raise ConnectionError("connection timed out") from None
+        except ValueError as err:  # a malformed connection string (a port that is not a number, ...)
+            raise ConnectionError(f"the connection string is not valid ({redact_dsn(str(err))[:120]})") from None
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -359,13 +377,24 @@ class Store:
                                   seu.factory_id, first, last)
         return float(row["rate"]) if row and row["rate"] is not None else None
 
-    async def insert_action_plan(self, plan_id: str, seu_name: str, energy_source: str, issue_type: str,
-                                 status: str, plan_json: str) -> None:
+    async def save_action_plan(self, plan_id: str, seu_name: str, energy_source: str, issue_type: str,
+                               status: str | None, plan_json: str) -> tuple[str, str, bool]:
+        """Save a plan as the open plan of its SEU and issue: (id, status, created). A repeated save updates the
+        open plan (its id and, when ``status`` is None, its status stay)."""
         pool = await self.pool()
-        await pool.execute(Q.INSERT_ACTION_PLAN, plan_id, seu_name, energy_source, issue_type, status, plan_json)
+        async with pool.acquire() as conn:
+            async with conn.transaction():
+                await conn.execute(Q.SAVE_ACTION_PLAN_LOCK, f"{seu_name}|{energy_source}|{issue_type}")
+                row = await conn.fetchrow(Q.SAVE_ACTION_PLAN, plan_id, seu_name, energy_source, issue_type,
+                                          status, plan_json)
+        return str(row["id"]), row["status"], bool(row["created"])
 
-    async def list_action_plans(self, status: str | None, seu_name: str | None) -> list[dict[str, Any]]:
-        return [dict(r) for r in await self.fetch(Q.LIST_ACTION_PLANS, status, seu_name)]
+    async def list_action_plans(self, status: str | None, seu_name: str | None, limit: int, offset: int
+                                ) -> tuple[list[dict[str, Any]], int]:
+        """One page of plans (most recently updated first) and how many match in all."""
+        rows = [dict(r) for r in await self.fetch(Q.LIST_ACTION_PLANS, status, seu_name, limit, offset)]
+        total = rows[0]["total"] if rows else await self.fetchval(Q.COUNT_MATCHING_ACTION_PLANS, status, seu_name)
+        return rows, int(total)
 
     async def update_action_plan_status(self, plan_id: str, status: str) -> bool:
         return await self.fetchval(Q.UPDATE_ACTION_PLAN_STATUS, plan_id, status) is not None
@@ -386,4 +415,4 @@ class Store:
 
 
 __all__ = ["register_dsn", "Store", "SeuRow", "DayEnergy", "SeriesDay", "rollup_sql", "energy_types_for", "redact_dsn", "schema_sql",
-           "ENERGY_TYPE_ALIASES", "DB_ERRORS"]
+           "ENERGY_TYPE_ALIASES", "DB_ERRORS", "DB_TIMEOUTS", "DB_REJECTED"]

@@ -492,17 +492,41 @@ ORDER BY h.local_day, h.local_hour
 """
 
 # --- action plans --------------------------------------------------------------------------
-INSERT_ACTION_PLAN = """
-INSERT INTO enms_perf.action_plans (id, seu_name, energy_source, issue_type, status, plan)
-VALUES ($1, $2, $3, $4, $5, $6::jsonb)
+# One open plan (planned or in progress) per SEU, energy source and issue: a repeated save updates it. Run under
+# SAVE_ACTION_PLAN_LOCK in one transaction, so two saves at once cannot both insert.
+SAVE_ACTION_PLAN_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended($1, 4711))"
+
+SAVE_ACTION_PLAN = """
+WITH open_plan AS (
+    SELECT id FROM enms_perf.action_plans
+    WHERE seu_name = $2 AND energy_source = $3 AND issue_type = $4 AND status IN ('planned', 'in_progress')
+    ORDER BY updated_at DESC
+    LIMIT 1
+), updated AS (
+    UPDATE enms_perf.action_plans p
+    SET plan = jsonb_set($6::jsonb, '{id}', to_jsonb(p.id::text)), status = COALESCE($5, p.status), updated_at = now()
+    FROM open_plan WHERE p.id = open_plan.id
+    RETURNING p.id, p.status, false AS created
+), inserted AS (
+    INSERT INTO enms_perf.action_plans (id, seu_name, energy_source, issue_type, status, plan)
+    SELECT $1, $2, $3, $4, COALESCE($5, 'planned'), $6::jsonb
+    WHERE NOT EXISTS (SELECT 1 FROM updated)
+    RETURNING id, status, true AS created
+)
+SELECT id, status, created FROM updated UNION ALL SELECT id, status, created FROM inserted
 """
 
 LIST_ACTION_PLANS = """
-SELECT id, seu_name, energy_source, issue_type, status, plan, created_at, updated_at
+SELECT id, seu_name, energy_source, issue_type, status, plan, created_at, updated_at, count(*) OVER () AS total
 FROM enms_perf.action_plans
 WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR seu_name = $2)
-ORDER BY created_at DESC
-LIMIT 200
+ORDER BY updated_at DESC, id
+LIMIT $3 OFFSET $4
+"""
+
+COUNT_MATCHING_ACTION_PLANS = """
+SELECT count(*)::int FROM enms_perf.action_plans
+WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR seu_name = $2)
 """
 
 UPDATE_ACTION_PLAN_STATUS = """

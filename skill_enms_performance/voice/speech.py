@@ -161,7 +161,7 @@ def describe_error(error: Mapping[str, Any], lang: str, today: dt.date | None = 
             "sources": join_options([source_words(s, lang) for s in error.get("energy_sources", [])], lang, "and")}
     if code == "no_opportunity":
         return "error.no_opportunity", {"seu": str(error.get("seu_name", ""))}
-    if code in {"database_unavailable", "database_preparing", "timeout", "invalid_request"}:
+    if code in {"database_unavailable", "database_preparing", "timeout", "invalid_request", "read_only_database"}:
         return f"error.{code}", {}
     return "error.internal_error", {}
 
@@ -179,7 +179,7 @@ SPOKEN_DIALOGS: tuple[str, ...] = (
     "error.unknown_seu", "error.unknown_seu_no_suggestion", "error.no_data", "error.no_data_at_all",
     "error.future_date", "error.insufficient_history", "error.unknown_energy_source",
     "error.database_unavailable", "error.database_preparing", "error.timeout", "error.invalid_request",
-    "error.internal_error", "ask.which_seu", "ask.energy_source", "ask.no_answer",
+    "error.internal_error", "error.read_only_database", "ask.which_seu", "ask.energy_source", "ask.no_answer",
     "why.factor", "why.performance_excess", "why.performance_saving", "why.performance_normal", "why.normal",
     "factor.reduced_production", "factor.increased_production", "factor.weather", "factor.calendar",
     "factor.excess_consumption", "factor.efficiency_gain",
