@@ -127,10 +127,11 @@ def test_period_bands_cover_their_nominal_90_percent(rho):
 
 
 def test_the_former_period_band_covered_far_less_than_90_percent():
-    """The reviewer's figures: about 83 % of quarters and 74 % of years at a nominal 90 %."""
+    """The reviewer's figures were about 83 % of quarters and 74 % of years at a nominal 90 %; this
+    two-parameter plant (a smaller shared parameter error) measures 87.9 % and 78.0 %."""
     cov = _coverage(0.0, method="old", ms=(91, 365), reps=1000, seed=2)
-    assert 0.78 <= cov[91] <= 0.88
-    assert 0.69 <= cov[365] <= 0.79
+    assert 0.84 <= cov[91] <= 0.885
+    assert 0.74 <= cov[365] <= 0.82
 
 
 # --- 3: a constant baseline decides nothing ----------------------------------------------------------
