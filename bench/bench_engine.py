@@ -1,7 +1,7 @@
 """Speed of the engine on the benchmark databases, and the ratio against the previous engine's design.
 
-    /work/venv/bin/python bench/bench_engine.py            # 15-minute and 1-minute databases
-    /work/venv/bin/python bench/bench_engine.py --quick    # 15-minute database only, fewer repetitions
+    .venv/bin/python bench/bench_engine.py            # 15-minute and 1-minute databases
+    .venv/bin/python bench/bench_engine.py --quick    # 15-minute database only, fewer repetitions
 
 Every figure is wall time of the public Engine call (asyncpg pool open, database and engine warm),
 measured after warm-up calls. The reference design (the previous engine: raw SUM over DATE()-filtered

@@ -1,8 +1,8 @@
 """Load: 200 concurrent bus requests of mixed kinds against the skill on MiniCroft, next to the same
 requests issued one after the other (the reference design: a caller that waits for each answer).
 
-    /work/venv/bin/python bench/bench_load.py                    # 200 requests, 400-day plant at 15 min
-    /work/venv/bin/python bench/bench_load.py --requests 400 --seed 7 --json /tmp/load.json
+    .venv/bin/python bench/bench_load.py                    # 200 requests, 400-day plant at 15 min
+    .venv/bin/python bench/bench_load.py --requests 400 --seed 7 --json /tmp/load.json
 
 A temporary embedded PostgreSQL (deleted at the end) holds the reference plant (400 days at 15 minutes up
 to the pinned BENCH_END); the skill runs on ovoscope's MiniCroft with ENMS_DSN/ENMS_NOW, exactly as in the
@@ -292,7 +292,7 @@ def main() -> int:
         os.environ[var] = str(root / var.lower())  # OVOS settings, padatious cache and logs stay in here
     from ovos_utils.log import LOG
 
-    from skill_enms_performance.cli import AskSession
+    from skill_enms_performance.harness import AskSession
     from skill_enms_performance.demo.embedded import server_dsn, start_server
 
     LOG.set_level("ERROR")

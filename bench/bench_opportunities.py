@@ -1,7 +1,7 @@
 """Opportunities over all SEUs for a quarter, warm, against a raw-readings scan in the same run.
 
-    /work/venv/bin/python bench/bench_opportunities.py            # 15-minute and 1-minute databases
-    /work/venv/bin/python bench/bench_opportunities.py --quick    # 15-minute database only
+    .venv/bin/python bench/bench_opportunities.py            # 15-minute and 1-minute databases
+    .venv/bin/python bench/bench_opportunities.py --quick    # 15-minute database only
 
 The engine reads its hourly/daily rollups. The reference is what a scan without rollups has to do
 for the same question: aggregate every raw reading of the quarter per machine and hour (the input of

@@ -1,9 +1,9 @@
 """Voice latency: utterance to spoken text, warm, in-process, next to the previous architecture.
 
-    /work/venv/bin/python bench/bench_voice.py --quick    # 15-minute database, few rounds (~1 min)
-    /work/venv/bin/python bench/bench_voice.py            # 1-minute database, 30 rounds (~2 min; the goal is set there)
+    .venv/bin/python bench/bench_voice.py --quick    # 15-minute database, few rounds (~1 min)
+    .venv/bin/python bench/bench_voice.py            # 1-minute database, 30 rounds (~2 min; the goal is set there)
 
-Our side: the skill on an in-process OVOS core (``cli.AskSession``: MiniCroft with padatious + adapt, the
+Our side: the skill on an in-process OVOS core (``harness.AskSession``: MiniCroft with padatious + adapt, the
 real intent pipeline, no speech recognition or synthesis), ENMS_DSN on the benchmark database and
 ENMS_NOW pinned at its end. Booted once, a few warm-up rounds, then rounds of a realistic mix of
 utterances, one after the other. Measured: wall time from emitting ``recognizer_loop:utterance`` on
@@ -171,7 +171,7 @@ def run_round(session: Any, probe: SpeakProbe, samples: list[Sample] | None) -> 
 def bench_ours(db: common.BenchDb, reps: Reps) -> tuple[list[Sample], float, dict[str, Any]]:
     os.environ["ENMS_DSN"] = db.dsn
     os.environ["ENMS_NOW"] = NOW.isoformat()
-    from skill_enms_performance.cli import AskSession
+    from skill_enms_performance.harness import AskSession
 
     t0 = time.perf_counter()
     session = AskSession("en-us", ready_timeout=600.0)

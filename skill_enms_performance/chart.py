@@ -18,25 +18,26 @@ class ChartUnavailable(RuntimeError):
     pass
 
 
-def _pyplot():
-    try:
-        import matplotlib
+def _figure(**kwargs: Any):
+    """A matplotlib Figure drawn with the object API: no pyplot, no global backend or figure manager.
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+    pyplot keeps global state and must not be imported from two threads at once (the skill draws on its
+    engine thread while OVOS threads run; the CLI once died with "partially initialized module
+    'matplotlib.pyplot'"). A Figure saved to PNG renders with Agg on its own canvas."""
+    try:
+        from matplotlib.figure import Figure
     except ImportError as err:  # the extra is not installed: a headless device without plotting
         raise ChartUnavailable("install skill-enms-performance[chart] for pictures") from err
-    return plt
+    return Figure(**kwargs)
 
 
 def performance_chart(series: Mapping[str, Any], path: str | Path) -> Path:
     """Daily actual (points) vs expected (line) with the prediction band, the analysed day
     marked, and the cumulative savings (expected - actual) below."""
-    plt = _pyplot()
     days = [dt.date.fromisoformat(d) for d in series["days"]]
     marked = dt.date.fromisoformat(series["analysis_date"])
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 5.5), sharex=True,
-                                      gridspec_kw={"height_ratios": [3, 1.4]}, dpi=100)
+    fig = _figure(figsize=(8, 5.5), dpi=100)
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1.4]})
     band = f"{int(round(100 * float(series.get('confidence', 0.9))))}% prediction interval"
     top.fill_between(days, series["lower_kwh"], series["upper_kwh"], color="#90caf9", alpha=0.5, label=band)
     top.plot(days, series["expected_kwh"], color="#1565c0", linewidth=1.5, label=f"expected ({series['method']})")
@@ -57,16 +58,15 @@ def performance_chart(series: Mapping[str, Any], path: str | Path) -> Path:
     fig.tight_layout()
     out = Path(path)
     fig.savefig(out, format="png")
-    plt.close(fig)
     return out
 
 
 def fleet_chart(summary: Mapping[str, Any], path: str | Path) -> Path:
     """SEUs ranked by normalised deviation as horizontal bars of their deviation in percent."""
-    plt = _pyplot()
     items = list(summary.get("items") or [])[::-1]
     labels = [f"{i['seu_name']} ({i['energy_source'].replace('_', ' ')})" for i in items]
-    fig, axis = plt.subplots(figsize=(8, 0.45 * max(len(items), 3) + 1.2), dpi=100)
+    fig = _figure(figsize=(8, 0.45 * max(len(items), 3) + 1.2), dpi=100)
+    axis = fig.subplots()
     axis.barh(labels, [i["deviation_percent"] for i in items],
               color=[STATUS_COLOURS.get(i["iso50001_status"], "#757575") for i in items])
     axis.axvline(0, color="#212121", linewidth=0.8)
@@ -78,5 +78,4 @@ def fleet_chart(summary: Mapping[str, Any], path: str | Path) -> Path:
     fig.tight_layout()
     out = Path(path)
     fig.savefig(out, format="png")
-    plt.close(fig)
     return out

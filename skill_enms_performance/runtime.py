@@ -13,6 +13,15 @@ import threading
 from typing import Any, Awaitable, Callable, Coroutine, TypeVar
 
 T = TypeVar("T")
+
+
+def redact(text: str) -> str:
+    """``text`` with any DSN password masked: what skill and command line log or print of a database error
+    (the store owns the rule; callers above the engine come here instead of importing the store)."""
+    from .store import redact_dsn
+
+    return redact_dsn(text)
+
 LOG = logging.getLogger(__name__)
 
 

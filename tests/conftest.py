@@ -144,7 +144,7 @@ def plant_copy(admin_dsn, plant_template):
 def skill_session(plant_dsn):
     """The skill in an in-process OVOS core (MiniCroft, padatious + adapt) on the reference plant,
     clock pinned at REF_NOW; one per test module."""
-    from skill_enms_performance.cli import AskSession
+    from skill_enms_performance.harness import AskSession
 
     os.environ["ENMS_DSN"] = plant_dsn
     os.environ["ENMS_NOW"] = REF_NOW.isoformat()

@@ -27,7 +27,7 @@ SEED_FIELDS = [
     "deviation_percent", "deviation_cost_usd", "efficiency_score", "root_cause_analysis", "recommendations",
     "iso50001_status", "voice_summary", "timestamp",
 ]
-#: enum values as listed in the seed milestone report
+#: enum values of the previous engine's JSON contract (README, "Every result is JSON with the seed's field names")
 SEED_ISO_STATUS = {"excellent", "on_target", "requires_attention", "non_compliant"}
 SEED_IMPROVEMENT = {"inefficient_scheduling", "excessive_idle", "suboptimal_setpoints", "equipment_degradation",
                     "process_inefficiency", "external_factors"}
@@ -111,34 +111,53 @@ def test_analyze_without_json_prints_the_spoken_sentence(plant_dsn):
     assert "Compressor-1" in sentence and "kilowatt hours" in sentence and "percent" in sentence
 
 
-# --- errors: a sentence and exit code 2, never a traceback --------------------------------
+# --- errors: one sentence (or the error object) and an exit code per class, never a traceback ---------
+#: (arguments, error code, exit code, words the sentence must hold)
 ERROR_CASES = [
-    pytest.param(["analyze", "Toaster-9"], "unknown_seu", id="unknown-seu"),
-    pytest.param(["analyze", "Compressor-1", "--date", "2020-01-01"], "no_data", id="no-data"),
-    pytest.param(["analyze", "Compressor-1", "--date", "2025-12-01"], "future_date", id="future-date"),
+    pytest.param(["analyze", "Toaster-9"], "unknown_seu", 3, ["don't know", "Toaster-9"], id="unknown-seu"),
+    pytest.param(["analyze", "Boiler-1", "--date", "2025-11-05"], "ambiguous_seu", 3,
+                 ["Boiler-1", "electricity", "natural gas", "steam"], id="ambiguous-seu"),
+    pytest.param(["analyze", "Compressor-1", "--energy-source", "steam"], "unknown_energy_source", 3,
+                 ["Compressor-1", "steam"], id="unknown-energy-source"),
+    pytest.param(["analyze", "Compressor-1", "--date", "2020-01-01"], "no_data", 4, ["no data", "Compressor-1"],
+                 id="no-data"),
+    pytest.param(["analyze", "Compressor-1", "--date", "2025-12-01"], "future_date", 2, ["hasn't happened yet"],
+                 id="future-date"),
+    pytest.param(["summary", "--start", "2025-11-05", "--end", "2025-10-01"], "invalid_request", 2, [],
+                 id="invalid-request"),
+    pytest.param(["action-plan", "Conveyor-A"], "no_opportunity", 4, ["Conveyor-A"], id="no-opportunity"),
 ]
 
 
-@pytest.mark.parametrize("args, code", ERROR_CASES)
-def test_errors_are_a_sentence_and_exit_2(plant_dsn, args, code):
+@pytest.mark.parametrize("args, code, exit_code, words", ERROR_CASES)
+def test_errors_are_one_sentence_and_an_exit_code_per_class(plant_dsn, args, code, exit_code, words):
     proc = cli(*args, "--dsn", plant_dsn, "--now", NOW)
     _no_traceback(proc)
-    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    assert proc.returncode == exit_code, (proc.returncode, proc.stdout, proc.stderr)
     sentence = _one_sentence(proc)
     assert not sentence.lstrip().startswith("{")
-    if code == "unknown_seu":
-        assert "don't know" in sentence and "Toaster-9" in sentence
-    elif code == "no_data":
-        assert "no data" in sentence and "Compressor-1" in sentence
-    else:
-        assert "hasn't happened yet" in sentence
+    assert "went wrong" not in sentence, sentence
+    for word in words:
+        assert word in sentence, (word, sentence)
 
 
-@pytest.mark.parametrize("args, code", ERROR_CASES)
-def test_errors_with_json_are_structured(plant_dsn, args, code):
+def test_every_error_code_has_a_sentence_in_every_language():
+    from skill_enms_performance.cli import EXIT_CODES
+
+    for lang in speech.shipped_languages():
+        for code in [*EXIT_CODES, "internal_error"]:
+            facts = {"code": code, "seu_name": "Boiler-1", "energy_sources": ["electricity", "steam"],
+                     "energy_source": "steam", "suggestions": [], "date": "2025-11-05", "group": "toasters"}
+            dialog, _ = speech.describe_error(facts, lang)
+            assert speech.phrases(dialog, lang), (lang, code, dialog)
+            assert code == "internal_error" or dialog != "error.internal_error", code  # a sentence of its own
+
+
+@pytest.mark.parametrize("args, code, exit_code, words", ERROR_CASES)
+def test_errors_with_json_are_structured(plant_dsn, args, code, exit_code, words):
     proc = cli(*args, "--json", "--dsn", plant_dsn, "--now", NOW)
     _no_traceback(proc)
-    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    assert proc.returncode == exit_code, (proc.returncode, proc.stdout, proc.stderr)
     payload = json.loads(proc.stdout)
     assert list(payload) == ["error"]
     assert set(payload["error"]) == {"code", "message"}
@@ -151,7 +170,7 @@ def test_stopped_database_is_a_sentence_without_the_password():
     proc = cli("analyze", "Compressor-1", "--date", "2025-10-21", "--dsn", STOPPED_DSN, "--now", NOW)
     elapsed = time.monotonic() - started
     _no_traceback(proc)
-    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    assert proc.returncode == 5, (proc.returncode, proc.stdout, proc.stderr)
     sentence = _one_sentence(proc)
     assert _is_phrase_of(sentence, "error.database_unavailable"), sentence
     assert "secret" not in proc.stdout and "secret" not in proc.stderr
@@ -161,7 +180,7 @@ def test_stopped_database_is_a_sentence_without_the_password():
 def test_stopped_database_with_json_without_the_password():
     proc = cli("analyze", "Compressor-1", "--date", "2025-10-21", "--json", "--dsn", STOPPED_DSN, "--now", NOW)
     _no_traceback(proc)
-    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    assert proc.returncode == 5, (proc.returncode, proc.stdout, proc.stderr)
     payload = json.loads(proc.stdout)
     assert payload["error"]["code"] == "database_unavailable" and payload["error"]["message"]
     assert set(payload["error"]) == {"code", "message"}

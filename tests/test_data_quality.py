@@ -85,6 +85,7 @@ def test_a_counter_reset_poisons_neither_the_day_nor_the_baseline(plant_copy, sp
     assert result.baseline_energy_kwh == pytest.approx(clean.baseline_energy_kwh, rel=1e-9)
     notes = " ".join(payload["data_quality"]["notes"])
     assert "1 reading" in notes and "implausible" in notes, notes
+    assert {"code": "implausible_readings", "params": {"count": 1}} in payload["data_quality"]["note_codes"]
 
 
 def test_a_counter_reset_inside_the_baseline_year_leaves_the_model_alone(plant_copy):
@@ -263,3 +264,32 @@ def test_a_shortfall_on_an_incomplete_day_is_judged_on_the_filled_up_day(plant_c
     assert actual_low, "the gap should take the measured day below the interval"
     if not still_low:
         assert "the shortfall is not called significant" in " ".join(payload["data_quality"]["notes"])
+
+
+def test_data_quality_notes_are_codes_with_parameters_and_keep_their_english_wording():
+    """``note_codes`` carry what a dialog needs; ``notes`` stay the sentences callers already parse."""
+    from types import SimpleNamespace
+
+    from skill_enms_performance.engine.performance import DayVerdict, day_note_codes, note_text
+
+    model = SimpleNamespace(valid=False, validity=SimpleNamespace(verdict="insufficient_fit"))
+    prediction = SimpleNamespace(all_in_range=False, in_range={"production": False, "temperature": True},
+                                 imputed_drivers=("temperature",))
+    verdict = DayVerdict(100.0, -20.0, -20.0, False, True, None)
+    codes = day_note_codes(model, prediction, verdict, 0.42, True, (1, 2, 3), 0.5)
+    assert [c["code"] for c in codes] == ["partial_day", "outside_model_range", "drivers_imputed", "incomplete_day",
+                                         "shortfall_not_significant", "implausible_readings",
+                                         "readings_without_value", "duplicated_readings", "model_not_valid"]
+    assert codes[3]["params"] == {"coverage_percent": 42, "below_min_coverage": True}
+    assert codes[5]["params"] == {"count": 2} and codes[8]["params"] == {"verdict": "insufficient_fit"}
+    assert [note_text(c) for c in codes] == [
+        "partial day: compared with the same hours of the baseline days",
+        "outside model range: production",
+        "drivers missing and taken from a typical day: temperature",
+        "readings cover 42% of the analysed day: less than half of its expected readings",
+        "below the baseline, but readings are missing: the shortfall is not called significant",
+        "2 readings of the day left out as implausible (negative, or more than ten times the rated power for an "
+        "hour: a meter reset?)",
+        "1 reading of the day without a value",
+        "3 readings of the day recorded twice under another name of the same energy: counted once",
+        "baseline model not valid (insufficient_fit): deviations are not called significant"]

@@ -120,7 +120,7 @@ def server(own_server):
 
 def _boot(dsn: str):
     """An AskSession whose skill reads ENMS_DSN/ENMS_NOW (as test_skill_e2e does)."""
-    from skill_enms_performance.cli import AskSession
+    from skill_enms_performance.harness import AskSession
 
     os.environ["ENMS_DSN"] = dsn
     os.environ["ENMS_NOW"] = REF_NOW.isoformat()
@@ -360,7 +360,7 @@ def test_bus_requests_wait_for_a_turn_and_a_request_without_one_is_answered_busy
     skill = session.skill
     try:
         skill.settings.update({"bus_concurrency": 1, "bus_timeout_s": 1.5, "bus_queue_timeout_s": 0.5})
-        skill._turns = None  # the semaphore is made with the setting on first use
+        skill.bus_api.turns = None  # the semaphore is made with the setting on first use
         _assert_normal_answer(session.ask(QUESTION))
         with _TableLock(server.dsn, "enms_perf.daily"):
             replies: dict = {}
@@ -382,7 +382,7 @@ def test_bus_requests_wait_for_a_turn_and_a_request_without_one_is_answered_busy
             assert reply["error"]["code"] == "timeout", reply
             assert reply["queued_ms"] is not None and reply["queued_ms"] < 100, reply
         skill.settings.update({"bus_concurrency": 8, "bus_timeout_s": 10.0, "bus_queue_timeout_s": 30.0})
-        skill._turns = None
+        skill.bus_api.turns = None
         reply, _ = _bus_analyze(session, {"seu_name": "HVAC-Main", "analysis_date": "2025-10-02"})
         assert "error" not in reply and reply["date"] == "2025-10-02", reply
         closed = True

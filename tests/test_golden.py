@@ -203,7 +203,7 @@ class _Asker:
 
 def open_session(lang: str) -> _Asker:
     """An AskSession for ``lang`` (it waits for padatious to finish training), behind an ``_Asker``."""
-    from skill_enms_performance.cli import AskSession
+    from skill_enms_performance.harness import AskSession
 
     return _Asker(AskSession(lang, ready_timeout=TRAIN_TIMEOUT))
 

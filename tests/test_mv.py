@@ -295,7 +295,7 @@ def test_a_period_with_imputed_drivers_is_not_called_significant():
     import asyncio
     import datetime as dt
 
-    from skill_enms_performance.engine import Engine
+    from skill_enms_performance.engine import Engine, fleet
     from skill_enms_performance.store import SeuRow
 
     model, report = _model_and_report(seed=12, m=30)
@@ -315,13 +315,14 @@ def test_a_period_with_imputed_drivers_is_not_called_significant():
     async def price(s, start, end):
         return 0.2
 
-    engine._reporting, engine._price = reporting, price
+    # period summaries live in engine/fleet.py and read through the engine's Series
+    engine.series.reporting, engine.series.price = reporting, price
     start, end = dt.date(2029, 1, 1), dt.date(2029, 1, 30)
     current["r"] = excess
-    seen = asyncio.run(engine._summarise_period(row, start, end))
+    seen = asyncio.run(fleet.summarise_period(engine.series, engine.now, row, start, end))
     assert seen.significant and seen.days_drivers_imputed == 0
     current["r"] = dropped
-    blind = asyncio.run(engine._summarise_period(row, start, end))
+    blind = asyncio.run(fleet.summarise_period(engine.series, engine.now, row, start, end))
     assert not blind.significant and blind.days_drivers_imputed == 30
 
 

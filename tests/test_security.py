@@ -41,7 +41,7 @@ YESTERDAY = "2025-11-05"
 @contextlib.contextmanager
 def skill_session(dsn: str) -> Iterator[Any]:
     """The skill on MiniCroft, connected with ``dsn`` (ENMS_DSN) at the pinned clock."""
-    from skill_enms_performance.cli import AskSession
+    from skill_enms_performance.harness import AskSession
 
     saved = {k: os.environ.get(k) for k in ("ENMS_DSN", "ENMS_NOW")}
     os.environ["ENMS_DSN"] = dsn
@@ -415,7 +415,7 @@ def test_password_never_appears_in_logs_errors_bus_or_speech(dsn, caplog, capfd,
     assert spoken_health["dialogs"] == ["error.database_unavailable"], spoken_health
     assert analyze["error"]["code"] == "database_unavailable" and summary["error"]["code"] == "database_unavailable"
     assert health["database_reachable"] is False
-    assert cli_codes == [2, 2, 2, 2]
+    assert cli_codes == [5, 5, 5, 5]  # database unavailable
     assert sink.lines and bus_lines and out  # the capture did capture
 
     places = {

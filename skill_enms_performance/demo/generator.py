@@ -1,6 +1,6 @@
 """The reference plant: a deterministic, seeded generator of EnMS demo data.
 
-Two factories, eight machines, ten SEUs (see ``shared/reference/enms-schema.md``), readings at a fixed
+Two factories, eight machines, ten SEUs (schema: ``store/schema.sql``), readings at a fixed
 resolution with known physics, so that the engine's tests can compare what it finds with the truth
 (``plant_truth``).
 

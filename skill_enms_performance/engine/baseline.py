@@ -9,7 +9,7 @@ Model (one day d)::
 
     E_d = b0 + bP*P_d + bH*max(Th - T_d, 0) + bC*max(T_d - Tc, 0) + sum_k g_k*[calendar_d == k] + e_d
 
-Decisions a reader must know (the numbers come from /work/shared/reference/baselines.md):
+Decisions a reader must know (ISO 50006 and ASHRAE Guideline 14, as the README states them):
 
 * Non-routine days. A day is left out of the fit, with a reason code, when its coverage is below 0.5
   (``low_coverage``), its energy is missing (``missing_energy``) or negative (``negative_energy``), its

@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from ..store.errors import StoreRejectedError, StoreError, StoreTimeoutError
+
 
 class EnmsError(Exception):
     code = "internal_error"
@@ -115,6 +117,37 @@ class NoOpportunityError(EnmsError):
         kind = f" of type {issue_type}" if issue_type else ""
         super().__init__(f"no open savings opportunity{kind} for {seu_name}: no action plan needed",
                          seu_name=seu_name, issue_type=issue_type)
+
+
+def from_store(err: StoreError, statement_timeout_s: float) -> EnmsError:
+    """The coded error for a store failure (``store.errors``): unreachable, out of time, or a refused value."""
+    if isinstance(err, StoreTimeoutError):
+        return TimeoutError_(statement_timeout_s)
+    if isinstance(err, StoreRejectedError):
+        return InvalidRequestError(f"the database refused the request ({err.detail})")
+    return DatabaseUnavailableError(getattr(err, "detail", ""))
+
+
+def per_seu(seus: list, results: list) -> tuple[list, list[dict[str, Any]]]:
+    """Results of one call per SEU (``gather(..., return_exceptions=True)``): the values, and the
+    per-SEU errors a caller can list. Errors that concern the whole question (database away,
+    timeout, bad request, bugs) are raised; when every SEU failed, the first failure says why."""
+    values: list = []
+    errors: list[dict[str, Any]] = []
+    failures: list[EnmsError] = []
+    for seu, result in zip(seus, results, strict=True):
+        if isinstance(result, (DatabaseUnavailableError, TimeoutError_, InvalidRequestError)):
+            raise result
+        if isinstance(result, EnmsError):
+            failures.append(result)
+            errors.append({"seu_name": seu.name, "energy_source": seu.energy_source, **result.to_dict()})
+        elif isinstance(result, BaseException):
+            raise result
+        else:
+            values.append(result)
+    if not values and failures:
+        raise failures[0]
+    return values, errors
 
 
 class ReadOnlyDatabaseError(EnmsError):

@@ -114,6 +114,8 @@ class DataQuality(JsonMixin):
     baseline_days_missing: int
     excluded_days: list[dict[str, Any]]
     notes: list[str]
+    #: the same notes as codes with parameters, {"code": ..., "params": {...}}, for callers that word them
+    note_codes: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass

@@ -1,11 +1,17 @@
 """Action plans (ISO 50001 clause 6.2) built from an opportunity: objective and target, the
-problem with its evidence, root causes, actions, expected outcomes, monitoring and verification."""
+problem with its evidence, root causes, actions, expected outcomes, monitoring and verification.
+``build_plan`` is pure; ``action_plan``, ``action_plans`` and ``set_status`` add the store calls that keep plans."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import uuid
+from typing import Awaitable, Callable
 
 from .baseline import BaselineModel
-from .models import ActionPlan, ImplementationEffort, ImprovementType, Opportunity
+from .errors import InvalidRequestError, NoOpportunityError, ReadOnlyDatabaseError
+from .models import PLAN_STATUSES, ActionPlan, ImplementationEffort, ImprovementType, Opportunity, OpportunityReport
+from .timeutil import local_today
 
 #: days from the plan to the target deadline, by implementation effort
 DEADLINE_DAYS = {ImplementationEffort.LOW: 30, ImplementationEffort.MEDIUM: 90, ImplementationEffort.HIGH: 180}
@@ -72,3 +78,68 @@ def build_plan(opportunity: Opportunity, model: BaselineModel, machine_type: str
                     "verification": "savings count as verified when the CUSUM has risen for at least 4 weeks and "
                                     "the fractional savings uncertainty at 68% is below 50% (ASHRAE Guideline 14)"},
         created_at=now)
+
+
+async def action_plan(catalogue, series, opportunities: Callable[..., Awaitable[OpportunityReport]],
+                      now: Callable[[], dt.datetime], seu: str, issue_type: str | None = None, save: bool = False,
+                      status: str | None = None) -> ActionPlan:
+    """An ISO 50001 action plan for the SEU's top opportunity (or the one of ``issue_type``).
+
+    Saved (``save``) as the open plan of that SEU and issue: a repeated save updates it rather than adding
+    another; ``status`` None keeps an open plan's status (a new plan is planned)."""
+    if issue_type is not None and issue_type not in {t.value for t in ImprovementType}:
+        raise InvalidRequestError(f"issue_type must be one of {', '.join(t.value for t in ImprovementType)}")
+    if status is not None and status not in PLAN_STATUSES:
+        raise InvalidRequestError(f"status must be one of {', '.join(PLAN_STATUSES)}")
+    report = await opportunities("quarter", seu=seu)
+    candidates = [o for o in report.opportunities if o.ongoing and
+                  (issue_type is None or o.improvement_type.value == issue_type)]
+    target = await catalogue.find_seu_any_source(seu)
+    if not candidates:
+        raise NoOpportunityError(target.name, issue_type)
+    top = candidates[0]
+    row = next(s for s in await catalogue.seus() if s.name == top.seu_name and s.energy_source == top.energy_source)
+    today = local_today(now(), row.timezone)
+    first, last = series.baseline_period(today)
+    mode = await series.mode()
+    model = (await series.history(row, (first, last), (first, last), mode)).model
+    plan = build_plan(top, model, row.machine_types[0] if row.machine_types else "", today, now())
+    if save:
+        if mode != "rollup":
+            raise ReadOnlyDatabaseError("saving an action plan")
+        plan.id = str(uuid.uuid4())
+        plan.id, plan.status, _ = await series.guard(series.store.save_action_plan(
+            plan.id, plan.seu_name, plan.energy_source, plan.issue_type.value, status,
+            json.dumps(plan.to_dict())))
+    return plan
+
+
+async def action_plans(series, status: str | None = None, seu: str | None = None, limit: int = 20,
+                       offset: int = 0) -> dict[str, object]:
+    """One page of saved plans (most recently updated first), how many match (``total``) and the count of
+    every plan per status."""
+    if status is not None and status not in PLAN_STATUSES:
+        raise InvalidRequestError(f"status must be one of {', '.join(PLAN_STATUSES)}")
+    if await series.mode() != "rollup":
+        raise ReadOnlyDatabaseError("action plans")
+    rows, total = await series.guard(series.store.list_action_plans(status, seu, limit, offset))
+    counts = await series.guard(series.store.count_action_plans())
+    return {"plans": [{"id": str(r["id"]), "seu_name": r["seu_name"], "energy_source": r["energy_source"],
+                       "issue_type": r["issue_type"], "status": r["status"],
+                       "created_at": r["created_at"].isoformat(), "updated_at": r["updated_at"].isoformat(),
+                       "plan": json.loads(r["plan"])} for r in rows],
+            "total": total, "limit": limit, "offset": offset,
+            "counts": {k: counts.get(k, 0) for k in PLAN_STATUSES}}
+
+
+async def set_status(series, plan_id: str, status: str) -> bool:
+    """Move a saved plan to ``status``; False when there is no such plan."""
+    if status not in PLAN_STATUSES:
+        raise InvalidRequestError(f"status must be one of {', '.join(PLAN_STATUSES)}")
+    try:
+        uuid.UUID(str(plan_id))
+    except ValueError:
+        raise InvalidRequestError("plan id must be a UUID") from None
+    if await series.mode() != "rollup":
+        raise ReadOnlyDatabaseError("action plans")
+    return await series.guard(series.store.update_action_plan_status(str(plan_id), status))

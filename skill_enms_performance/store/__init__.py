@@ -17,7 +17,9 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import asyncpg
 
+from ..timeutil import day_bounds_utc
 from . import queries as Q
+from .errors import StoreRejectedError, StoreError, StoreTimeoutError, StoreUnavailableError
 
 #: energy_type values that mean the same energy in real deployments
 ENERGY_TYPE_ALIASES: dict[str, tuple[str, ...]] = {
@@ -30,7 +32,8 @@ ENERGY_TYPE_ALIASES: dict[str, tuple[str, ...]] = {
 #: version of rollup.sql; rollups of another version are dropped and rebuilt
 ROLLUP_VERSION = 4
 
-# The driver's errors, by what they mean to a caller (the engine maps them to its codes and imports no driver):
+# The driver's errors, by what they mean to a caller (``Store.guard`` turns them into ``store.errors``; the engine
+# maps those to its codes and imports no driver):
 #: the database cannot be reached or the connection broke (a stop during a burst leaves a connection in a state
 #: the driver refuses to switch from: InternalClientError)
 DB_ERRORS = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
@@ -188,6 +191,22 @@ class Store:
             except (asyncio.TimeoutError, *DB_ERRORS):
                 pool.terminate()
 
+    async def guard(self, awaitable):
+        """Await a store call, turning driver failures into the store's own errors: unreachable (the pool is
+        closed, so that the next call builds a fresh one: the database may be back), out of time, or a refused
+        value. Other database errors are bugs and pass unchanged."""
+        try:
+            return await awaitable
+        except StoreError:
+            raise
+        except DB_TIMEOUTS:
+            raise StoreTimeoutError(f"statement ran longer than {self._statement_timeout_s:g} s") from None
+        except DB_REJECTED as err:
+            raise StoreRejectedError(type(err).__name__) from None
+        except DB_ERRORS as err:
+            await self.close()
+            raise StoreUnavailableError(redact_dsn(type(err).__name__ + ": " + str(err))) from None
+
     async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         pool = await self.pool()
         return await pool.fetch(sql, *args)
@@ -334,8 +353,6 @@ class Store:
         if mode == "rollup":
             rows = await self.fetch(Q.SEU_DAILY_SERIES, list(seu.machine_ids), types, seu.factory_id, first, last)
         else:
-            from ..engine.timeutil import day_bounds_utc
-
             start, end = day_bounds_utc(first, last, seu.timezone)
             rows = await self.fetch(Q.SEU_DAILY_SERIES_RAW, list(seu.machine_ids), types, seu.factory_id,
                                     first, last, seu.timezone, start, end)
@@ -415,4 +432,5 @@ class Store:
 
 
 __all__ = ["register_dsn", "Store", "SeuRow", "DayEnergy", "SeriesDay", "rollup_sql", "energy_types_for", "redact_dsn", "schema_sql",
-           "ENERGY_TYPE_ALIASES", "DB_ERRORS", "DB_TIMEOUTS", "DB_REJECTED"]
+           "ENERGY_TYPE_ALIASES", "DB_ERRORS", "DB_TIMEOUTS", "DB_REJECTED",
+           "StoreError", "StoreUnavailableError", "StoreTimeoutError", "StoreRejectedError"]

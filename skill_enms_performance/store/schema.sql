@@ -1,4 +1,4 @@
--- The subset of the EnMS schema this engine reads (../shared/reference/enms-schema.md).
+-- The subset of the EnMS schema this engine reads (the plant database's tables and columns it queries).
 -- Idempotent: safe to run on an empty database and on one that already has these tables.
 -- Real EnMS deployments have more tables and columns; the engine relies on nothing else.
 CREATE TABLE IF NOT EXISTS factories (

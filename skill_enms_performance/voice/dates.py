@@ -5,7 +5,7 @@ A small grammar per language (word lists in :data:`LEXICONS`) handles what peopl
 "on November 6th", "the 6th", "2025-11-05", "next monday" (future); periods "this week", "last month",
 "this quarter", "q2 2025", "the last 7 days", "in october", "in 2025", "since monday", "from monday to wednesday".
 Anything else goes to ovos_date_parser, but only when the text holds a date word, and its known
-faults are repaired (ovos.md, "Spoken numbers, names and dates"):
+faults (measured with ovos-date-parser 0.29.0) are repaired:
 
 - the machine name is cut out before parsing (``strip``): "compressor one on november 6th" parsed whole gives the 7th,
   and "compressor one" alone parses as today 13:00;

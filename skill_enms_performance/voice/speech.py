@@ -159,9 +159,16 @@ def describe_error(error: Mapping[str, Any], lang: str, today: dt.date | None = 
         return "error.unknown_energy_source", {
             "seu": str(error["seu_name"]), "source": source_words(str(error["energy_source"]), lang),
             "sources": join_options([source_words(s, lang) for s in error.get("energy_sources", [])], lang, "and")}
+    if code == "ambiguous_seu":
+        return "error.ambiguous_seu", {
+            "seu": str(error.get("seu_name", "")),
+            "sources": join_options([source_words(s, lang) for s in error.get("energy_sources", [])], lang)}
+    if code == "unknown_group":
+        return "error.unknown_group", {"group": without_article(str(error.get("group", "")), lang)}
     if code == "no_opportunity":
         return "error.no_opportunity", {"seu": str(error.get("seu_name", ""))}
-    if code in {"database_unavailable", "database_preparing", "timeout", "invalid_request", "read_only_database"}:
+    if code in {"database_unavailable", "database_preparing", "timeout", "invalid_request", "busy",
+                "read_only_database"}:
         return f"error.{code}", {}
     return "error.internal_error", {}
 
@@ -179,7 +186,8 @@ SPOKEN_DIALOGS: tuple[str, ...] = (
     "error.unknown_seu", "error.unknown_seu_no_suggestion", "error.no_data", "error.no_data_at_all",
     "error.future_date", "error.insufficient_history", "error.unknown_energy_source",
     "error.database_unavailable", "error.database_preparing", "error.timeout", "error.invalid_request",
-    "error.internal_error", "error.read_only_database", "ask.which_seu", "ask.energy_source", "ask.no_answer",
+    "error.internal_error", "error.read_only_database", "error.ambiguous_seu", "error.busy",
+    "plan.ask_save", "plan.not_saved", "followup.not_ours", "ask.which_seu", "ask.energy_source", "ask.no_answer",
     "why.factor", "why.performance_excess", "why.performance_saving", "why.performance_normal", "why.normal",
     "factor.reduced_production", "factor.increased_production", "factor.weather", "factor.calendar",
     "factor.excess_consumption", "factor.efficiency_gain",
@@ -496,6 +504,52 @@ def _voc(name: str, lang: str) -> list[str]:
 
 def _clean(utterance: str) -> str:
     return " ".join(utterance.lower().replace("?", " ").replace(".", " ").replace("!", " ").replace(",", " ").split())
+
+
+def _words_of(text: str) -> list[str]:
+    return _clean(text).split()
+
+
+def strip_fillers(reply: str, lang: str) -> str:
+    """An answer to a question asked back without the words around the name: "uh, the gas one please" ->
+    "gas one", "the one in munich please" -> "munich". Fillers come off both ends only, so a unit number or a
+    word inside the name stays."""
+    words = _words_of(reply)
+    fillers = [f.split() for f in _voc("filler", lang)]  # longest first
+    changed = True
+    while changed and words:
+        changed = False
+        for filler in fillers:
+            n = len(filler)
+            if len(words) > n and words[:n] == filler:
+                words, changed = words[n:], True
+                break
+            if len(words) > n and words[-n:] == filler:
+                words, changed = words[:-n], True
+                break
+    return " ".join(words)
+
+
+def has_phrase(utterance: str, voc: str, lang: str) -> bool:
+    """Whether a phrase of ``voc`` occurs in the utterance as whole words."""
+    text = f" {_clean(utterance)} "
+    return any(f" {phrase} " in text for phrase in _voc(voc, lang))
+
+
+def yes_or_no(reply: str, lang: str) -> bool | None:
+    """True for a yes, False for a no, None for anything else (a no wins over a yes: "no, don't save it")."""
+    if has_phrase(reply, "no", lang):
+        return False
+    return True if has_phrase(reply, "yes", lang) else None
+
+
+def is_new_question(reply: str, lang: str) -> bool:
+    """A reply that is a question of its own ("how did compressor one perform yesterday"), not an answer."""
+    words = _words_of(reply)
+    if len(words) < 3:
+        return False
+    starts = [p.split() for p in _voc("question_start", lang)]
+    return any(words[:len(p)] == p for p in starts)
 
 
 def is_followup_why(utterance: str, lang: str) -> bool:

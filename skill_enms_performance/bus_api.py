@@ -1,0 +1,123 @@
+"""The bus API: ``enms.performance.<op>`` -> ``enms.performance.<op>.response`` with the JSON answer (or
+``{"error": {code, message}}``), worked on the skill's event loop under admission control.
+
+Admission control: at most ``bus_concurrency`` requests are worked on at once, the rest wait for a turn in
+arrival order (a burst then finishes what it starts instead of timing everything out half-way); the work
+timeout starts with the turn, and a request that waits longer than ``bus_queue_timeout_s`` is answered with
+code ``busy``. Spoken questions do not queue here: a person waiting goes first.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, Callable, Coroutine, Mapping
+
+from .answers import Request, answer
+from .engine import Engine
+from .engine.errors import BusyError, EnmsError
+from .engine.errors import TimeoutError_ as EngineTimeout
+from .runtime import LoopThread, redact
+from .voice import speech
+
+#: bus message type -> answer operation
+OPERATIONS = {
+    "enms.performance.analyze": "analyze",
+    "enms.performance.summary": "summary",
+    "enms.performance.health": "health",
+    "enms.performance.opportunities": "opportunities",
+    "enms.performance.action_plan": "action_plan",
+    "enms.performance.savings": "savings",
+}
+
+
+class BusApi:
+    """Answers bus requests for a skill: ``skill.bus``, ``skill.settings``, ``skill.log``, ``skill.lang``."""
+
+    def __init__(self, skill: Any, loop: LoopThread, engine: Callable[[], Engine], default_concurrency: int) -> None:
+        self.skill = skill
+        self.loop = loop
+        self.engine = engine                       # the engine, or raises the reason there is none
+        self.default_concurrency = default_concurrency
+        self.turns: asyncio.Semaphore | None = None  # bus requests worked on at once (made on the loop)
+
+    def register(self) -> None:
+        for kind, op in OPERATIONS.items():
+            self.skill.add_event(kind, lambda message, op=op: self.handle(op, message))
+
+    def handle(self, op: str, message: Any) -> None:
+        data = message.data
+        try:  # checked at once: a rejected request is answered without waiting for a turn
+            request = Request.from_bus(op, data)
+        except EnmsError as err:
+            self.skill.bus.emit(message.response({"error": err.to_dict(), "elapsed_ms": 0.0, "queued_ms": None}))
+            return
+        lang = self.lang(data if isinstance(data, Mapping) else {})
+
+        async def work() -> dict[str, Any]:
+            return (await answer(self.engine(), request, lang)).payload
+
+        self.reply_async(message, work())
+
+    def lang(self, data: Mapping[str, Any]) -> str:
+        """The language a bus caller asked for, if this skill ships it; else the device's."""
+        shipped = speech.shipped_languages()
+        lang = data.get("lang")
+        if isinstance(lang, str) and lang.lower() in shipped:
+            return lang.lower()
+        try:  # skill.lang reads the message's language tag, which may be garbage on the bus
+            device = self.skill.lang.lower()
+        except Exception:  # noqa: BLE001 - langcodes rejects non-ASCII tags
+            device = speech.DEFAULT_LANG
+        return device if device in shipped else speech.DEFAULT_LANG
+
+    def reply_async(self, message: Any, coro: Coroutine[Any, Any, dict[str, Any]]) -> None:
+        """Run on the loop without blocking the bus; always reply, with the result or an error."""
+        settings = self.skill.settings
+        timeout = float(settings.get("bus_timeout_s", 10.0))
+        queue_timeout = float(settings.get("bus_queue_timeout_s", 30.0))
+        started = time.monotonic()
+        waited: list[float] = []
+
+        async def guarded() -> dict[str, Any]:
+            turns = self._turns()
+            try:
+                try:
+                    await asyncio.wait_for(turns.acquire(), queue_timeout)
+                except asyncio.TimeoutError:
+                    raise BusyError(queue_timeout) from None
+                waited.append(time.monotonic() - started)
+                try:
+                    return await _wait_for(coro, timeout)
+                finally:
+                    turns.release()
+            except EnmsError as err:
+                return {"error": {"code": err.code, "message": redact(err.message)}}
+            except Exception as err:  # noqa: BLE001 - a bus caller always gets an answer
+                self.skill.log.exception("bus request failed")
+                return {"error": {"code": "internal_error", "message": redact(type(err).__name__)}}
+            finally:
+                coro.close()  # never started (busy, cancelled): no "never awaited" warning
+
+        def done(future: Any) -> None:
+            try:
+                payload = future.result()
+            except BaseException as err:  # noqa: BLE001 - cancelled at shutdown
+                payload = {"error": {"code": "internal_error", "message": type(err).__name__}}
+            payload.setdefault("elapsed_ms", round((time.monotonic() - started) * 1000, 1))
+            payload.setdefault("queued_ms", round(waited[0] * 1000, 1) if waited else None)
+            self.skill.bus.emit(message.response(payload))
+
+        self.loop.submit(guarded()).add_done_callback(done)
+
+    def _turns(self) -> asyncio.Semaphore:
+        if self.turns is None:
+            self.turns = asyncio.Semaphore(max(1, int(self.skill.settings.get("bus_concurrency",
+                                                                              self.default_concurrency))))
+        return self.turns
+
+
+async def _wait_for(coro: Coroutine[Any, Any, Any], timeout: float) -> Any:
+    try:
+        return await asyncio.wait_for(coro, timeout)
+    except asyncio.TimeoutError:
+        raise EngineTimeout(timeout) from None

@@ -1,0 +1,48 @@
+"""Health: database reachable, newest reading per machine, rollup freshness, and the validity of
+each SEU's baseline model (what an operator checks before trusting the answers)."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Callable
+
+from .catalogue import Catalogue
+from .errors import EnmsError
+from .series import Series
+from .timeutil import local_today
+
+
+async def health(catalogue: Catalogue, series: Series, now_fn: Callable[[], dt.datetime]) -> dict[str, object]:
+    """Database reachable, newest reading per machine, rollup freshness, model validity per SEU."""
+    store, guard = series.store, series.guard
+    try:
+        version = await guard(store.ping())
+        seus = await catalogue.seus(refresh=True)
+        mode = await series.mode()
+        machines = await guard(store.newest_readings())
+        freshness = await guard(store.rollup_freshness()) if mode == "rollup" else {}
+    except EnmsError as err:
+        return {"database_reachable": False, "error": err.to_dict(), "dsn": store.dsn_redacted}
+    now = now_fn()
+    models = []
+    for seu in seus:
+        try:
+            yesterday = local_today(now, seu.timezone) - dt.timedelta(days=1)
+            first, last = series.baseline_period(yesterday + dt.timedelta(days=1))
+            model = (await series.history(seu, (first, last), (first, last), mode)).model
+            models.append({"seu_name": seu.name, "energy_source": seu.energy_source, "method": model.method,
+                           "drivers": list(model.drivers), "verdict": model.validity.verdict,
+                           "valid": model.validity.valid, "cv_rmse": round(model.cv_rmse, 4),
+                           "r2": round(model.r2, 4), "n": model.n, "reasons": list(model.validity.reasons)})
+        except EnmsError as err:
+            models.append({"seu_name": seu.name, "energy_source": seu.energy_source, "error": err.to_dict()})
+    return {
+        "database_reachable": True, "server_version": version, "mode": mode,
+        "dsn": store.dsn_redacted, "seu_count": len(seus),
+        "rollups": {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in freshness.items()},
+        "machines": [{"name": m["name"], "factory": m["factory"], "type": m["type"],
+                      "newest_reading": m["newest"].isoformat() if m["newest"] else None,
+                      "minutes_since_newest": round((now - m["newest"]).total_seconds() / 60, 1)
+                      if m["newest"] else None} for m in machines],
+        "models": models,
+        "checked_at": now.isoformat(),
+    }

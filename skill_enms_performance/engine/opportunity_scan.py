@@ -1,0 +1,170 @@
+"""Opportunities of a period: the scan reads an SEU's days and hours and runs the detectors of
+``opportunities``; the assembly (``opportunity``) prices a finding and words its evidence, and is pure.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Callable
+
+import numpy as np
+
+from ..store import SeuRow
+from . import analysis, calendar
+from . import opportunities as opp
+from .baseline import BaselineModel
+from .catalogue import Catalogue, select_seus
+from .errors import InsufficientHistoryError, InvalidRequestError, ReadOnlyDatabaseError, per_seu
+from .models import ImplementationEffort, ImprovementType, Opportunity, OpportunityReport, Priority
+from .periods import period_days
+from .series import Series, with_production
+from .settings import EngineSettings
+from .timeutil import day_bounds_utc, local_today
+
+
+async def report(catalogue: Catalogue, series: Series, now: Callable[[], dt.datetime], period: str | dict | None,
+                 factory: str | None, seu: str | None) -> OpportunityReport:
+    """Savings opportunities of every SEU (or one factory / SEU) in a period, ranked by value."""
+    settings = series.settings
+    if seu is not None and not isinstance(seu, str):
+        raise InvalidRequestError("seu must be a string")
+    if seu:
+        targets = await catalogue.named_or_all(seu)
+    else:
+        targets = select_seus(await catalogue.seus(), None, factory)
+    if not targets:
+        raise InvalidRequestError(f"no SEU in factory {factory!r}", factory=factory)
+    today = local_today(now(), targets[0].timezone)
+    start, end = period_days(period, today)
+    if end < start:
+        raise InvalidRequestError("the period has no complete day yet")
+    await series.mode()
+    results = await asyncio.gather(*(scan(series, s, start, end) for s in targets), return_exceptions=True)
+    found_per_seu, errors = per_seu(targets, results)
+    found: list[Opportunity] = [o for opportunities in found_per_seu for o in opportunities]
+    found.sort(key=lambda o: (o.ongoing, o.estimated_savings_per_year), reverse=True)
+    return OpportunityReport(
+        period={"start": start.isoformat(), "end": end.isoformat()}, factory=factory, seu_name=seu,
+        currency=settings.currency, opportunities=found,
+        total_savings_kwh_per_week=round(sum(o.estimated_savings_kwh_per_week for o in found if o.ongoing), 1),
+        total_savings_per_year=round(sum(o.estimated_savings_per_year for o in found if o.ongoing), 2),
+        total_co2_kg_per_year=round(sum(o.co2_kg_per_year for o in found if o.ongoing), 1),
+        errors=errors, voice_summary="", timestamp=now())
+
+
+async def scan(series: Series, seu: SeuRow, start: dt.date, end: dt.date) -> list[Opportunity]:
+    """Run the detectors on one SEU: idle running, residual episodes (drift, faults), off-hours."""
+    settings = series.settings
+    mode = await series.mode()
+    if mode != "rollup":
+        raise ReadOnlyDatabaseError("savings opportunities")
+    window_start = min(start, end - dt.timedelta(days=settings.opportunity_window_days - 1))
+    first, last = window_start - dt.timedelta(days=settings.baseline_days), window_start - dt.timedelta(days=1)
+    fit = await series.history(seu, (first, last), (first, end), mode)
+    window = [r for r in fit.rows if window_start <= r.day <= end]
+    if len(fit.history) < 30 or len(window) < 7:
+        raise InsufficientHistoryError(seu.name, window_start, len(fit.history))
+    data, model = fit.data, fit.model
+    report_data = with_production(data, series.daily_data(seu, window, ("daily", None)))
+    predicted = model.predict_many(report_data)
+    days = [dt.date.fromisoformat(str(d)) for d in report_data.day]
+    findings = [f for f in opp.residual_episodes(days, predicted.residual_kwh, predicted.se_kwh,
+                                                 model.mean_energy_kwh, model.residual_autocorrelation)
+                if f.end is None or f.end >= start] if model.valid else []
+    working = [c == calendar.WORKING for c in report_data.calendar]
+    if np.isfinite(data.production).any():
+        utc_start, utc_end = day_bounds_utc(window_start, end, seu.timezone)
+        hourly = await series.hourly(seu, window_start, end, utc_start, utc_end)
+        if hourly:
+            h_days = [h[0] for h in hourly]
+            energy = np.array([h[2] for h in hourly])
+            production = np.array([np.nan if h[3] is None else h[3] for h in hourly])
+            production = np.where(np.isfinite(production), production, 0.0)
+            day_work = dict(zip(days, working, strict=True))
+            idle = opp.idle_running(h_days, np.array([h[1] for h in hourly]), energy, production,
+                                    [day_work.get(d, False) for d in sorted(set(h_days))], start)
+            if idle is not None:
+                # the residual rise the idle running causes is the same energy: keep one finding
+                findings = [f for f in findings if not explained_by(f, idle)]
+                findings.append(idle)
+            if not findings:
+                slot_busy = working_slots(h_days, [h[1] for h in hourly], production)
+                off = np.array([not slot_busy.get((d.isoweekday(), h[1]), False) for d, h in zip(h_days, hourly,
+                                                                                                  strict=True)])
+                in_period = np.array([d >= start for d in h_days])
+                extra = opp.off_hours(energy, production, off, in_period)
+                if extra is not None:
+                    findings.append(extra)
+    price = await series.price(seu, start, end)
+    return [opportunity(settings, seu, f, price, model) for f in findings]
+
+
+def explained_by(episode: opp.Finding, idle: opp.Finding) -> bool:
+    """A residual rise that starts with the idle running and is mostly its energy is the same finding."""
+    if episode.kind != "drift":
+        return False
+    near = idle.start is None or episode.start is None or abs((episode.start - idle.start).days) <= 7
+    return near and idle.kwh_per_week >= 0.5 * episode.kwh_per_week
+
+
+def working_slots(days: list[dt.date], hours: list[int], production: np.ndarray) -> dict[tuple[int, int], bool]:
+    """The working pattern: (ISO weekday, hour) slots in which the machine produces on most weeks."""
+    counts: dict[tuple[int, int], list[int]] = {}
+    for d, h, p in zip(days, hours, production, strict=True):
+        counts.setdefault((d.isoweekday(), h), [0, 0])
+        counts[(d.isoweekday(), h)][0] += int(p > 0)
+        counts[(d.isoweekday(), h)][1] += 1
+    return {k: v[0] >= 0.5 * v[1] for k, v in counts.items()}
+
+
+def opportunity(settings: EngineSettings, seu: SeuRow, f: opp.Finding, price: float, model: BaselineModel) -> Opportunity:
+    """A finding priced at the SEU's tariff, with CO2, effort, priority, ROI and its evidence in words."""
+    kind = seu.machine_types[0] if seu.machine_types else ""
+    kwh_year = f.kwh_per_week * 52.18
+    money = kwh_year * price
+    carbon = (seu.carbon_factor or 0.0) / settings.unit_kwh.get((seu.unit or "kwh").lower(), 1.0)
+    if f.kind == "idle_running":
+        improvement, effort = ImprovementType.EXCESSIVE_IDLE, ImplementationEffort.LOW
+        hours = ", ".join(f"{h:02d}:00" for h in f.evidence["typical_hours"])
+        since = f" since {f.start.isoformat()}" if f.start else ""
+        title = f"{seu.name} runs unloaded without production"
+        evidence = (f"{seu.name} runs about {f.evidence['idle_hours_per_working_day']:.1f} hours a working day "
+                    f"without production{since} (mostly around {hours}), drawing "
+                    f"{f.evidence['idle_power_kw']:.0f} kW against {f.evidence['standby_power_kw']:.1f} kW standby: "
+                    f"about {f.kwh_per_week:.0f} kWh a week")
+    elif f.kind == "drift":
+        improvement, effort = ImprovementType.EQUIPMENT_DEGRADATION, ImplementationEffort.MEDIUM
+        check = {"compressor": "compressed-air leaks", "hvac": "dampers, valves and set-points",
+                 "boiler": "burner tuning and steam traps"}.get(kind, "worn or faulty parts")
+        span = (f"from {f.start.isoformat()} to {f.end.isoformat()}" if f.end else f"since {f.start.isoformat()}")
+        title = f"{seu.name} uses more than its baseline {span}"
+        evidence = (f"{seu.name} has used about {f.evidence['excess_kwh_per_day']:.0f} kWh a day more than its "
+                    f"normalised baseline {span} ({f.evidence['days']} days); check {check}")
+    else:
+        improvement, effort = ImprovementType.INEFFICIENT_SCHEDULING, ImplementationEffort.LOW
+        title = f"{seu.name} draws power outside working hours"
+        evidence = (f"{seu.name} used {f.evidence['off_hours_kwh_above_standby']:.0f} kWh above its standby level "
+                    f"outside the working pattern in the period ({100 * f.evidence['share_of_energy']:.0f}% of its "
+                    f"energy): about {f.kwh_per_week:.0f} kWh a week")
+    ongoing = f.end is None
+    cost = settings.investment.get(effort.value, 0.0)
+    roi = round(cost / (money / 12.0), 1) if money > 0 else None
+    if not ongoing:
+        priority = Priority.LOW
+    elif money >= 10000:
+        priority = Priority.CRITICAL
+    elif money >= 2000:
+        priority = Priority.HIGH
+    elif money >= 500:
+        priority = Priority.MEDIUM
+    else:
+        priority = Priority.LOW
+    return Opportunity(
+        seu_name=seu.name, energy_source=seu.energy_source, improvement_type=improvement, title=title,
+        evidence=evidence, details={"kind": f.kind, **f.evidence, "price_per_kwh": round(price, 5),
+                                    "baseline_method": model.method},
+        start_date=f.start, end_date=f.end, ongoing=ongoing,
+        estimated_savings_kwh_per_week=round(f.kwh_per_week, 1), estimated_savings_per_year=round(money, 2),
+        currency=settings.currency, co2_kg_per_year=round(kwh_year * carbon, 1),
+        implementation_effort=effort, priority=priority, expected_roi_months=roi,
+        confidence=round(f.confidence * analysis.model_weight(model), 3))

@@ -1,0 +1,258 @@
+"""Daily series of an SEU, the model input built from them, and the baselines fitted on them.
+
+The one path every question takes: ``Series.history`` fetches (seu, days) once per rollup
+generation, ``daily_data`` turns rows into ``DailyData`` and ``model_for`` fits the baseline.
+Everything is kept in one kind of cache (``LRU``) under keys made by one function (``key``),
+which ends with the generation the cached value follows.
+"""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import functools
+import hashlib
+import time
+from collections import OrderedDict
+from typing import Any, Awaitable, Callable, Hashable
+
+import numpy as np
+
+from ..store import SeriesDay, SeuRow, Store
+from . import calendar
+from .baseline import BaselineModel, DailyData, Predictions, fit_baseline
+from .catalogue import price_per_kwh
+from .errors import InsufficientHistoryError, NoDataError
+from .settings import EngineSettings
+from .timeutil import local_today
+
+CALENDAR_LABEL_LIST = tuple(calendar.LABELS[k] for k in sorted(calendar.LABELS))
+
+
+class LRU(OrderedDict):
+    """A mapping that keeps the ``size`` most recently used entries (``get`` counts as a use)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def get(self, key: Hashable, default: Any = None) -> Any:
+        if key not in self:
+            return default
+        self.move_to_end(key)
+        return self[key]
+
+    def put(self, key: Hashable, value: Any) -> Any:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > self.size:
+            self.popitem(last=False)
+        return value
+
+
+@dataclasses.dataclass
+class Baseline:
+    """The rows fetched for a question, the baseline days among them, and (on first use) the model input
+    built from those days and the model fitted on it."""
+    seu: SeuRow
+    rows: list[SeriesDay]
+    history: list[SeriesDay]
+    tag: tuple               # what the rows are, for the cache of model input (see ``Series.daily_data``)
+    series: "Series" = dataclasses.field(repr=False)
+
+    @functools.cached_property
+    def data(self) -> DailyData:
+        return self.series.daily_data(self.seu, self.history, self.tag)
+
+    @functools.cached_property
+    def model(self) -> BaselineModel:
+        return self.series.model_for(self.seu, self.data)
+
+
+class Series:
+    """Series, model input and models of every SEU, kept until the data changes."""
+
+    def __init__(self, store: Store, settings: EngineSettings, guard: Callable[[Awaitable], Awaitable],
+                 now: Callable[[], dt.datetime]) -> None:
+        self.store, self.settings, self.guard, self._now = store, settings, guard, now
+        self.mode_name: str | None = None
+        self.generation = 0
+        self._rollup_lock = asyncio.Lock()
+        self._refreshed_at = 0.0
+        self._recheck = dt.timedelta(hours=settings.rollup_recheck_hours)
+        size = settings.model_cache_size
+        self.series, self.data, self.models = LRU(size), LRU(size), LRU(size)
+        self.rates, self.left_out = LRU(size), LRU(size)
+
+    # --- rollups: what the caches follow ------------------------------------------------
+    async def mode(self) -> str:
+        """'rollup' (own aggregates, refreshed incrementally) or 'raw' (read-only database)."""
+        if self.mode_name is None:
+            async with self._rollup_lock:
+                if self.mode_name is None:
+                    mode = await self.guard(self.store.rollup_mode(create=self.settings.create_rollups))
+                    if mode == "rollup":
+                        await self.guard(self.store.refresh_rollups(self._now(), self._recheck))
+                        self._refreshed_at = time.monotonic()
+                        self.generation += 1
+                    self.mode_name = mode
+        elif self.mode_name == "rollup" and time.monotonic() - self._refreshed_at > self.settings.rollup_refresh_s:
+            await self.refresh_rollups()
+        return self.mode_name
+
+    async def refresh_rollups(self) -> dict[str, object]:
+        """Bring the rollups up to now (recent days are re-aggregated: late data is picked up); the caches
+        are dropped only when that changed anything."""
+        async with self._rollup_lock:
+            result = await self.guard(self.store.refresh_rollups(self._now(), self._recheck))
+            self._refreshed_at = time.monotonic()
+            # cached series and models follow the data: kept while a refresh finds nothing new (another
+            # engine's refresh, which this one skipped, may have changed it: then they go too)
+            if result.get("changed", True):
+                self.generation += 1
+            return result
+
+    def cache_generation(self) -> int:
+        """What cached series follow: the rollup generation, or (read-only, no rollups) the refresh interval."""
+        if self.mode_name == "rollup":
+            return self.generation
+        return int(time.monotonic() // self.settings.rollup_refresh_s)
+
+    def key(self, seu: SeuRow, *parts: Hashable, follows_data: bool = True) -> tuple:
+        """The one cache key: the SEU and energy source, what is kept, and the generation it follows (not for
+        what is keyed by its own content, such as a model by a digest of its data)."""
+        return (seu.id, seu.energy_source, *parts, self.cache_generation() if follows_data else None)
+
+    async def _kept(self, cache: LRU, key: tuple, fetch: Callable[[], Awaitable]) -> Any:
+        found = cache.get(key)
+        if found is None and key not in cache:
+            found = cache.put(key, await self.guard(fetch()))
+        return found
+
+    # --- the days of an SEU ---------------------------------------------------------------
+    def baseline_period(self, day: dt.date) -> tuple[dt.date, dt.date]:
+        """The baseline days of a question about ``day`` (or of a reporting period starting then)."""
+        if self.settings.baseline_start and self.settings.baseline_end:
+            return dt.date.fromisoformat(self.settings.baseline_start), dt.date.fromisoformat(self.settings.baseline_end)
+        return day - dt.timedelta(days=self.settings.baseline_days), day - dt.timedelta(days=1)
+
+    async def daily(self, seu: SeuRow, first: dt.date, last: dt.date, mode: str) -> list[SeriesDay]:
+        """Whole local days [first, last] (daily series change only when rollups are refreshed or, read-only,
+        at most once per refresh interval: kept until then)."""
+        return await self._kept(self.series, self.key(seu, "daily", first, last, mode),
+                                lambda: self.store.seu_daily_series(seu, first, last, mode))
+
+    async def partial(self, seu: SeuRow, first: dt.date, last: dt.date, cutoff: dt.time) -> list[SeriesDay]:
+        """Days [first, last] up to ``cutoff`` local time (the same hours as a running day), kept per quarter hour."""
+        return await self._kept(self.series, self.key(seu, "partial", first, last, cutoff.hour * 4 + cutoff.minute // 15),
+                                lambda: self.store.seu_partial_series(seu, first, last, cutoff))
+
+    async def hourly(self, seu: SeuRow, first: dt.date, last: dt.date, start_utc: dt.datetime,
+                     end_utc: dt.datetime) -> list:
+        """(local day, hour, kWh, production) of local days [first, last]."""
+        return await self._kept(self.series, self.key(seu, "hourly", first, last),
+                                lambda: self.store.hourly_profile(seu, start_utc, end_utc))
+
+    async def history(self, seu: SeuRow, baseline: tuple[dt.date, dt.date], fetch: tuple[dt.date, dt.date],
+                      mode: str, exclude: tuple[dt.date, dt.date] | None = None) -> Baseline:
+        """(seu, days) -> rows, baseline days, model input, fitted model: the one path of every question.
+        ``fetch`` is the span read (the baseline and the days asked about); the baseline days are those of
+        ``baseline`` outside ``exclude`` (the analysed or reported days)."""
+        rows = await self.daily(seu, fetch[0], fetch[1], mode)
+        first, last = baseline
+        history = [r for r in rows if first <= r.day <= last and not (exclude and exclude[0] <= r.day <= exclude[1])]
+        return Baseline(seu, rows, history, ("daily", exclude), self)
+
+    def fitted(self, seu: SeuRow, history: list[SeriesDay], kind: str) -> Baseline:
+        """The same for rows read another way (a running day's same hours): ``kind`` names how."""
+        return Baseline(seu, history, history, (kind,), self)
+
+    async def left_out_readings(self, seu: SeuRow, day: dt.date, start: dt.datetime, end: dt.datetime,
+                                partial: bool) -> tuple[int, int, int]:
+        """(missing, implausible, duplicated) readings of the analysed day, which its figure leaves out; kept like
+        the series (a running day per quarter hour)."""
+        slot = int(end.timestamp() // 900) if partial else None
+        return await self._kept(self.left_out, self.key(seu, "left_out", day, slot),
+                                lambda: self.store.left_out_readings(seu, start, end))
+
+    async def price(self, seu: SeuRow, start: dt.date, end: dt.date) -> float:
+        """Price per kWh: the time-of-use rate of the SEU's hours where the factory has tariffs."""
+        price = price_per_kwh(seu, self.settings)
+        if seu.energy_source != "electricity" or self.mode_name != "rollup":
+            return price
+        rate = await self._kept(self.rates, self.key(seu, "rate", start, end), lambda: self.store.tou_rate(seu, start, end))
+        return rate if rate is not None else price
+
+    async def no_data_error(self, seu: SeuRow, day: dt.date) -> NoDataError:
+        """No readings for ``day``: the error names the local days the SEU does have data for."""
+        first_seen, last_seen = await self.guard(self.store.data_range(seu))
+        return NoDataError(seu.name, day, _local_date(first_seen, seu.timezone), _local_date(last_seen, seu.timezone))
+
+    async def reporting(self, seu: SeuRow, start: dt.date, end: dt.date,
+                        baseline: tuple[dt.date, dt.date] | None = None
+                        ) -> tuple[BaselineModel, DailyData, Predictions]:
+        """The local days [start, end] (the reporting period) predicted by the baseline fitted on
+        the days before ``start`` (or on ``baseline``): the shared core of period summaries and savings."""
+        first, last = baseline or self.baseline_period(start)
+        mode = await self.mode()
+        fit = await self.history(seu, (first, last), (min(first, start), end), mode, exclude=(start, end))
+        reporting = [r for r in fit.rows if start <= r.day <= end]
+        if not reporting:
+            raise await self.no_data_error(seu, start)
+        if len(fit.history) < 3:
+            raise InsufficientHistoryError(seu.name, start, len(fit.history))
+        report = with_production(fit.data, self.daily_data(seu, reporting, ("daily", None)))
+        return fit.model, report, fit.model.predict_many(report)
+
+    # --- model input and models -------------------------------------------------------------
+    def calendar(self, seu: SeuRow, days: list[dt.date]) -> list[int]:
+        override = self.settings.holiday_countries.get(seu.factory or "", "")
+        country, _, subdiv = override.partition("-") if override else (calendar.country_for(seu.timezone), "", "")
+        subdiv = subdiv or calendar.subdivision_for(country, seu.location)
+        return calendar.classes(days, country, subdiv or None)
+
+    def daily_data(self, seu: SeuRow, rows: list[SeriesDay], tag: tuple = ()) -> DailyData:
+        """Rows as model input, kept like the rows (calendars of 365 days cost time). ``tag`` names what the rows
+        are: same-hours and whole-day series of the same days are different data, and so are days with one
+        day left out (``("daily", excluded span)``); ``("daily", None)`` is every day between the first and last."""
+        if not rows:
+            return self.build_daily_data(seu, rows)
+        key = self.key(seu, "data", *tag, rows[0].day, rows[-1].day, len(rows))
+        data = self.data.get(key)
+        if data is None:
+            data = self.data.put(key, self.build_daily_data(seu, rows))
+        return data
+
+    def build_daily_data(self, seu: SeuRow, rows: list[SeriesDay]) -> DailyData:
+        days = [r.day for r in rows]
+        has_production = sum(r.production is not None for r in rows) >= max(1, len(rows) // 2)
+        production = [r.production if r.production is not None else 0.0 for r in rows] if has_production else None
+        return DailyData(day=days, energy_kwh=[r.energy_kwh for r in rows], production=production,
+                         temp_mean_c=[np.nan if r.temp_mean_c is None else r.temp_mean_c for r in rows],
+                         calendar=self.calendar(seu, days), coverage=[r.coverage for r in rows],
+                         calendar_labels=CALENDAR_LABEL_LIST)
+
+    def model_for(self, seu: SeuRow, data: DailyData, key: tuple = ()) -> BaselineModel:
+        """The fitted baseline for this data, from the cache when the data has not changed (the key holds a
+        digest of the data, so the same days fitted for two questions are fitted once)."""
+        digest = hashlib.blake2b(digest_size=16)
+        for arr in (data.day, data.energy_kwh, data.production, data.temp_mean_c, data.coverage, data.calendar):
+            digest.update(np.ascontiguousarray(arr).tobytes())
+        cache_key = self.key(seu, "model", *key, digest.hexdigest(), follows_data=False)
+        model = self.models.get(cache_key)
+        if model is None:
+            model = self.models.put(cache_key, fit_baseline(data, confidence=self.settings.confidence))
+        return model
+
+
+def with_production(history: DailyData, report: DailyData) -> DailyData:
+    """An SEU that reports production but none in the reported days produced nothing (not 'unknown')."""
+    if np.isfinite(history.production).any() and not np.isfinite(report.production).any():
+        return DailyData(day=report.day, energy_kwh=report.energy_kwh, production=np.zeros(len(report)),
+                         temp_mean_c=report.temp_mean_c, calendar=report.calendar, coverage=report.coverage,
+                         calendar_labels=CALENDAR_LABEL_LIST)
+    return report
+
+
+def _local_date(value: dt.datetime | None, tz: str) -> dt.date | None:
+    return local_today(value, tz) if value is not None else None

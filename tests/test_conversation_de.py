@@ -1,0 +1,57 @@
+"""The German conversation through the real pipeline (MiniCroft, de-de): the save question and ask-back replies
+with fillers, as in test_conversation for English."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from .conftest import REF_NOW
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def session(plant_dsn):
+    from skill_enms_performance.harness import AskSession
+
+    os.environ["ENMS_DSN"] = plant_dsn
+    os.environ["ENMS_NOW"] = REF_NOW.isoformat()
+    session = AskSession("de-de")
+    session.skill.settings["save_action_plans"] = True
+    yield session
+    session.close()
+    os.environ.pop("ENMS_DSN", None)
+    os.environ.pop("ENMS_NOW", None)
+
+
+def test_a_spoken_plan_is_only_saved_on_ja(session):
+    record = session.ask("was sollen wir bei kompressor eins tun")
+    assert record["request"] == {"op": "action_plan", "seu_name": "Compressor-1", "issue_type": None}, record
+    assert record["dialogs"] == ["plan.summary", "plan.ask_save"], record
+    assert "speichern" in record["spoken"][-1]
+    record = session.ask("nein danke")
+    assert record["dialogs"] == ["plan.not_saved"] and record["request"] is None, record
+
+
+def test_an_ask_back_reply_with_fillers_is_read_like_a_name(session):
+    record = session.ask("wie hat kessel eins gestern abgeschnitten")
+    assert record["dialogs"] == ["ask.energy_source"], record
+    record = session.ask("äh, das gas bitte")
+    assert record["intent"] == "converse", record
+    assert record["request"] == {"op": "analyze", "seu_name": "Boiler-1", "energy_source": "natural_gas",
+                                 "analysis_date": "2025-11-05"}, record
+
+
+def test_a_new_question_while_a_question_is_asked_back_is_answered(session):
+    record = session.ask("wie hat kessel eins gestern abgeschnitten")
+    assert record["dialogs"] == ["ask.energy_source"], record
+    record = session.ask("wie hat kompressor eins gestern abgeschnitten")
+    assert record["request"] == {"op": "analyze", "seu_name": "Compressor-1", "energy_source": "electricity",
+                                 "analysis_date": "2025-11-05"}, record
+
+
+def test_a_plan_asked_to_be_saved_is_saved_at_once(session):
+    record = session.ask("speichere einen aktionsplan für kompressor eins")
+    assert record["intent"] == "action_plan", record
+    assert record["dialogs"] == ["plan.summary", "plan.saved"], record
