@@ -170,9 +170,13 @@ class Engine(SavingsQuestions):
         return await health.health(self.catalogue, self.series, self.now)
 
     # --- used by the savings mixin (its bodies are kept as they were) ----------------------------
-    async def _reporting(self, seu: SeuRow, start: dt.date, end: dt.date
+    async def _reporting(self, seu: SeuRow, start: dt.date, end: dt.date,
+                         baseline: tuple[dt.date, dt.date] | None = None
                          ) -> tuple[BaselineModel, DailyData, Predictions]:
-        return await self.series.reporting(seu, start, end)
+        return await self.series.reporting(seu, start, end, baseline)
+
+    def _baseline_period(self, day: dt.date) -> tuple[dt.date, dt.date]:
+        return self.series.baseline_period(day)
 
     async def _price(self, seu: SeuRow, start: dt.date, end: dt.date) -> float:
         return await self.series.price(seu, start, end)

@@ -22,7 +22,7 @@ from typing import Any, Sequence
 import numpy as np
 from scipy import stats
 
-from .baseline import BaselineModel, DayDrivers, Prediction, page_cusum
+from .baseline import BaselineModel, DayDrivers, Prediction, page_cusum, prewhiten
 from .calendar import LABELS as CALENDAR_LABELS
 from .models import ImplementationEffort, ImprovementType, ISO50001Status, Priority, Recommendation, RootCauseAnalysis
 
@@ -70,7 +70,8 @@ def model_weight(model: BaselineModel) -> float:
 def attribute(model: BaselineModel, drivers: DayDrivers, actual_kwh: float, prediction: Prediction,
               significant: bool) -> tuple[dict[str, Any], RootCauseAnalysis]:
     """Split (actual - typical baseline day) into production, weather, calendar and performance."""
-    parts = model.decompose(drivers, actual_kwh=actual_kwh)
+    # against the typical day of the same calendar class, with its mean degree days (issue 12, 7)
+    parts = model.decompose_class(drivers, actual_kwh=actual_kwh)
     effects = {
         "production": parts["production_effect_kwh"],
         "weather": parts["weather_effect_kwh"],
@@ -99,7 +100,8 @@ def attribute(model: BaselineModel, drivers: DayDrivers, actual_kwh: float, pred
     else:
         p_value = _driver_p_value(model, primary)
         confidence = weight * (1.0 - p_value)
-        description = _driver_description(primary, effects[primary], drivers, model)
+        description = _driver_description(primary, effects[primary], drivers, model,
+                                          parts.get("reference_production"))
     contributing = [f"{name} effect {value:+.0f} kWh" for name, value in effects.items()
                     if name != primary and abs(value) >= max(1.0, 0.01 * max(typical, 0.0))]
     attribution = {
@@ -132,12 +134,15 @@ def _factor_name(primary: str, value: float, drivers: DayDrivers, model: Baselin
     return "excess_consumption" if value > 0 else "efficiency_gain"
 
 
-def _driver_description(primary: str, value: float, drivers: DayDrivers, model: BaselineModel) -> str:
+def _driver_description(primary: str, value: float, drivers: DayDrivers, model: BaselineModel,
+                        reference_production: float | None = None) -> str:
     typical = model.typical
-    if primary == "production" and drivers.production is not None and typical.production:
-        change = 100.0 * (drivers.production - typical.production) / typical.production
-        return (f"Production {abs(change):.0f}% {'below' if change < 0 else 'above'} a typical working day "
-                f"({drivers.production:.0f} vs {typical.production:.0f} units) accounts for {value:+.0f} kWh")
+    ref = reference_production if reference_production is not None else typical.production
+    if primary == "production" and drivers.production is not None and ref:
+        label = CALENDAR_LABELS.get(drivers.calendar, "working").replace("_day", "")
+        change = 100.0 * (drivers.production - ref) / ref
+        return (f"Production {abs(change):.0f}% {'below' if change < 0 else 'above'} a typical {label} day "
+                f"({drivers.production:.0f} vs {ref:.0f} units) accounts for {value:+.0f} kWh")
     if primary == "weather" and drivers.temp_mean_c is not None:
         return (f"Outdoor temperature (daily mean {drivers.temp_mean_c:.1f} C vs {typical.temp_mean_c or 0:.1f} C "
                 f"typical) accounts for {value:+.0f} kWh")
@@ -147,10 +152,13 @@ def _driver_description(primary: str, value: float, drivers: DayDrivers, model: 
 
 
 def recent_drift(model: BaselineModel, residuals_std: np.ndarray, days: Sequence[dt.date]) -> dt.date | None:
-    """Start date of a persistent upward shift of standardised residuals (Page CUSUM), if any."""
+    """Start date of a persistent upward shift of standardised residuals (Page CUSUM on residuals
+    prewhitened with the model's lag-1 autocorrelation: autocorrelated days are not independent
+    evidence), if any."""
     if len(residuals_std) < 10:
         return None
-    alarm, start = page_cusum(np.asarray(residuals_std, dtype=float), k=0.5, h=5.0, side="upper")
+    z = prewhiten(np.asarray(residuals_std, dtype=float), model.residual_autocorrelation)
+    alarm, start = page_cusum(z, k=0.5, h=5.0, side="upper")
     if alarm is None or start is None:
         return None
     return days[int(start)]
@@ -218,14 +226,15 @@ def baseline_summary(model: BaselineModel, prediction: Prediction) -> dict[str, 
         "driver_ranges": {k: {"min": round(r.min, 3), "max": round(r.max, 3), "mean": round(r.mean, 3)}
                           for k, r in model.driver_ranges.items()},
         "interval": {"low_kwh": round(prediction.lower_kwh, 3), "high_kwh": round(prediction.upper_kwh, 3),
-                     "confidence": prediction.confidence},
+                     "confidence": prediction.confidence, "se_kwh": round(prediction.se_kwh, 3),
+                     "dof": prediction.dof},
     }
 
 
 def period_effects(model: BaselineModel, production: np.ndarray, temp_mean_c: np.ndarray,
                    calendar_codes: np.ndarray) -> dict[str, float]:
-    """Production, weather and calendar effects summed over many days, against the typical day:
-    sum_d (x_d - x_typical) * beta per group of columns (the vectorised form of ``decompose``).
+    """Production, weather and calendar effects summed over many days, against the typical day of each
+    day's calendar class: sum_d (x_d - x_typical(d)) * beta per group of columns (``decompose_class``).
     A missing driver takes the typical day's value (its effect is then zero that day)."""
     typical = model.typical
     m = len(calendar_codes)
@@ -235,6 +244,10 @@ def period_effects(model: BaselineModel, production: np.ndarray, temp_mean_c: np
     X = model.design_matrix(p, t, calendar_codes)
     x0 = model.design_matrix(np.full(m, typical.production or 0.0), np.full(m, typical.temp_mean_c or 0.0),
                              np.full(m, typical.calendar))
+    # each day against the typical day of its own calendar class (mean production, mean degree days)
+    for code, row in model.class_mean_design.items():
+        if len(row) == x0.shape[1]:
+            x0[np.asarray(calendar_codes) == code] = np.asarray(row, dtype=float)
     beta = np.array([model.coefficients[c] for c in model.columns])
     diff = np.nansum((X - x0) * beta, axis=0)
     effects = {"production": 0.0, "weather": 0.0, "calendar": 0.0}

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import math
 from typing import Awaitable, Callable
 
 import numpy as np
-from scipy import stats
 
 from ..store import SeuRow
-from . import analysis
+from . import analysis, mv
 from .catalogue import Catalogue, select_seus
 from .errors import InvalidRequestError, NoDataError, per_seu
 from .models import FleetSummary, PerformanceAnalysis, SeuSummary
@@ -63,9 +61,8 @@ async def summarise(series: Series, analyse: AnalyseDay, now: Callable[[], dt.da
     """One SEU's line: its day's verdict, or its period."""
     if span is None:
         result = await analyse(seu, day)
-        se = max(float(result.baseline.get("interval", {}).get("high_kwh", 0.0)) - result.baseline_energy_kwh, 0.0)
-        t = float(stats.t.ppf(0.5 + series.settings.confidence / 2, max(result.baseline["statistics"]["n"] - 1, 1)))
-        z = result.deviation_kwh / (se / t) if se > 0 else 0.0
+        se = float(result.baseline.get("interval", {}).get("se_kwh", 0.0))   # the day's standard error
+        z = result.deviation_kwh / se if se > 0 else 0.0
         return SeuSummary(
             seu_name=seu.name, energy_source=seu.energy_source,
             machine_type=seu.machine_types[0] if seu.machine_types else None, factory=seu.factory,
@@ -87,15 +84,16 @@ async def summarise_period(series: Series, now: Callable[[], dt.datetime], seu: 
     if end < start:
         raise NoDataError(seu.name, start, None, None)
     model, report, predicted = await series.reporting(seu, start, end)
-    actual = float(np.sum(report.energy_kwh))
-    expected = float(max(np.sum(predicted.expected_kwh), 0.0))
-    deviation = actual - expected
-    m = len(report)
-    # the standard error of a sum of m days, inflated for autocorrelated residuals (n/n')
-    inflation = math.sqrt(model.n / model.n_effective) if model.n_effective > 0 else 1.0
-    se_sum = float(math.sqrt(np.sum(predicted.se_kwh ** 2))) * inflation
-    t = float(stats.t.ppf(0.5 + series.settings.confidence / 2, max(model.dof, 1)))
-    significant = bool(model.valid and abs(deviation) > t * se_sum)
+    # incomplete days (under half their readings) leave both sides, as in savings (CalTRACK)
+    period = mv.compare_period(model, report, predicted.expected_kwh, series.settings.confidence,
+                               series.settings.min_coverage)
+    actual, expected, deviation, m = period.actual_kwh, period.expected_kwh, period.deviation_kwh, period.days
+    se_sum = period.band.se_kwh
+    imputed = int(np.sum(predicted.imputed & period.counted))
+    out_of_range = int(np.sum(~predicted.in_range & period.counted))
+    # a period with imputed or out-of-range drivers is not judged (issue 12, 9): the counts say why
+    significant = bool(mv.decides(model) and m > 0 and not imputed and not out_of_range
+                       and abs(deviation) > period.band.half_width_kwh)
     pct = 100.0 * deviation / expected if expected > 0 else 0.0
     price = await series.price(seu, start, end)
     effects = {**analysis.period_effects(model, report.production, report.temp_mean_c, report.calendar),
@@ -118,4 +116,5 @@ async def summarise_period(series: Series, now: Callable[[], dt.datetime], seu: 
         normalised_deviation=round(deviation / se_sum, 3) if se_sum > 0 else 0.0,
         significant=significant, iso50001_status=analysis.iso_status(pct, significant),
         efficiency_score=round(analysis.efficiency_score(pct), 3), primary_factor=factor,
-        baseline_method=model.method, days=m)
+        baseline_method=model.method, days=m, days_excluded=period.days_excluded,
+        days_drivers_imputed=imputed, days_out_of_range=out_of_range)

@@ -166,6 +166,12 @@ class SeuSummary(JsonMixin):
     primary_factor: str
     baseline_method: str
     days: int
+    #: reporting days left out of both sides: fewer than half of their readings (CalTRACK)
+    days_excluded: int = 0
+    #: counted days whose drivers were missing (taken from a typical day) or outside the baseline's range:
+    #: a period with any is not called significant
+    days_drivers_imputed: int = 0
+    days_out_of_range: int = 0
 
 
 @dataclasses.dataclass
@@ -259,6 +265,14 @@ class SeuSavings(JsonMixin):
     days: int
     cusum_kwh: list[dict[str, Any]]              # [{date, cumulative_kwh}]
     baseline_method: str
+    #: reporting days left out of both sides: fewer than half of their readings (CalTRACK)
+    days_excluded: int = 0
+    #: counted in the plant totals: only SEUs whose baseline is valid and decides (mv.decides)
+    included_in_total: bool = True
+    baseline_verdict: str = "valid"
+    #: the baseline the savings are measured against: {start, end, basis}; basis fixed_enb (settings),
+    #: pre_measure (365 days before the earliest plan in progress or completed) or rolling
+    baseline_period: dict[str, str] | None = None
 
 
 @dataclasses.dataclass

@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .baseline import page_cusum
+from .baseline import page_cusum, prewhiten
 
 
 @dataclasses.dataclass
@@ -93,21 +93,29 @@ def idle_running(days: Sequence[dt.date], hours: np.ndarray, energy: np.ndarray,
 
 
 def residual_episodes(days: Sequence[dt.date], residual_kwh: np.ndarray, se_kwh: np.ndarray,
-                      mean_energy_kwh: float) -> list[Finding]:
+                      mean_energy_kwh: float, rho: float = 0.0) -> list[Finding]:
     """Persistent rises of the normalised residual (actual - baseline) with start and end dates.
 
     Page CUSUM (k = 0.5, h = 5) on standardised residuals finds the start; the episode lasts
     until the 7-day mean of standardised residuals falls below 0.5 (a week back to normal),
     and its first and last days are those with z >= 1. An episode must be worth at least 2 % of
     a mean day, shift the residual by at least 2 standard errors on average, and be significant
-    (mean z times the square root of its length above 4.5).
+    (mean z times the square root of its effective length above 4.5).
+
+    ``rho``: lag-1 autocorrelation of the baseline residuals. The CUSUM runs on residuals prewhitened
+    with it, and the effective length is length * (1 - rho)/(1 + rho): autocorrelated days are not
+    independent evidence (without this an event-free SEU raised a finding in a sizeable share of
+    120-day windows at rho 0.5-0.7; see tests/test_mv.py).
     """
     z = np.where(se_kwh > 0, residual_kwh / np.where(se_kwh > 0, se_kwh, 1.0), 0.0)
+    r = min(max(float(rho), 0.0), 0.95)
+    w = prewhiten(z, r)
+    shrink = (1.0 - r) / (1.0 + r)
     out: list[Finding] = []
     offset = 0
     n = len(days)
     while offset < n - 3:
-        alarm, start_i = page_cusum(z[offset:], k=0.5, h=5.0, side="upper")
+        alarm, start_i = page_cusum(w[offset:], k=0.5, h=5.0, side="upper")
         if alarm is None or start_i is None:
             break
         start = offset + start_i
@@ -125,7 +133,7 @@ def residual_episodes(days: Sequence[dt.date], residual_kwh: np.ndarray, se_kwh:
         length = end - start + 1
         mean_kwh = float(np.mean(residual_kwh[seg]))
         mean_z = float(np.mean(z[seg]))
-        if mean_kwh >= 0.02 * mean_energy_kwh and mean_z >= 2.0 and mean_z * math.sqrt(length) > 4.5:
+        if mean_kwh >= 0.02 * mean_energy_kwh and mean_z >= 2.0 and mean_z * math.sqrt(length * shrink) > 4.5:
             ongoing = scan_end == n - 1
             out.append(Finding("drift", days[start], None if ongoing else days[end], mean_kwh * 7.0,
                                round(float(1.0 - math.exp(-mean_z * math.sqrt(length) / 3.0)), 3), {

@@ -69,7 +69,7 @@ async def scan(series: Series, seu: SeuRow, start: dt.date, end: dt.date) -> lis
     predicted = model.predict_many(report_data)
     days = [dt.date.fromisoformat(str(d)) for d in report_data.day]
     findings = [f for f in opp.residual_episodes(days, predicted.residual_kwh, predicted.se_kwh,
-                                                 model.mean_energy_kwh)
+                                                 model.mean_energy_kwh, model.residual_autocorrelation)
                 if f.end is None or f.end >= start] if model.valid else []
     working = [c == calendar.WORKING for c in report_data.calendar]
     if np.isfinite(data.production).any():

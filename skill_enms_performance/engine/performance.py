@@ -16,7 +16,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..store import SeriesDay, SeuRow
-from . import analysis, calendar
+from . import analysis, calendar, mv
 from .baseline import BaselineModel, DailyData, DayDrivers, Prediction, cusum
 from .errors import InsufficientHistoryError
 from .models import AnalysisWindow, DataQuality, PerformanceAnalysis
@@ -36,6 +36,8 @@ class DayVerdict:
     significant: bool
     gap_shortfall: bool      # below the interval, but on a day with missing readings
     status: object           # ISO50001Status
+    #: outside the interval, but with drivers imputed or out of range: not called significant (issue 12, 9)
+    unreliable_drivers: bool = False
 
 
 def day_verdict(model: BaselineModel, prediction: Prediction, actual_kwh: float, coverage: float) -> DayVerdict:
@@ -43,7 +45,11 @@ def day_verdict(model: BaselineModel, prediction: Prediction, actual_kwh: float,
     expected = max(prediction.expected_kwh, 0.0)
     deviation = actual_kwh - expected
     pct = 100.0 * deviation / expected if expected > 0 else 0.0
-    significant = bool(model.valid and prediction.is_significant(actual_kwh))
+    # a day whose drivers were imputed or lie outside the baseline's range is not judged (issue 12, 9);
+    # a fallback baseline (mv.decides) shows a figure but decides nothing
+    decides = mv.decides(model)
+    outside = bool(decides and prediction.is_significant(actual_kwh))
+    significant = bool(outside and prediction.reliable)
     # missing readings only ever lower the measured energy: on an incomplete day a shortfall counts only
     # when the day, filled up to full coverage at its own mean power, would still lie below the interval
     # (an excess stays significant: it is a lower bound)
@@ -51,7 +57,8 @@ def day_verdict(model: BaselineModel, prediction: Prediction, actual_kwh: float,
     if gap_shortfall:
         filled = actual_kwh / coverage if coverage > 0 else math.inf
         significant = filled < prediction.lower_kwh
-    return DayVerdict(expected, deviation, pct, significant, gap_shortfall, analysis.iso_status(pct, significant))
+    return DayVerdict(expected, deviation, pct, significant, gap_shortfall, analysis.iso_status(pct, significant),
+                      unreliable_drivers=bool(outside and not prediction.reliable))
 
 
 def note(code: str, **params: object) -> dict[str, object]:
@@ -78,8 +85,11 @@ NOTE_WORDING: dict[str, Callable[[dict[str, Any]], str]] = {
     "readings_without_value": lambda p: f"{p['count']} reading{_plural(p['count'])} of the day without a value",
     "duplicated_readings": lambda p: (f"{p['count']} reading{_plural(p['count'])} of the day recorded twice under "
                                       "another name of the same energy: counted once"),
+    "drivers_not_judged": lambda p: ("outside the interval, but with drivers missing or out of range: not called "
+                                     "significant"),
     "model_not_valid": lambda p: (f"baseline model not valid ({p['verdict']}): deviations are not called "
                                   "significant"),
+    "fallback_baseline": lambda p: f"baseline is a fallback ({p['method']}): deviations are not called significant",
 }
 
 
@@ -98,6 +108,8 @@ def day_note_codes(model: BaselineModel, prediction: Prediction, verdict: DayVer
         codes.append(note("outside_model_range", drivers=[k for k, v in prediction.in_range.items() if not v]))
     if prediction.imputed_drivers:
         codes.append(note("drivers_imputed", drivers=list(prediction.imputed_drivers)))
+    if verdict.unreliable_drivers:
+        codes.append(note("drivers_not_judged"))
     if coverage < COMPLETE_COVERAGE:
         codes.append(note("incomplete_day", coverage_percent=round(100 * coverage),
                           below_min_coverage=bool(coverage < min_coverage)))
@@ -111,6 +123,8 @@ def day_note_codes(model: BaselineModel, prediction: Prediction, verdict: DayVer
         codes.append(note("duplicated_readings", count=int(duplicated)))
     if not model.valid:
         codes.append(note("model_not_valid", verdict=model.validity.verdict))
+    elif not mv.decides(model):
+        codes.append(note("fallback_baseline", method=model.method))
     return codes
 
 

@@ -10,11 +10,10 @@ import asyncio
 import datetime as dt
 import math
 
-import numpy as np
-
 from ..store import SeuRow
-from .baseline import cusum, fractional_savings_uncertainty
-from .errors import InvalidRequestError
+from . import mv
+from .baseline import cusum
+from .errors import InsufficientHistoryError, InvalidRequestError
 from .errors import per_seu as _per_seu
 from .models import SavingsReport, SeuSavings
 from .timeutil import local_today
@@ -22,7 +21,7 @@ from .timeutil import local_today
 
 class SavingsQuestions:
     """``Engine.savings``; uses the facade's ``seus``, ``find_seu_any_source``, ``period_days``, ``now``,
-    ``settings``, ``_reporting`` and ``_price``."""
+    ``settings``, ``mode``, ``store``, ``_guard``, ``_baseline_period``, ``_reporting`` and ``_price``."""
 
     async def savings(self, seu: str | None = None, period: str | dict | None = "month") -> SavingsReport:
         """Cumulative savings against the normalised baseline (CUSUM) with their uncertainty."""
@@ -36,37 +35,69 @@ class SavingsQuestions:
         start, end = self.period_days(period, today)
         if end < start:
             raise InvalidRequestError("the period has no complete day yet")
-        results = await asyncio.gather(*(self._savings_of(s, start, end) for s in targets), return_exceptions=True)
+        measures = await self._measure_starts()
+        results = await asyncio.gather(*(self._savings_of(s, start, end, measures.get(s.name)) for s in targets),
+                                       return_exceptions=True)
         items, errors = _per_seu(targets, results)
         return SavingsReport(
             period={"start": start.isoformat(), "end": end.isoformat()}, seu_name=seu,
             currency=self.settings.currency, items=items,
-            total_savings_kwh=round(sum(i.savings_kwh for i in items), 1),
-            total_savings_cost=round(sum(i.savings_cost for i in items), 2),
-            total_uncertainty_kwh=round(math.sqrt(sum(i.uncertainty_kwh ** 2 for i in items)), 1),
+            # SEUs whose baseline does not decide (invalid, fallback) are listed but not added up
+            total_savings_kwh=round(sum(i.savings_kwh for i in items if i.included_in_total), 1),
+            total_savings_cost=round(sum(i.savings_cost for i in items if i.included_in_total), 2),
+            total_uncertainty_kwh=round(math.sqrt(sum(i.uncertainty_kwh ** 2 for i in items
+                                                      if i.included_in_total)), 1),
             errors=errors, voice_summary="", timestamp=self.now())
 
-    async def _savings_of(self, seu: SeuRow, start: dt.date, end: dt.date) -> SeuSavings:
-        model, report, predicted = await self._reporting(seu, start, end)
-        expected = np.maximum(predicted.expected_kwh, 0.0)
-        curve = cusum(expected, report.energy_kwh)
-        saved = float(curve[-1])
-        total_expected = float(np.sum(expected))
+    async def _measure_starts(self) -> dict[str, dt.date]:
+        """SEU name -> the local day the earliest action plan in progress or completed was saved (the
+        measure's start); empty on a read-only database (plans cannot be stored there)."""
+        if await self.mode() != "rollup":
+            return {}
+        out: dict[str, dt.date] = {}
+        for status in ("in_progress", "completed"):
+            offset, total = 0, 1
+            while offset < total:
+                rows, total = await self._guard(self.store.list_action_plans(status, None, 200, offset))
+                if not rows:
+                    break
+                offset += len(rows)
+                for r in rows:
+                    created = r["created_at"].date()
+                    name = r["seu_name"]
+                    out[name] = min(out.get(name, created), created)
+        return out
+
+    async def _savings_of(self, seu: SeuRow, start: dt.date, end: dt.date,
+                          measure_start: dt.date | None = None) -> SeuSavings:
+        fixed = None
+        if self.settings.baseline_start and self.settings.baseline_end:
+            fixed = self._baseline_period(start)
+        first, last, basis = mv.savings_baseline(start, measure_start, fixed, self.settings.baseline_days)
+        model, report, predicted = await self._reporting(seu, start, end, (first, last))
+        if model.method == "insufficient_data":
+            # no baseline: "savings" would be minus all the energy used; the SEU is an error, not a number
+            raise InsufficientHistoryError(seu.name, start, model.n)
+        # incomplete days leave both sides; one period method (mv) at 68 %, as Guideline 14 asks
+        period = mv.compare_period(model, report, predicted.expected_kwh, 0.68, self.settings.min_coverage)
+        curve = cusum(period.expected_daily_kwh, period.actual_daily_kwh)
+        saved = -period.deviation_kwh
+        total_expected = period.expected_kwh
         fraction = saved / total_expected if total_expected > 0 else 0.0
-        m = len(report)
-        fsu = None
-        if fraction != 0 and model.n_effective > 0 and model.n > 1:
-            fsu = fractional_savings_uncertainty(model.cv_rmse, model.n, model.n_effective, m, fraction,
-                                                 confidence=0.68, p=model.p)
-        uncertainty = abs(saved) * fsu if fsu is not None else 0.0
+        m = period.days
+        uncertainty = period.band.half_width_kwh
+        fsu = uncertainty / abs(saved) if saved != 0 and m > 0 else None
         price = await self._price(seu, start, end)
+        decides = mv.decides(model)
         return SeuSavings(
             seu_name=seu.name, energy_source=seu.energy_source, expected_energy_kwh=round(total_expected, 1),
-            actual_energy_kwh=round(float(np.sum(report.energy_kwh)), 1), savings_kwh=round(saved, 1),
+            actual_energy_kwh=round(period.actual_kwh, 1), savings_kwh=round(saved, 1),
             savings_percent=round(100 * fraction, 2), savings_cost=round(saved * price, 2),
             uncertainty_kwh=round(uncertainty, 1),
             fractional_savings_uncertainty=round(fsu, 4) if fsu is not None else None,
-            verified=bool(model.valid and saved > 0 and fsu is not None and fsu < 0.5),
+            verified=bool(decides and saved > 0 and fsu is not None and fsu < 0.5),
             days=m, cusum_kwh=[{"date": str(d), "cumulative_kwh": round(float(c), 1)}
                                for d, c in zip(report.day, curve, strict=True)],
-            baseline_method=model.method)
+            baseline_method=model.method, days_excluded=period.days_excluded, included_in_total=decides,
+            baseline_verdict=model.validity.verdict,
+            baseline_period={"start": first.isoformat(), "end": last.isoformat(), "basis": basis})

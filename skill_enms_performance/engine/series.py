@@ -188,11 +188,12 @@ class Series:
         first_seen, last_seen = await self.guard(self.store.data_range(seu))
         return NoDataError(seu.name, day, _local_date(first_seen, seu.timezone), _local_date(last_seen, seu.timezone))
 
-    async def reporting(self, seu: SeuRow, start: dt.date, end: dt.date
+    async def reporting(self, seu: SeuRow, start: dt.date, end: dt.date,
+                        baseline: tuple[dt.date, dt.date] | None = None
                         ) -> tuple[BaselineModel, DailyData, Predictions]:
         """The local days [start, end] (the reporting period) predicted by the baseline fitted on
-        the days before ``start``: the shared core of period summaries and savings."""
-        first, last = self.baseline_period(start)
+        the days before ``start`` (or on ``baseline``): the shared core of period summaries and savings."""
+        first, last = baseline or self.baseline_period(start)
         mode = await self.mode()
         fit = await self.history(seu, (first, last), (min(first, start), end), mode, exclude=(start, end))
         reporting = [r for r in fit.rows if start <= r.day <= end]
