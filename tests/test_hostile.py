@@ -227,3 +227,18 @@ def test_a_read_only_role_gets_its_own_code_for_what_needs_the_engines_tables(pl
         reply = bus_call(session, "enms.performance.savings", {"seu_name": "Compressor-1", "period": "week"})
         assert "error" not in reply, reply
 
+
+
+def test_a_long_savings_curve_is_weekly_and_ends_on_the_last_day():
+    import datetime as dt
+
+    import numpy as np
+
+    from skill_enms_performance.engine.savings import DAILY_CURVE_MAX_DAYS, curve_points
+
+    days = [dt.date(2024, 4, 10) + dt.timedelta(days=i) for i in range(560)]
+    points = curve_points(np.array(days, dtype="datetime64[D]"), np.arange(560.0))
+    assert len(points) == 81 and points[-1] == {"date": "2025-10-21", "cumulative_kwh": 559.0}
+    assert all(dt.date.fromisoformat(p["date"]).weekday() == 6 for p in points[:-1])
+    short = curve_points(days[:DAILY_CURVE_MAX_DAYS], np.arange(float(DAILY_CURVE_MAX_DAYS)))
+    assert len(short) == DAILY_CURVE_MAX_DAYS

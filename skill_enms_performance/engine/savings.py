@@ -96,8 +96,22 @@ class SavingsQuestions:
             uncertainty_kwh=round(uncertainty, 1),
             fractional_savings_uncertainty=round(fsu, 4) if fsu is not None else None,
             verified=bool(decides and saved > 0 and fsu is not None and fsu < 0.5),
-            days=m, cusum_kwh=[{"date": str(d), "cumulative_kwh": round(float(c), 1)}
-                               for d, c in zip(report.day, curve, strict=True)],
+            days=m, cusum_kwh=curve_points(report.day, curve),
             baseline_method=model.method, days_excluded=period.days_excluded, included_in_total=decides,
             baseline_verdict=model.validity.verdict,
             baseline_period={"start": first.isoformat(), "end": last.isoformat(), "basis": basis})
+
+
+#: periods up to this many days carry their CUSUM day by day; longer ones week by week
+DAILY_CURVE_MAX_DAYS = 92
+
+
+def curve_points(days, curve) -> list[dict[str, object]]:
+    """The CUSUM curve of a period as {date, cumulative_kwh}: daily up to a quarter, then the last day of each
+    week and the period's last day (a year of ten SEUs was a 280 kB bus reply day by day; week by week 40 kB)."""
+    points = list(zip((str(d) for d in days), (round(float(c), 1) for c in curve), strict=True))
+    if len(points) > DAILY_CURVE_MAX_DAYS:
+        weekly = [i for i, d in enumerate(days) if dt.date.fromisoformat(str(d)[:10]).weekday() == 6]
+        keep = sorted(set(weekly) | {len(points) - 1})
+        points = [points[i] for i in keep]
+    return [{"date": d, "cumulative_kwh": c} for d, c in points]
