@@ -2,7 +2,7 @@
 requests issued one after the other (the reference design: a caller that waits for each answer).
 
     .venv/bin/python bench/bench_load.py                    # 200 requests, 400-day plant at 15 min
-    .venv/bin/python bench/bench_load.py --requests 400 --seed 7 --json /tmp/load.json
+    .venv/bin/python bench/bench_load.py --requests 400 --seed 7 --json load.json
 
 A temporary embedded PostgreSQL (deleted at the end) holds the reference plant (400 days at 15 minutes up
 to the pinned BENCH_END); the skill runs on ovoscope's MiniCroft with ENMS_DSN/ENMS_NOW, exactly as in the
