@@ -14,14 +14,12 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, 
 from pydantic import model_validator
 
 from .engine.errors import InvalidRequestError
-from .engine.models import ImprovementType
+from .engine.models import PLAN_STATUSES, ImprovementType
+from .engine.periods import EARLIEST_DAY, LATEST_DAY
 
 #: longest name (SEU, factory, machine type, energy source) a request may carry
 NAME_MAX_CHARS = 100
-#: plan statuses a caller may set (the table's CHECK constraint allows exactly these)
-PLAN_STATUSES = ("planned", "in_progress", "completed", "cancelled")
 PERIOD_WORDS = ("week", "month", "quarter", "year")
-EARLIEST_DAY, LATEST_DAY = dt.date(1970, 1, 1), dt.date(2200, 12, 31)
 #: longest period {start, end} in days (ten years)
 PERIOD_MAX_DAYS = 3660
 #: plans per page of a list (and the default)

@@ -153,3 +153,25 @@ def skill_session(plant_dsn):
     session.close()
     os.environ.pop("ENMS_DSN", None)
     os.environ.pop("ENMS_NOW", None)
+
+
+_WHEEL_IGNORE = shutil.ignore_patterns(".git", "build", "dist", "*.egg-info", "__pycache__", "*.pyc", ".pytest_cache",
+                                       ".ruff_cache", ".venv", "venv", "bench", "tests", "*.png")
+
+
+@pytest.fixture(scope="session")
+def built_wheel(tmp_path_factory) -> tuple[Path, Path]:
+    """(the wheel, the source snapshot it was built from): built once for the wheel and device tests."""
+    import subprocess
+    import sys
+
+    root = tmp_path_factory.mktemp("wheel-build")
+    src = root / "src"
+    shutil.copytree(Path(__file__).resolve().parents[1], src, ignore=_WHEEL_IGNORE)
+    dist = root / "dist"
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dist), str(src)],
+                          cwd=root, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-5000:]
+    wheels = sorted(dist.glob("skill_enms_performance-*.whl"))
+    assert len(wheels) == 1, wheels
+    return wheels[0], src

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import statistics
@@ -36,8 +35,6 @@ PIPELINE = ["ovos-stop-pipeline-plugin-high", "ovos-converse-pipeline-plugin", "
             "ovos-adapt-pipeline-plugin-high", "ovos-padatious-pipeline-plugin-medium",
             "ovos-adapt-pipeline-plugin-medium", "ovos-padatious-pipeline-plugin-low",
             "ovos-fallback-pipeline-plugin-low"]
-_IGNORE = shutil.ignore_patterns(".git", "build", "dist", "*.egg-info", "__pycache__", "*.pyc", ".pytest_cache",
-                                 ".ruff_cache", ".venv", "venv", "bench", "tests", "*.png")
 
 #: figures printed at the end of the module (pytest -s, or the -rA summary of the last test)
 FIGURES: dict[str, float] = {}
@@ -66,14 +63,10 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def device_venv(tmp_path_factory):
+def device_venv(tmp_path_factory, built_wheel):
     """A fresh venv: first the wheel alone (no constraints), then the device's OVOS stack beside it."""
     root = tmp_path_factory.mktemp("device")
-    src = root / "src"
-    shutil.copytree(REPO, src, ignore=_IGNORE)
-    dist = root / "dist"
-    _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", dist, src], cwd=root)
-    wheel = next(dist.glob("skill_enms_performance-*.whl"))
+    wheel, _src = built_wheel
     venv = root / "venv"
     _run([sys.executable, "-m", "venv", venv], cwd=root)
     pip = [venv / "bin" / "python", "-m", "pip", "install", "-q"]

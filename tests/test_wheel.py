@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,8 +19,6 @@ from .conftest import REF_NOW
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
-_IGNORE = shutil.ignore_patterns(".git", "build", "dist", "*.egg-info", "__pycache__", "*.pyc", ".pytest_cache",
-                                 ".ruff_cache", ".venv", "venv", "bench", "tests", "*.png")
 
 
 def _env() -> dict[str, str]:
@@ -40,22 +37,17 @@ def _run(args: list[str], cwd: Path, timeout: float = 600) -> subprocess.Complet
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory):
+def installed(tmp_path_factory, built_wheel):
     """(venv dir, site-packages dir, work dir, source snapshot) of a fresh venv with the wheel and [cli]."""
     root = tmp_path_factory.mktemp("wheel")
-    src = root / "src"
-    shutil.copytree(REPO, src, ignore=_IGNORE)
-    dist = root / "dist"
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", dist, src], cwd=root)
-    wheels = sorted(dist.glob("skill_enms_performance-*.whl"))
-    assert len(wheels) == 1, wheels
+    wheel, src = built_wheel
 
     venv = root / "venv"
     _run([sys.executable, "-m", "venv", venv], cwd=root)
     py = venv / "bin" / "python"
     cfg = (venv / "pyvenv.cfg").read_text()
     assert "include-system-site-packages = false" in cfg, cfg
-    _run([py, "-m", "pip", "install", f"{wheels[0]}[cli]", "-c", REPO / "constraints.txt"], cwd=root)
+    _run([py, "-m", "pip", "install", f"{wheel}[cli]", "-c", REPO / "constraints.txt"], cwd=root)
     site = Path(_run([py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], cwd=root)
                 .stdout.strip())
     work = root / "cwd"
