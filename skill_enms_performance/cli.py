@@ -96,7 +96,7 @@ def _engine(args: argparse.Namespace) -> Engine:
 EXIT_CODES = {
     "invalid_request": 2, "future_date": 2,
     "unknown_seu": 3, "ambiguous_seu": 3, "unknown_group": 3, "unknown_energy_source": 3,
-    "no_data": 4, "insufficient_history": 4, "no_opportunity": 4,
+    "no_data": 4, "insufficient_history": 4, "no_opportunity": 4, "billing_meter": 4,
     "database_unavailable": 5, "database_preparing": 5, "timeout": 5, "busy": 5, "read_only_database": 5,
 }
 

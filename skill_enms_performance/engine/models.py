@@ -144,6 +144,10 @@ class PerformanceAnalysis(JsonMixin):
     attribution: dict[str, Any] = dataclasses.field(default_factory=dict)
     data_quality: DataQuality | None = None
     significant: bool = False
+    #: the analysed day's calendar class (working_day, saturday, closed_day) and why: its own production, the
+    #: same holiday / bridge day / week in earlier years, a setting, or the public holidays and weekday alone
+    day_class: str | None = None
+    day_class_reason: str | None = None
 
 
 @dataclasses.dataclass

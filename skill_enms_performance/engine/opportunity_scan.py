@@ -65,7 +65,7 @@ async def scan(series: Series, seu: SeuRow, start: dt.date, end: dt.date) -> lis
     if len(fit.history) < 30 or len(window) < 7:
         raise InsufficientHistoryError(seu.name, window_start, len(fit.history))
     data, model = fit.data, fit.model
-    report_data = with_production(data, series.daily_data(seu, window, ("daily", None)))
+    report_data = fit.report_data(window)
     predicted = model.predict_many(report_data)
     days = [dt.date.fromisoformat(str(d)) for d in report_data.day]
     findings = [f for f in opp.residual_episodes(days, predicted.residual_kwh, predicted.se_kwh,

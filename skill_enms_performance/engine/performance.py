@@ -145,6 +145,7 @@ async def analyse_day(series: Series, seu: SeuRow, day: dt.date, now: dt.datetim
     mode = await series.mode()
     first, last = series.baseline_period(day)
     partial = day == today
+    await series.check_interval(seu)
     start = local_midnight_utc(day, seu.timezone)
     end = now if partial else day_bounds_utc(day, day, seu.timezone)[1]
     if partial and mode == "rollup":
@@ -178,7 +179,8 @@ async def analyse_day(series: Series, seu: SeuRow, day: dt.date, now: dt.datetim
     if len(fit.history) < 3:
         raise InsufficientHistoryError(seu.name, day, len(fit.history))
     data, model = fit.data, fit.model
-    cal = series.calendar(seu, [day])[0]
+    day_class = series.judged(seu, [day_row], fit)[0]
+    cal = day_class.code
     production = day_row.production
     if production is None and np.isfinite(data.production).any():
         production = 0.0  # the SEU reports production, but none today: it produced nothing
@@ -208,7 +210,7 @@ async def analyse_day(series: Series, seu: SeuRow, day: dt.date, now: dt.datetim
                               partial=partial, timezone=seu.timezone),
         baseline=analysis.baseline_summary(model, prediction),
         drivers={"production_units": day_row.production, "temp_mean_c": day_row.temp_mean_c,
-                 "calendar": calendar.LABELS.get(cal, str(cal)),
+                 "calendar": calendar.LABELS.get(cal, str(cal)), "holiday": day_class.holiday,
                  "in_range": prediction.in_range, "imputed": list(prediction.imputed_drivers)},
         attribution=attribution,
         data_quality=DataQuality(
@@ -217,6 +219,7 @@ async def analyse_day(series: Series, seu: SeuRow, day: dt.date, now: dt.datetim
             excluded_days=[{"date": e.date.isoformat(), "reason": e.reason} for e in model.excluded_days],
             notes=[note_text(n) for n in note_codes], note_codes=note_codes),
         significant=significant,
+        day_class=day_class.label, day_class_reason=day_class.reason,
     )
 
 
@@ -252,7 +255,7 @@ async def chart_series(series: Series, seu: SeuRow, day: dt.date, days: int) -> 
     if len(fit.history) < 3 or not shown:
         raise InsufficientHistoryError(seu.name, day, len(fit.history))
     model = fit.model
-    report = with_production(fit.data, series.daily_data(seu, shown, ("daily", None)))
+    report = fit.report_data(shown)
     predicted = model.predict_many(report)
     return {"seu_name": seu.name, "energy_source": seu.energy_source, "analysis_date": day.isoformat(),
             "days": [str(d) for d in report.day], "actual_kwh": [round(float(v), 3) for v in report.energy_kwh],
