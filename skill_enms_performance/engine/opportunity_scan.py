@@ -17,7 +17,7 @@ from .catalogue import Catalogue, select_seus
 from .errors import InsufficientHistoryError, InvalidRequestError, ReadOnlyDatabaseError, per_seu
 from .models import ImplementationEffort, ImprovementType, Opportunity, OpportunityReport, Priority
 from .periods import period_days
-from .series import Series, with_production
+from .series import Series
 from .settings import EngineSettings
 from .timeutil import day_bounds_utc, local_today
 

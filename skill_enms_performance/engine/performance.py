@@ -20,7 +20,7 @@ from . import analysis, calendar, mv
 from .baseline import BaselineModel, DailyData, DayDrivers, Prediction, cusum
 from .errors import InsufficientHistoryError
 from .models import AnalysisWindow, DataQuality, PerformanceAnalysis
-from .series import Series, with_production
+from .series import Series
 from .settings import EngineSettings
 from .timeutil import day_bounds_utc, local_midnight_utc, local_time_of_day
 
