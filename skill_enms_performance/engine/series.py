@@ -27,6 +27,8 @@ from .settings import EngineSettings
 from .timeutil import local_today
 
 CALENDAR_LABEL_LIST = tuple(calendar.LABELS[k] for k in sorted(calendar.LABELS))
+#: days before the baseline read to learn the calendar only (holidays move by up to five weeks between years)
+CALENDAR_MARGIN_DAYS = 42
 #: a meter read less often than this (seconds) gets no daily model: two days
 BILLING_INTERVAL_S = 2 * 86400.0
 
@@ -61,11 +63,20 @@ class Baseline:
     history: list[SeriesDay]
     tag: tuple               # what the rows are, for the cache of model input (see ``Series.daily_data``)
     series: "Series" = dataclasses.field(repr=False)
+    #: days just before the baseline, read only to learn the calendar (last year's Ascension bridge day lies
+    #: before a 365-day baseline of this year's)
+    margin: list[SeriesDay] = dataclasses.field(default_factory=list)
+
+    @functools.cached_property
+    def calendar_days(self) -> dict[dt.date, calendar.DayClass]:
+        """Calendar classes learned from the margin and baseline days' own data, by day."""
+        rows = self.margin + self.history
+        return dict(zip((r.day for r in rows), self.series.learned(self.seu, rows), strict=True))
 
     @functools.cached_property
     def classes(self) -> list[calendar.DayClass]:
         """The baseline days' calendar classes, learned from their own data."""
-        return self.series.learned(self.seu, self.history)
+        return [self.calendar_days[r.day] for r in self.history]
 
     @functools.cached_property
     def data(self) -> DailyData:
@@ -180,10 +191,13 @@ class Series:
         ``fetch`` is the span read (the baseline and the days asked about); the baseline days are those of
         ``baseline`` outside ``exclude`` (the analysed or reported days)."""
         await self.check_interval(seu)
-        rows = await self.daily(seu, fetch[0], fetch[1], mode)
         first, last = baseline
+        start = min(fetch[0], first - dt.timedelta(days=CALENDAR_MARGIN_DAYS))
+        read = await self.daily(seu, start, fetch[1], mode)
+        rows = [r for r in read if r.day >= fetch[0]]
         history = [r for r in rows if first <= r.day <= last and not (exclude and exclude[0] <= r.day <= exclude[1])]
-        return Baseline(seu, rows, history, ("daily", exclude), self)
+        margin = [r for r in read if r.day < first]
+        return Baseline(seu, rows, history, ("daily", exclude), self, margin)
 
     def fitted(self, seu: SeuRow, history: list[SeriesDay], kind: str) -> Baseline:
         """The same for rows read another way (a running day's same hours): ``kind`` names how."""
@@ -263,11 +277,10 @@ class Series:
         priors = self.priors(seu, days)
         if not self.settings.learn_calendar:
             return priors
-        history = fit.classes
         has_production = bool(np.isfinite(fit.data.production).any())
         typical = calendar.typical_production(self.priors(seu, [r.day for r in fit.history]),
                                               [r.production for r in fit.history]) if has_production else 0.0
-        by_day = dict(zip((r.day for r in fit.history), history, strict=True))
+        by_day = fit.calendar_days
         country, subdiv = self.country(seu)
         return [calendar.judge(r.day, r.production, has_production, typical, p, by_day, country, subdiv)
                 for r, p in zip(rows, priors, strict=True)]
