@@ -157,6 +157,25 @@ def test_insufficient_and_fallback_models_do_not_decide():
     assert not mv.decides(fallback)
 
 
+# --- 8: the ASHRAE CV(RMSE) limit belongs to the reporting period, not to the baseline ----------------------
+def test_ashrae_cv_limit_is_that_of_the_reporting_period():
+    from skill_enms_performance.engine.baseline import ashrae_cv_limit
+
+    assert [ashrae_cv_limit(d) for d in (None, 1, 30, 334, 365, 1826, 1900)] == [
+        0.20, 0.20, 0.20, 0.20, 0.25, 0.25, 0.30]
+    # a two-year baseline with CV(RMSE) 21 %: before, its length alone set the limit at 25 % and every
+    # day's verdict passed; now a day (a reporting period under a year) has 20 %, a year's savings 25 %
+    model = fit_baseline(DailyData(**plant(seed=21, n=730, noise=250)))
+    assert 0.20 < model.cv_rmse < 0.25
+    gate = {g.name: g for g in model.validity.gates}["cv_rmse_ashrae"]
+    assert gate.threshold == 0.20 and not gate.passed and not model.valid
+    assert not mv.decides(model) and not mv.decides(model, 91)
+    assert mv.decides(model, 365) and mv.reporting_validity(model, 365).verdict == "valid_with_warnings"
+    # the limit does not depend on the baseline's length: a 120-day baseline of the same noise, a year's savings
+    short = fit_baseline(DailyData(**plant(seed=21, n=120, noise=250)))
+    assert {g.name: g for g in mv.reporting_validity(short, 365).gates}["cv_rmse_ashrae"].threshold == 0.25
+
+
 def test_period_uncertainty_grows_with_autocorrelation_and_counts_only_included_days():
     model, report = _model_and_report(m=91, ar_rho=0.6)
     assert model.residual_autocorrelation > 0.4

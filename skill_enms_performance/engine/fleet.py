@@ -92,7 +92,8 @@ async def summarise_period(series: Series, now: Callable[[], dt.datetime], seu: 
     imputed = int(np.sum(predicted.imputed & period.counted))
     out_of_range = int(np.sum(~predicted.in_range & period.counted))
     # a period with imputed or out-of-range drivers is not judged (issue 12, 9): the counts say why
-    significant = bool(mv.decides(model) and m > 0 and not imputed and not out_of_range
+    # Guideline 14's CV(RMSE) limit is that of the reporting period, here [start, end]
+    significant = bool(mv.decides(model, (end - start).days + 1) and m > 0 and not imputed and not out_of_range
                        and abs(deviation) > period.band.half_width_kwh)
     pct = 100.0 * deviation / expected if expected > 0 else 0.0
     price = await series.price(seu, start, end)

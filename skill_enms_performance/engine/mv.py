@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from .baseline import CALENDAR_MEAN, MEAN_30D, BaselineModel, DailyData
+from .baseline import CALENDAR_MEAN, MEAN_30D, BaselineModel, DailyData, validity_for_reporting
 
 #: CalTRACK / this engine: a day rolled up from finer data needs this share of its readings
 MIN_COVERAGE = 0.5
@@ -207,14 +207,22 @@ def savings_baseline(reporting_start: dt.date, measure_start: dt.date | None,
     return reporting_start - dt.timedelta(days=baseline_days), reporting_start - dt.timedelta(days=1), "rolling"
 
 
-def decides(model: BaselineModel) -> bool:
-    """A model may call a deviation significant (and set an ISO 50001 status) only when it is valid and
-    was chosen on its merits: a 30-day mean, or a calendar mean taken because no driver model passed
-    the gates, is a fallback that shows a figure but decides nothing."""
-    if not model.valid or model.method == MEAN_30D:
+def reporting_validity(model: BaselineModel, reporting_days: int | None = None):
+    """The model's validity for a reporting period of ``reporting_days`` days: ASHRAE Guideline 14 ties the
+    CV(RMSE) limit to the reporting period (20 % under a year, 25 % for 1-5 years, 30 % beyond), so a
+    model fitted for a day's verdict (the under-a-year limit) is re-judged for a year's savings."""
+    return validity_for_reporting(model.validity, reporting_days)
+
+
+def decides(model: BaselineModel, reporting_days: int | None = None) -> bool:
+    """A model may call a deviation significant (and set an ISO 50001 status) only when it is valid for the
+    reporting period (``reporting_validity``; None = a day or a period under a year) and was chosen on its
+    merits: a 30-day mean, or a calendar mean taken because no driver model passed the gates, is a
+    fallback that shows a figure but decides nothing."""
+    if not reporting_validity(model, reporting_days).valid or model.method == MEAN_30D:
         return False
     return not (model.method == CALENDAR_MEAN and model.fallback_reason in _FAILED_SELECTION)
 
 
 __all__ = ["MIN_COVERAGE", "PeriodComparison", "PeriodUncertainty", "compare_period", "ar1_sum_variance", "autocorrelation_terms", "complete_days", "decides", "design",
-           "dof", "period_uncertainty", "savings_baseline", "sum_variance"]
+           "dof", "period_uncertainty", "reporting_validity", "savings_baseline", "sum_variance"]

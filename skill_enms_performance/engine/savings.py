@@ -88,7 +88,9 @@ class SavingsQuestions:
         uncertainty = period.band.half_width_kwh
         fsu = uncertainty / abs(saved) if saved != 0 and m > 0 else None
         price = await self._price(seu, start, end)
-        decides = mv.decides(model)
+        # Guideline 14's CV(RMSE) limit is that of the reporting period (20 % under a year, 25 % to 5 years)
+        reporting_days = (end - start).days + 1
+        decides = mv.decides(model, reporting_days)
         return SeuSavings(
             seu_name=seu.name, energy_source=seu.energy_source, expected_energy_kwh=round(total_expected, 1),
             actual_energy_kwh=round(period.actual_kwh, 1), savings_kwh=round(saved, 1),
@@ -98,7 +100,7 @@ class SavingsQuestions:
             verified=bool(decides and saved > 0 and fsu is not None and fsu < 0.5),
             days=m, cusum_kwh=curve_points(report.day, curve),
             baseline_method=model.method, days_excluded=period.days_excluded, included_in_total=decides,
-            baseline_verdict=model.validity.verdict,
+            baseline_verdict=mv.reporting_validity(model, reporting_days).verdict,
             baseline_period={"start": first.isoformat(), "end": last.isoformat(), "basis": basis})
 
 
