@@ -380,6 +380,9 @@ class BaselineModel:
     #: degrees of freedom of each ``class_s_kwh`` (the sum of 1 - leverage over the class's fitted days): a
     #: day judged with its class's s takes its t quantile with these, not with the pooled n - p
     class_dof: dict[int, float] = dataclasses.field(default_factory=dict)
+    #: (day numbers, residuals kWh) of the fitted days, in memory only (not in ``to_dict``, not compared): the
+    #: plant's uncertainty estimates the correlation of SEUs' residuals from them (``mv.plant_uncertainty``)
+    fitted_residuals: tuple = dataclasses.field(default=(), compare=False, repr=False)
     #: forward holdout: the model fitted on all but the last tenth of the fitted days predicts that tenth
     #: (NMBE of the holdout, and the two-sided p-value of its bias against the period band; 1.0 = not run)
     forward_nmbe: float = 0.0
@@ -567,6 +570,8 @@ class BaselineModel:
         """Plain JSON types only (dates as ISO strings, int keys as strings)."""
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
+            if f.name == "fitted_residuals":
+                continue
             v = getattr(self, f.name)
             if f.name == "calendar_labels":
                 v = {str(k): s for k, s in v.items()}
@@ -621,7 +626,7 @@ class BaselineModel:
         kw["class_dof"] = {int(k): float(x) for k, x in (kw.get("class_dof") or {}).items()}
         kw["class_mean_design"] = {int(k): tuple(float(x) for x in r)
                                    for k, r in (kw.get("class_mean_design") or {}).items()}
-        known = {f.name for f in dataclasses.fields(cls)}
+        known = {f.name for f in dataclasses.fields(cls)} - {"fitted_residuals"}
         return cls(**{k: v for k, v in kw.items() if k in known})
 
 
@@ -1345,6 +1350,7 @@ def _assemble(spec: _Spec, rows: np.ndarray, *, day, y, y_raw, P, T, cal, reason
         fallback_reason=fallback_reason, candidates=tuple(_clean_candidate(c) for c in candidates),
         class_s_kwh={c: fl(v) for c, v in class_s.items()}, class_scale_p_value=fl(scale_p),
         class_dof={c: fl(v) for c, v in class_dof.items()},
+        fitted_residuals=(day[rows].astype("datetime64[D]").astype(np.int64), np.asarray(fit.resid, dtype=float)),
         forward_nmbe=fl(fwd_nmbe), forward_bias_p_value=fl(fwd_p),
         class_mean_design={int(c): tuple(fl(v) for v in X[cal[rows] == c].mean(axis=0))
                            for c in np.unique(cal[rows])})

@@ -53,7 +53,8 @@ def to_jsonable(value: Any) -> Any:
     Non-finite floats become ``None``: a result never carries NaN or infinity into JSON.
     """
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if f.metadata.get("json", True)}
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, (dt.datetime, dt.date)):
@@ -144,6 +145,9 @@ class PerformanceAnalysis(JsonMixin):
     attribution: dict[str, Any] = dataclasses.field(default_factory=dict)
     data_quality: DataQuality | None = None
     significant: bool = False
+    #: the baseline's (day numbers, residuals) in memory only, never in JSON: a fleet total estimates the
+    #: correlation of its SEUs' errors from them
+    fitted_residuals: tuple = dataclasses.field(default=(), repr=False, compare=False, metadata={"json": False})
 
 
 @dataclasses.dataclass
@@ -172,6 +176,9 @@ class SeuSummary(JsonMixin):
     #: a period with any is not called significant
     days_drivers_imputed: int = 0
     days_out_of_range: int = 0
+    #: half-width of the deviation's interval at the summary's confidence (settings, 90 % by default): the
+    #: day's prediction interval, or the period sum's (engine/mv.py)
+    uncertainty_kwh: float = 0.0
 
 
 @dataclasses.dataclass
@@ -190,6 +197,9 @@ class FleetSummary(JsonMixin):
     errors: list[dict[str, Any]]
     voice_summary: str
     timestamp: dt.datetime
+    #: half-width of the total deviation's interval at the items' confidence, the SEUs' errors combined with
+    #: their estimated correlation (sqrt(u' R u), engine/mv.py ``plant_uncertainty``), not in quadrature
+    total_uncertainty_kwh: float = 0.0
 
 
 @dataclasses.dataclass
