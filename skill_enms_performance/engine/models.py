@@ -79,10 +79,23 @@ class JsonMixin:
 
 @dataclasses.dataclass
 class RootCauseAnalysis(JsonMixin):
+    """Why the day differs from its typical day.
+
+    ``confidence`` (the seed's field, 0..1) is an evidence SCORE, not a probability: the baseline's verdict
+    weight (valid 1.0, valid_with_warnings 0.85, invalid 0.5, insufficient_data 0.3) times (1 - p) of the
+    test behind ``primary_factor`` (for ``normal_operation``: times p). 1 - p is not the probability that a
+    deviation is real; the probability statements are ``p_value`` and the interval of the baseline.
+    ``p_value``: two-sided p-value of that test (``p_value_test``): ``deviation_t`` = the unexplained part
+    against the day's standard error with the baseline's degrees of freedom (primary factor performance or
+    normal operation); ``driver_f`` = the driver's partial F-test in the baseline fit (production, weather,
+    calendar). None where no test applies."""
+
     primary_factor: str
     impact_description: str
     contributing_factors: list[str]
     confidence: float
+    p_value: float | None = None
+    p_value_test: str | None = None
 
 
 @dataclasses.dataclass
@@ -222,7 +235,14 @@ class Opportunity(JsonMixin):
     implementation_effort: ImplementationEffort
     priority: Priority
     expected_roi_months: float | None
+    #: evidence score 0..1, NOT a probability (see README "How the engine judges performance"): the finding's
+    #: own score (drift, idle running: 1 - exp(-strength); off-hours: share of the period's weeks that show
+    #: the excess) times the baseline's verdict weight
     confidence: float
+    #: one-sided p-value of the finding's test where it has one (drift: the mean standardised residual over
+    #: the episode's effective length; idle running: the idle hours against their day-to-day spread); None
+    #: where none applies (off-hours)
+    p_value: float | None = None
 
 
 @dataclasses.dataclass
