@@ -297,6 +297,53 @@ def test_plant_savings_leave_out_seus_without_a_baseline_or_with_an_invalid_one(
     assert asked["flat"] == (dt.date(2028, 1, 2), dt.date(2028, 12, 31))   # rolling: 365 days before
 
 
+def test_plant_savings_total_combines_seus_with_their_residual_correlation():
+    """Through Engine.savings: two SEUs whose baselines erred identically (one plant, one weather) add up
+    linearly (2u), not in quadrature (1.41u); an SEU with independent residuals adds in quadrature."""
+    import asyncio
+    import datetime as dt
+
+    from skill_enms_performance.engine import Engine
+    from skill_enms_performance.store import SeuRow
+
+    def seu(name):
+        return SeuRow(id=name, name=name, energy_source="electricity", unit="kwh", cost_per_unit=0.2,
+                      carbon_factor=None, machine_ids=(), machine_names=(), machine_types=(), factory="F",
+                      factory_id="f", timezone="UTC")
+
+    twin_model, twin_report = _model_and_report(seed=8, m=30)
+    other_model, other_report = _model_and_report(seed=31, m=30)
+    engine = Engine("postgresql://nobody@127.0.0.1:1/none", clock=lambda: dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+
+    async def price(s, start, end):
+        return 0.2
+
+    async def measures():
+        return {}
+
+    def total(cases):
+        rows = [seu(k) for k in cases]
+
+        async def seus(refresh=False):
+            return rows
+
+        async def reporting(s, start, end, baseline=None):
+            model, report = cases[s.name]
+            return model, report, model.predict_many(report)
+
+        engine.seus, engine._reporting, engine._price, engine._measure_starts = seus, reporting, price, measures
+        return asyncio.run(engine.savings(None, {"start": "2029-01-01", "end": "2029-01-30"}))
+
+    twins = total({"a": (twin_model, twin_report), "b": (twin_model, twin_report)})
+    u = twins.items[0].uncertainty_kwh
+    assert u > 0 and twins.total_uncertainty_kwh == pytest.approx(2 * u, abs=0.15)
+    apart = total({"a": (twin_model, twin_report), "c": (other_model, other_report)})
+    ua, uc = (i.uncertainty_kwh for i in apart.items)
+    r = mv.residual_correlation([twin_model.fitted_residuals, other_model.fitted_residuals])[0, 1]
+    assert abs(r) < 0.2                                      # independent noise: ~0 correlation estimated
+    assert apart.total_uncertainty_kwh == pytest.approx(math.sqrt(ua ** 2 + uc ** 2 + 2 * r * ua * uc), abs=0.15)
+
+
 def test_savings_baseline_is_fixed_before_the_measure():
     import datetime as dt
 
