@@ -107,7 +107,8 @@ class Conversation:
             if day > today:
                 return _error(FutureDateError(day, today), lang, today)
             return Request(draft.op, seu_name=draft.seu_name, energy_source=draft.energy_source,
-                           day=day.isoformat())
+                           day=day.isoformat(), direction=speech.asked_direction(draft.utterance, lang)
+                           if draft.op == "why" else None)
         if draft.op == "summary":
             return self._summary(draft, lang, seus, resolver, today)
         if draft.op in ("opportunities", "savings"):
