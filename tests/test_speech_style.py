@@ -412,3 +412,52 @@ def test_the_checks_catch_the_old_wording():
 def test_readme_describes_the_style():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     assert "## How the skill speaks" in readme
+
+
+# --- the examples of issue 15 through the real pipeline: asked by test_skill_e2e (en-us) and test_conversation_de
+# (de-de) in the sessions they boot anyway; the checks live here -----------------------------------------------------
+#: (utterance, tense of the first dialog); the reference "now" is Thursday 2025-11-06
+PIPELINE_DAYS = {
+    "en-us": [("how did hvac main perform yesterday", "past"), ("how did compressor one perform today", "present"),
+              ("how did compressor one perform on october 20th", "past")],
+    "de-de": [("wie hat kompressor eins gestern abgeschnitten", "past"),
+              ("wie hat kompressor eins heute abgeschnitten", "present"), ("wie lief hvac main am montag", "past")],
+}
+PIPELINE_WHY_SO_MUCH = {
+    "en-us": ["why did compressor e u one use so much energy on november 2nd",  # a Sunday
+              "why did hvac main use so much energy on october 20th"],
+    "de-de": ["warum hat der kompressor e u eins am 2. november so viel energie verbraucht",
+              "warum hat hvac main am 20. oktober so viel energie verbraucht"],
+}
+PIPELINE_COUNTS_AND_UNITS = {
+    "en-us": ["give me a summary of all compressors", "how are all the machines doing yesterday",
+              "how many action plans are in progress", "what are our savings on hvac main this year",
+              "is the energy database ok"],
+    "de-de": ["gib mir eine zusammenfassung aller kompressoren", "wie viele aktionspläne sind in arbeit",
+              "wie hoch sind unsere einsparungen bei hvac main dieses jahr"],
+}
+
+
+def assert_heard_in_style(record: dict[str, Any], lang: str) -> None:
+    assert record["spoken"], record
+    for text in record["spoken"]:
+        assert not style_problems(text, lang), (text, style_problems(text, lang))
+
+
+def assert_day_in_its_tense(record: dict[str, Any], lang: str, tense: str) -> None:
+    assert record["intent"] == "performance" and record["dialogs"], record
+    dialog, text = record["dialogs"][0], record["spoken"][0]
+    assert dialog in speech.VERDICT_DIALOGS and dialog.endswith(f".{tense}"), record
+    assert not tense_problems(text, lang, tense), (text, tense_problems(text, lang, tense))
+    assert_heard_in_style(record, lang)
+
+
+def assert_why_so_much_leads_with_what_raised_it(record: dict[str, Any], lang: str) -> None:
+    assert record["intent"] == "why", record
+    first = record["dialogs"][0]
+    assert first in {"why.raised.past", "why.none_raised.past", "why.normal.past"}, record
+    if first == "why.raised.past":  # the lead names a factor that raises energy
+        raising = {speech.render(f"factor.{f}", lang) for f in ("increased_production", "excess_consumption",
+                                                               "weather", "calendar")}
+        assert any(word in record["spoken"][0] for word in raising), record
+    assert_heard_in_style(record, lang)
