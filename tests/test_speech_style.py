@@ -384,6 +384,13 @@ def test_the_direction_asked_is_read_from_the_question(lang, utterance, directio
     assert speech.asked_direction(utterance, lang) == direction
 
 
+def test_the_machine_name_is_not_read_as_a_direction():
+    said = "explain the energy use of high bay lights"
+    assert speech.asked_direction(said, "en-us") == "more"  # what the name alone would say
+    assert speech.asked_direction(said, "en-us", ["high bay lights"]) is None
+    assert speech.asked_direction("why did low pressure pump use so much", "en-us", ["low pressure pump"]) == "more"
+
+
 def test_one_unit_per_comparison_scaled_together():
     assert wording.energy_words_together([13_700.0, 2_040.0]) == ["13.7 megawatt hours", "2 megawatt hours"]
     assert wording.energy_words_together([598.0, 43.1], "de-de") == ["598 Kilowattstunden", "43,1 Kilowattstunden"]

@@ -262,12 +262,17 @@ _EFFECT_FACTORS = {"production": ("increased_production", "reduced_production"),
 WHY_EFFECT_SHARE = 0.02
 
 
-def asked_direction(utterance: str, lang: str) -> str | None:
+def asked_direction(utterance: str, lang: str, strip: Sequence[str] = ()) -> str | None:
     """"more" for "why did it use so much", "less" for "why did it use so little", None when the question names
-    no direction ("what's driving the energy use", "why?")."""
-    if has_phrase(utterance, "why_less", lang):
+    no direction ("what's driving the energy use", "why?"). The words in ``strip`` (the machine's name as said:
+    "high bay lights") are not read."""
+    text = f" {_clean(utterance)} "
+    for words in strip:
+        if _clean(words):
+            text = text.replace(f" {_clean(words)} ", " ")
+    if has_phrase(text, "why_less", lang):
         return "less"
-    if has_phrase(utterance, "why_more", lang):
+    if has_phrase(text, "why_more", lang):
         return "more"
     return None
 
