@@ -21,7 +21,9 @@ sqrt(mean(e^2)) / mean(actual) and NMBE = sum(e) / (m * mean(actual)) over the p
 and the medians over the meters with the speed ratio (CalTRACK's fit time / ours, measured in this run).
 Each side gets what it is built for: CalTRACK its daily data in Fahrenheit with its own data sufficiency
 (a disqualified baseline is fitted anyway and marked), the engine its DailyData in Celsius with the calendar
-classes the engine gives that country (weekends, public holidays).
+classes the engine gives that country (weekends, public holidays) and each day's minimum and maximum of the
+hourly temperatures (what the engine's daily rollups keep), from which it may take degree days of a sinusoidal
+day (``baseline.degree_days``).
 """
 from __future__ import annotations
 
@@ -76,8 +78,12 @@ def daily_frame(name: str):
     hours = value.resample("D").count()
     energy = value.resample("D").sum(min_count=1)
     energy[hours < 12] = np.nan
-    temp_f = temp.astype(float).resample("D").mean()
-    frame = pd.concat({"energy": energy, "temp_f": temp_f}, axis=1)
+    hourly_f = temp.astype(float)
+    if isinstance(hourly_f, pd.DataFrame):
+        hourly_f = hourly_f.iloc[:, 0]
+    temp_f = hourly_f.resample("D").mean()
+    frame = pd.concat({"energy": energy, "temp_f": temp_f, "temp_min_f": hourly_f.resample("D").min(),
+                       "temp_max_f": hourly_f.resample("D").max()}, axis=1)
     return frame, meta
 
 
@@ -126,14 +132,17 @@ def run_caltrack(base, pred, electricity: bool):
     return predicted, fit_s, bool(data.disqualification)
 
 
-def run_ours(baseline, calendar, base, pred, country: str, **fit_kw):
+def run_ours(baseline, calendar, base, pred, country: str, mean_only: bool = False, **fit_kw):
     def data_of(frame):
         days = [d.date() for d in frame.index]
         energy = frame["energy"].to_numpy(dtype=float)
-        temp_c = (frame["temp_f"].to_numpy(dtype=float) - 32.0) / 1.8
+        def celsius(column):
+            return (frame[column].to_numpy(dtype=float) - 32.0) / 1.8
+
+        extremes = {} if mean_only else {"temp_min_c": celsius("temp_min_f"), "temp_max_c": celsius("temp_max_f")}
         return baseline.DailyData(day=np.array(days, dtype="datetime64[D]"), energy_kwh=energy,
-                                  temp_mean_c=temp_c, calendar=calendar.classes(days, country, None),
-                                  coverage=np.where(np.isfinite(energy), 1.0, 0.0))
+                                  temp_mean_c=celsius("temp_f"), calendar=calendar.classes(days, country, None),
+                                  coverage=np.where(np.isfinite(energy), 1.0, 0.0), **extremes)
 
     b, p = data_of(base), data_of(pred)
     t0 = time.perf_counter()
@@ -146,7 +155,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=3, help="fits per meter and model; the fastest counts")
     parser.add_argument("--diagnose", action="store_true",
-                        help="also fit ours with no outlier exclusion (how much the outlier rule costs per meter)")
+                        help="also fit ours with no outlier exclusion (how much the outlier rule costs per meter) and "
+                             "with degree days of the daily mean only (no daily minimum/maximum)")
     args = parser.parse_args()
     try:
         import eemeter  # noqa: F401
@@ -178,7 +188,15 @@ def main() -> int:
         outliers = sum(e.reason == "outlier" for e in model.excluded_days)
         described += f", {outliers} outlier days"
         if args.diagnose:
-            open_pred, _, _ = run_ours(baseline, calendar, base, pred, country, outlier_iqr=1e9)
+            rule = baseline._OUTLIER_ROBUST_Z       # the residual rule's threshold, lifted for this fit only
+            baseline._OUTLIER_ROBUST_Z = float("inf")
+            try:
+                open_pred, _, _ = run_ours(baseline, calendar, base, pred, country, outlier_iqr=1e9)
+            finally:
+                baseline._OUTLIER_ROBUST_Z = rule
+            mean_pred, _, _ = run_ours(baseline, calendar, base, pred, country, mean_only=True)
+            cv, nmbe = scores(actual, mean_pred)
+            described += f"; degree days of the daily mean only {100 * cv:.1f}% {100 * nmbe:+.1f}%"
             cv, nmbe = scores(actual, open_pred)
             described += f"; without outlier exclusion {100 * cv:.1f}% {100 * nmbe:+.1f}%"
         print(f"{name:42s} {len(base):4d}/{len(pred):4d} | {100 * ct_cv:10.1f}% {100 * ct_nmbe:+6.1f}% "

@@ -17,7 +17,7 @@ from scipy import stats
 from skill_enms_performance.engine.baseline import (CAL_CLOSED, CAL_PARTIAL, CAL_WORKING, CALENDAR_MEAN,
                                                     INSUFFICIENT_DATA, MEAN_30D, PRODUCTION_ONLY, REGRESSION,
                                                     BaselineModel, DailyData, DayDrivers, cusum, fit_baseline,
-                                                    fractional_savings_uncertainty, page_cusum)
+                                                    degree_days, fractional_savings_uncertainty, page_cusum)
 
 TRUTH = dict(b0=500.0, bP=0.8, bH=12.0, bC=20.0, th=15.0, tc=22.0, g_partial=-150.0, g_closed=-400.0)
 
@@ -591,3 +591,36 @@ def test_homoscedastic_classes_keep_the_pooled_scale():
     m = fit_baseline(data_of(plant(seed=11, noise=40.0)))
     assert m.class_s_kwh == {} and m.class_scale_p_value >= 0.01
     assert m.residual_scale([CAL_WORKING, CAL_PARTIAL, CAL_CLOSED]).tolist() == [m.s_kwh] * 3
+
+
+def test_degree_days_of_a_sinusoidal_day_are_its_mean_degree_hours():
+    t = (np.arange(2400) + 0.5) / 2400 * 2 * np.pi
+    for mean, swing, base in ((10.0, 5.0, 12.0), (10.0, 5.0, 16.0), (10.0, 5.0, 4.0), (20.0, 0.5, 20.2)):
+        hours = mean + swing * np.sin(t)
+        assert degree_days(base, mean, swing) == pytest.approx(np.maximum(base - hours, 0).mean(), abs=1e-3)
+        assert degree_days(base, mean, swing, heating=False) == pytest.approx(np.maximum(hours - base, 0).mean(),
+                                                                             abs=1e-3)
+    assert degree_days(15.0, np.array([10.0, 20.0])).tolist() == [5.0, 0.0]     # no swing: the daily mean's
+
+
+def test_cooling_of_hot_afternoons_is_not_left_to_the_intercept():
+    """Cooling driven by the hours above the balance point: with the days' minimum and maximum the model takes
+    degree days of a sinusoidal day and finds the base load; from the daily mean alone the hot afternoons of
+    mild days inflate the intercept."""
+    rng = np.random.default_rng(7)
+    n = 365
+    doy = np.arange(n)
+    mean_t = 12.0 - 10.0 * np.cos(2 * np.pi * doy / 365.0) + rng.normal(0, 2.0, n)
+    swing = rng.uniform(3.0, 7.0, n)
+    t = (np.arange(96) + 0.5) / 96 * 2 * np.pi
+    hours = mean_t[:, None] + swing[:, None] * np.sin(t)[None, :]
+    energy = 100.0 + 8.0 * np.maximum(hours - 18.0, 0).mean(axis=1) + rng.normal(0, 2.0, n)
+    days = np.datetime64("2025-01-01") + doy
+    with_extremes = fit_baseline(DailyData(day=days, energy_kwh=energy, temp_mean_c=mean_t,
+                                           temp_min_c=mean_t - swing, temp_max_c=mean_t + swing))
+    mean_only = fit_baseline(DailyData(day=days, energy_kwh=energy, temp_mean_c=mean_t))
+    assert with_extremes.temp_swing_c > 3.0 and mean_only.temp_swing_c == 0.0
+    assert with_extremes.coefficients["intercept_kwh"] == pytest.approx(100.0, abs=1.5)
+    assert with_extremes.cv_rmse < mean_only.cv_rmse
+    assert BaselineModel.from_dict(json.loads(json.dumps(with_extremes.to_dict()))).temp_swing_c == \
+        with_extremes.temp_swing_c

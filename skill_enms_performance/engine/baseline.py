@@ -7,7 +7,13 @@ predicts a day (``predict``, ``predict_many``), splits a difference between two 
 
 Model (one day d)::
 
-    E_d = b0 + bP*P_d + bH*max(Th - T_d, 0) + bC*max(T_d - Tc, 0) + sum_k g_k*[calendar_d == k] + e_d
+    E_d = b0 + bP*P_d + bH*HDD(Th, T_d) + bC*CDD(Tc, T_d) + sum_k g_k*[calendar_d == k] + e_d
+
+with HDD = max(Th - T_d, 0), CDD = max(T_d - Tc, 0) (degree days of the daily mean T_d), or, when the days'
+minimum and maximum temperatures are known, the mean degree-hours of a sinusoidal day T_d + A*sin(t) with A
+half the baseline's median daily swing (``degree_days``): a day whose mean is below the cooling balance
+point but whose afternoon is above it has cooling. Both definitions are candidates (same parameters); the
+selection criterion chooses, and the model keeps A as ``temp_swing_c`` (0 = daily mean).
 
 Decisions a reader must know (ISO 50006 and ASHRAE Guideline 14, as the README states them):
 
@@ -145,6 +151,9 @@ _OUTLIER_ROBUST_Z = 5.0
 #: at most this share of the routine days is left out as outliers (the most extreme first)
 _MAX_OUTLIER_SHARE = 0.05
 _MAD_TO_SIGMA = 1.4826
+#: residual scales by predicted level: bins of at least this many fitted days, at most this many bins
+_LEVEL_BIN_DAYS = 60
+_LEVEL_BINS_MAX = 4
 #: per-class residual scales are used when the Brown-Forsythe test rejects equal variances at this level
 _SCALE_TEST_ALPHA = 0.01
 
@@ -171,6 +180,8 @@ class DailyData:
     calendar: Any = None
     coverage: Any = None
     calendar_labels: Sequence[str] = DEFAULT_CALENDAR_LABELS
+    temp_min_c: Any = None
+    temp_max_c: Any = None
 
     def __post_init__(self) -> None:
         day = np.asarray(self.day, dtype="datetime64[D]").reshape(-1)
@@ -185,6 +196,8 @@ class DailyData:
 
         production = opt(self.production, np.nan)
         temp = opt(self.temp_mean_c, np.nan)
+        temp_min = opt(self.temp_min_c, np.nan)
+        temp_max = opt(self.temp_max_c, np.nan)
         coverage = opt(self.coverage, 1.0)
         if self.calendar is None:
             calendar = np.zeros(n, dtype=np.int64)
@@ -192,14 +205,16 @@ class DailyData:
             raw = np.asarray(self.calendar)
             calendar = np.where(np.isfinite(raw.astype(float)), raw.astype(float), 0).astype(np.int64).reshape(-1)
         for name, arr in (("energy_kwh", energy), ("production", production), ("temp_mean_c", temp),
-                          ("calendar", calendar), ("coverage", coverage)):
+                          ("calendar", calendar), ("coverage", coverage), ("temp_min_c", temp_min),
+                          ("temp_max_c", temp_max)):
             if arr.size != n:
                 raise ValueError(f"{name} has {arr.size} values for {n} days")
         order = np.argsort(day, kind="stable")
         if n > 1 and np.any(np.diff(day[order]) == np.timedelta64(0, "D")):
             raise ValueError("a day appears more than once")
         for name, arr in (("day", day), ("energy_kwh", energy), ("production", production),
-                          ("temp_mean_c", temp), ("calendar", calendar), ("coverage", coverage)):
+                          ("temp_mean_c", temp), ("calendar", calendar), ("coverage", coverage),
+                          ("temp_min_c", temp_min), ("temp_max_c", temp_max)):
             object.__setattr__(self, name, arr[order])
         object.__setattr__(self, "calendar_labels", tuple(str(x) for x in self.calendar_labels))
 
@@ -403,6 +418,9 @@ class BaselineModel:
     #: CV(RMSE) of the model over all routine days, the days left out as outliers included (``cv_rmse`` is
     #: over the fitted days): a model that only fits after leaving days out shows it here
     cv_rmse_routine: float = 0.0
+    #: half the typical daily temperature swing (C) the degree days are computed with (0 = degree days of
+    #: the daily mean): see ``degree_days``
+    temp_swing_c: float = 0.0
 
     # --- derived ----------------------------------------------------------------------------
     @property
@@ -459,7 +477,7 @@ class BaselineModel:
         t = np.asarray(temp_mean_c, dtype=float).reshape(-1)
         c = np.asarray(calendar).astype(np.int64).reshape(-1)
         return _design(self.drivers, self.heating_balance_c, self.cooling_balance_c, self.calendar_classes,
-                       p, t, c)
+                       p, t, c, self.temp_swing_c)
 
     # --- prediction ---------------------------------------------------------------------------
     def _prepare(self, production: np.ndarray, temp: np.ndarray, calendar: np.ndarray):
@@ -653,6 +671,7 @@ class _Spec:
     tc: float | None = None
     method: str = REGRESSION
     window_days: int | None = None      # mean_30d: fit on the last window_days routine days
+    swing: float = 0.0                  # half the daily temperature swing of the degree days (degree_days)
 
 
 @dataclasses.dataclass
@@ -762,6 +781,7 @@ def fit_baseline(data: DailyData, *, confidence: float = 0.90, criterion: str = 
         has_p = has_t = False
         common = usable.copy()
 
+    swing = _swing(data, common) if has_t else 0.0
     th_grid = _grid(heating_range_c, grid_step_c)
     tc_grid = _grid(cooling_range_c, grid_step_c)
     outliers = _energy_screen(y0, cal, common, outlier_iqr)
@@ -772,7 +792,7 @@ def fit_baseline(data: DailyData, *, confidence: float = 0.90, criterion: str = 
         sel = common & ~outliers
         spec, table, fallback_reason = _select(
             y0, P if has_p else None, T if has_t else None, cal, sel, th_grid, tc_grid, criterion,
-            fallback_days)
+            fallback_days, swing)
         rows_all = _rows_for(spec, usable, P, T)
         new_out = _residual_fence(spec, y0, P, T, cal, rows_all, outliers & rows_all, outlier_iqr)
         if np.array_equal(new_out, outliers):
@@ -858,6 +878,24 @@ def _robust_z(values: np.ndarray, centre_of: np.ndarray, floor: float = 0.0) -> 
     return np.abs(values - med) / scale
 
 
+def _level_z(resid, level, resid_fit, level_fit, floor: float) -> np.ndarray:
+    """Robust z of ``resid`` against the fitted days of a similar predicted level: the fitted days are cut
+    into bins of at least ``_LEVEL_BIN_DAYS`` days by their predicted energy, and a day is judged by the
+    median and scale of its bin. Noise grows with the day's energy (a winter gas day's residuals are many
+    times a summer day's): one scale over the year flags ordinary winter days and lets summer spikes pass."""
+    bins = min(int(level_fit.size // _LEVEL_BIN_DAYS), _LEVEL_BINS_MAX)
+    if bins <= 1:
+        return _robust_z(resid, resid_fit, floor)
+    edges = np.quantile(level_fit, np.linspace(0.0, 1.0, bins + 1)[1:-1])
+    b_all, b_fit = np.searchsorted(edges, level), np.searchsorted(edges, level_fit)
+    z = np.empty(resid.size)
+    for b in range(bins):
+        m = b_all == b
+        if m.any():
+            z[m] = _robust_z(resid[m], resid_fit[b_fit == b], floor)
+    return z
+
+
 def _residual_fence(spec: _Spec, y, P, T, cal, rows, current_out, k) -> np.ndarray:
     """Outliers of ``rows`` against the model ``spec`` fitted on ``rows`` without ``current_out``.
 
@@ -875,11 +913,12 @@ def _residual_fence(spec: _Spec, y, P, T, cal, rows, current_out, k) -> np.ndarr
     if fit_rows.sum() < 8:
         return current_out
     classes = _dummy_classes(cal, fit_rows) if "calendar" in spec.drivers else (0, ())
-    X_fit = _design(spec.drivers, spec.th, spec.tc, classes[1], P[fit_rows], T[fit_rows], cal[fit_rows])
+    X_fit = _design(spec.drivers, spec.th, spec.tc, classes[1], P[fit_rows], T[fit_rows], cal[fit_rows], spec.swing)
     beta = np.linalg.lstsq(X_fit, y[fit_rows], rcond=None)[0]
-    X_all = _design(spec.drivers, spec.th, spec.tc, classes[1], P[rows], T[rows], cal[rows])
-    resid_all = y[rows] - X_all @ beta
-    resid_fit = y[fit_rows] - X_fit @ beta
+    X_all = _design(spec.drivers, spec.th, spec.tc, classes[1], P[rows], T[rows], cal[rows], spec.swing)
+    level_all, level_fit = X_all @ beta, X_fit @ beta
+    resid_all = y[rows] - level_all
+    resid_fit = y[fit_rows] - level_fit
     cal_all, cal_fit = cal[rows], cal[fit_rows]
     z = _robust_z(resid_all, resid_fit)
     floor = _CLASS_IQR_FLOOR * abs(float(y[fit_rows].mean()))
@@ -887,7 +926,7 @@ def _residual_fence(spec: _Spec, y, P, T, cal, rows, current_out, k) -> np.ndarr
         in_fit = cal_fit == c
         if in_fit.sum() >= _CLASS_MIN_DAYS:
             m = cal_all == c
-            z[m] = _robust_z(resid_all[m], resid_fit[in_fit], floor)
+            z[m] = _level_z(resid_all[m], level_all[m], resid_fit[in_fit], level_fit[in_fit], floor)
     out = np.zeros(y.size, dtype=bool)
     score = np.zeros(y.size)
     idx = np.flatnonzero(rows)
@@ -905,14 +944,44 @@ def _dummy_classes(cal: np.ndarray, rows: np.ndarray) -> tuple[int, tuple[int, .
     return ref, tuple(int(c) for c in classes if c != ref)
 
 
-def _design(drivers, th, tc, dummy_classes, P, T, cal) -> np.ndarray:
+def degree_days(balance_c: Any, temp_mean_c: Any, swing_c: float = 0.0, *, heating: bool = True) -> np.ndarray:
+    """Heating (or cooling) degree days of days with mean ``temp_mean_c`` against ``balance_c`` (broadcast).
+
+    ``swing_c`` = 0: ``max(balance - T, 0)`` (cooling: ``max(T - balance, 0)``), degree days of the daily
+    mean. ``swing_c`` = A > 0: the mean degree-hours of a sinusoidal day ``T + A*sin(t)`` (the
+    single-sine method of the degree-day literature): ``((b - T)*(pi/2 + asin u) + A*sqrt(1 - u^2)) / pi``
+    with ``u = clip((b - T)/A, -1, 1)``. It equals the daily-mean rule when the whole day lies on one side
+    of the balance point and counts the hot (cold) hours of a day whose mean lies below (above) it: a
+    cooling load on a mild day with a hot afternoon is not left to the intercept.
+    """
+    b = np.asarray(balance_c, dtype=float)
+    t = np.asarray(temp_mean_c, dtype=float)
+    d = b - t if heating else t - b
+    a = float(swing_c)
+    if not a > 0.0:
+        return np.maximum(d, 0.0)
+    u = np.clip(d / a, -1.0, 1.0)
+    return (d * (0.5 * np.pi + np.arcsin(u)) + a * np.sqrt(1.0 - u * u)) / np.pi
+
+
+def _swing(data: DailyData, rows: np.ndarray) -> float:
+    """Half the median daily temperature swing (max - min) / 2 of ``rows`` where the day's minimum and
+    maximum are known (at least half of the rows), else 0 (degree days of the daily mean)."""
+    lo, hi = data.temp_min_c[rows], data.temp_max_c[rows]
+    ok = np.isfinite(lo) & np.isfinite(hi) & (hi >= lo)
+    if not rows.any() or ok.sum() < max(1, 0.5 * int(rows.sum())):
+        return 0.0
+    return float(np.median(hi[ok] - lo[ok])) / 2.0
+
+
+def _design(drivers, th, tc, dummy_classes, P, T, cal, swing=0.0) -> np.ndarray:
     cols = [np.ones(cal.size)]
     if "production" in drivers:
         cols.append(P)
     if "hdd" in drivers:
-        cols.append(np.maximum(th - T, 0.0))
+        cols.append(degree_days(th, T, swing))
     if "cdd" in drivers:
-        cols.append(np.maximum(T - tc, 0.0))
+        cols.append(degree_days(tc, T, swing, heating=False))
     if "calendar" in drivers:
         for c in dummy_classes:
             cols.append((cal == c).astype(float))
@@ -962,7 +1031,7 @@ def _solve_batch(FtF, Fty, FtV, VtV, Vty, yy, ridge):
     return beta, yy - np.einsum("ij,ij->i", beta, b)
 
 
-def _grid_candidates(y, P, T, D, th_grid, tc_grid, min_dd_days, min_dd_sum):
+def _grid_candidates(y, P, T, D, th_grid, tc_grid, min_dd_days, min_dd_sum, swing=0.0):
     """Best change points (least SSE, physical signs) of every driver subset on one sample.
 
     Returns a list of (drivers, th, tc, sse). Columns are centred (the intercept decouples) and scaled
@@ -980,9 +1049,9 @@ def _grid_candidates(y, P, T, D, th_grid, tc_grid, min_dd_days, min_dd_sum):
     th_ok = tc_ok = np.zeros(0)
     Hs = Cs = None
     if T is not None:
-        Hraw = np.maximum(th_grid[None, :] - T[:, None], 0.0)
+        Hraw = degree_days(th_grid[None, :], T[:, None], swing)
         okH = ((Hraw > 0).sum(axis=0) >= min_dd_days) & (Hraw.sum(axis=0) >= min_dd_sum)
-        Craw = np.maximum(T[:, None] - tc_grid[None, :], 0.0)
+        Craw = degree_days(tc_grid[None, :], T[:, None], swing, heating=False)
         okC = ((Craw > 0).sum(axis=0) >= min_dd_days) & (Craw.sum(axis=0) >= min_dd_sum)
         th_ok, tc_ok = th_grid[okH], tc_grid[okC]
         Hs = _standardise(Hraw[:, okH]) if okH.any() else None
@@ -1044,7 +1113,7 @@ def _grid_candidates(y, P, T, D, th_grid, tc_grid, min_dd_days, min_dd_sum):
     return out
 
 
-def _select(y, P, T, cal, rows, th_grid, tc_grid, criterion, fallback_days):
+def _select(y, P, T, cal, rows, th_grid, tc_grid, criterion, fallback_days, swing=0.0):
     """Choose the baseline specification on ``rows``: (spec, candidate table, fallback reason)."""
     yr = y[rows]
     n = yr.size
@@ -1056,11 +1125,18 @@ def _select(y, P, T, cal, rows, th_grid, tc_grid, criterion, fallback_days):
         return fallback, (), "constant_energy" if n >= 8 else "too_few_days"
     D = np.column_stack([(cal[rows] == c).astype(float) for c in dummies]) if calendar_ok else None
     scale = max(1.0, n / 365.0)
-    cands = _grid_candidates(yr, None if P is None else P[rows], None if T is None else T[rows], D,
-                             th_grid, tc_grid, 10.0 * scale, _CALTRACK_DD_F / 1.8 * scale)
+    best: dict[tuple[str, ...], tuple] = {}
+    for sw in (0.0, swing) if swing > 0 and T is not None else (0.0,):
+        # degree days of the daily mean and of the sinusoidal day: the data choose (same parameters)
+        for drivers, th, tc, sse in _grid_candidates(
+                yr, None if P is None else P[rows], None if T is None else T[rows], D, th_grid, tc_grid,
+                10.0 * scale, _CALTRACK_DD_F / 1.8 * scale, sw):
+            uses_t = "hdd" in drivers or "cdd" in drivers
+            if (sw == 0.0 or uses_t) and (drivers not in best or sse < best[drivers][3]):
+                best[drivers] = (drivers, th, tc, sse, sw if uses_t else 0.0)
     yy = float(((yr - yr.mean()) ** 2).sum())
     scored = []
-    for drivers, th, tc, sse in cands:
+    for drivers, th, tc, sse, sw in best.values():
         p = 1 + sum(d in drivers for d in SIGNED_DRIVERS) + (len(dummies) if "calendar" in drivers else 0)
         ncp = (th is not None) + (tc is not None)
         if n - p < 2:
@@ -1070,7 +1146,7 @@ def _select(y, P, T, cal, rows, th_grid, tc_grid, criterion, fallback_days):
         adj = 1.0 - (sse_f / (n - p)) / (yy / (n - 1)) if yy > 0 else 0.0
         key = bic if criterion == "bic" else -adj
         scored.append({"drivers": list(drivers), "heating_balance_c": th, "cooling_balance_c": tc,
-                       "bic": round(bic, 6), "adj_r2": round(adj, 6), "sse_kwh2": sse, "_key": key})
+                       "temp_swing_c": round(sw, 6), "bic": round(bic, 6), "adj_r2": round(adj, 6), "sse_kwh2": sse, "_key": key})
     scored.sort(key=lambda c: (c["_key"], len(c["drivers"])))
     for c in scored:
         c.pop("_key")
@@ -1079,8 +1155,8 @@ def _select(y, P, T, cal, rows, th_grid, tc_grid, criterion, fallback_days):
     for c in scored:
         if not c["drivers"]:
             break       # the mean beats every remaining candidate on the criterion
-        spec = _Spec(tuple(c["drivers"]), c["heating_balance_c"], c["cooling_balance_c"])
-        X = _design(spec.drivers, spec.th, spec.tc, dummies, _arr(P, rows), _arr(T, rows), cal[rows])
+        spec = _Spec(tuple(c["drivers"]), c["heating_balance_c"], c["cooling_balance_c"], swing=c["temp_swing_c"])
+        X = _design(spec.drivers, spec.th, spec.tc, dummies, _arr(P, rows), _arr(T, rows), cal[rows], spec.swing)
         fit = _fit_stats(X, yr, _column_groups(spec.drivers, dummies))
         reasons = _enpi_reasons(fit, spec.drivers)
         c["passed_gates"] = not reasons
@@ -1325,7 +1401,7 @@ def _assemble(spec: _Spec, rows: np.ndarray, *, day, y, y_raw, P, T, cal, reason
               candidates, fallback_reason, reporting_days=None, routine: np.ndarray | None = None) -> BaselineModel:
     ref, dummies = _dummy_classes(cal, rows) if "calendar" in spec.drivers else (
         _dummy_classes(cal, rows)[0], ())
-    X = _design(spec.drivers, spec.th, spec.tc, dummies, P[rows], T[rows], cal[rows])
+    X = _design(spec.drivers, spec.th, spec.tc, dummies, P[rows], T[rows], cal[rows], spec.swing)
     yr = y[rows]
     names = _column_names(spec.drivers, dummies, labels)
     groups = _column_groups(spec.drivers, dummies)
@@ -1337,7 +1413,7 @@ def _assemble(spec: _Spec, rows: np.ndarray, *, day, y, y_raw, P, T, cal, reason
     cv = rmse / mean_y if mean_y > 0 else 0.0
     cv_routine = cv
     if routine is not None and int(routine.sum()) > n:
-        X_r = _design(spec.drivers, spec.th, spec.tc, dummies, P[routine], T[routine], cal[routine])
+        X_r = _design(spec.drivers, spec.th, spec.tc, dummies, P[routine], T[routine], cal[routine], spec.swing)
         e_r = y[routine] - X_r @ fit.beta
         mean_r, dof_r = float(y[routine].mean()), int(routine.sum()) - p
         cv_routine = math.sqrt(float(e_r @ e_r) / dof_r) / mean_r if dof_r > 0 and mean_r > 0 else cv
@@ -1383,6 +1459,7 @@ def _assemble(spec: _Spec, rows: np.ndarray, *, day, y, y_raw, P, T, cal, reason
         t_stats={k: fl(v) for k, v in zip(names, fit.tstat, strict=True)},
         p_values={k: fl(v) for k, v in zip(names, fit.pval, strict=True)},
         driver_p_values={k: fl(v) for k, v in fit.group_p.items()},
+        temp_swing_c=fl(spec.swing) if "hdd" in spec.drivers or "cdd" in spec.drivers else 0.0,
         heating_balance_c=spec.th if "hdd" in spec.drivers else None,
         cooling_balance_c=spec.tc if "cdd" in spec.drivers else None,
         calendar_labels={int(k): v for k, v in sorted(labels.items())}, calendar_reference=int(ref),

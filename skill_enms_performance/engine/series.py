@@ -310,13 +310,16 @@ class Series:
         return DailyData(day=days, energy_kwh=[r.energy_kwh for r in rows], production=production,
                          temp_mean_c=[np.nan if r.temp_mean_c is None else r.temp_mean_c for r in rows],
                          calendar=[c.code for c in classes], coverage=[r.coverage for r in rows],
-                         calendar_labels=CALENDAR_LABEL_LIST)
+                         calendar_labels=CALENDAR_LABEL_LIST,
+                         temp_min_c=[np.nan if r.temp_min_c is None else r.temp_min_c for r in rows],
+                         temp_max_c=[np.nan if r.temp_max_c is None else r.temp_max_c for r in rows])
 
     def model_for(self, seu: SeuRow, data: DailyData, key: tuple = ()) -> BaselineModel:
         """The fitted baseline for this data, from the cache when the data has not changed (the key holds a
         digest of the data, so the same days fitted for two questions are fitted once)."""
         digest = hashlib.blake2b(digest_size=16)
-        for arr in (data.day, data.energy_kwh, data.production, data.temp_mean_c, data.coverage, data.calendar):
+        for arr in (data.day, data.energy_kwh, data.production, data.temp_mean_c, data.coverage, data.calendar,
+                    data.temp_min_c, data.temp_max_c):
             digest.update(np.ascontiguousarray(arr).tobytes())
         cache_key = self.key(seu, "model", *key, digest.hexdigest(), follows_data=False)
         model = self.models.get(cache_key)
