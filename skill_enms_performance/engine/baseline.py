@@ -26,7 +26,9 @@ Decisions a reader must know (ISO 50006 and ASHRAE Guideline 14, as the README s
   calendar class under the model being fitted (both sides: a shut-down working day is as non-routine as a
   spike). A 3*IQR fence on the residuals of a possibly misfitted model removed whole seasons of routine
   days and hid the misfit. Per class because noise grows with the day's energy: a closed day's residuals
-  are a fraction of a working day's, and one fence over all classes cut ordinary working days. A class
+  are a fraction of a working day's, and one fence over all classes cut ordinary working days. Within a
+  class, the median and scale are those of the fitted days of a similar predicted energy (bins of at least
+  60 days, at most 4): a winter gas day is not judged by the small residuals of summer days. A class
   with fewer than 8 fitted days uses the scale of all residuals; a class's scale is never taken below
   0.1 % of the mean daily energy. At most 5 % of the routine days are left out as outliers (the most
   extreme ones): more than that is not an event but a model that does not fit, and shows in the
