@@ -1,0 +1,128 @@
+"""Speaking one SEU over a period (``PeriodAnalysis``): which ``period.*`` dialogs and the words that fill them.
+
+The style the spoken answers follow (README, "How the skill speaks"):
+- past tense: a period is made of complete past days;
+- one unit per comparison: actual, expected and the difference are scaled together (all kWh or all MWh);
+- percentages with two significant figures, and only where the expectation is large enough to make them
+  meaningful (``percent_is_meaningful``), otherwise the amounts;
+- inside the period's uncertainty the answer is "about as expected", with no percentage;
+- zero counts are left out (no sentence about 0 days left out).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any, Mapping
+
+from . import wording
+from .speech import period_words, render, when_words
+
+Line = tuple[str, dict[str, str]]
+
+#: every dialog this module can speak (checked against each shipped language with the others)
+PERIOD_DIALOGS: tuple[str, ...] = (
+    "period.above", "period.above_amounts", "period.below", "period.below_amounts", "period.as_expected",
+    "period.not_judged_drivers", "period.not_judged_baseline", "period.top_day_above", "period.top_day_below",
+    "period.episode_above", "period.episode_below", "period.day_left_out", "period.days_left_out",
+)
+
+#: a percentage is said only while the difference is at most this share of the expectation (1,073 percent of a
+#: near-zero expectation means nothing to a listener) ...
+PERCENT_MAX = 100.0
+#: ... and while the expectation is at least this many times the period's uncertainty (a percentage of an
+#: expectation that is mostly noise is noise too)
+PERCENT_MIN_EXPECTED_PER_UNCERTAINTY = 2.0
+
+_UNITS = (("kwh", Decimal(1)), ("mwh", Decimal(1000)), ("gwh", Decimal(1_000_000)))
+
+
+def energy_set(values: list[float], lang: str) -> list[str]:
+    """Energies of one comparison in one unit, chosen by the largest (below 10,000 of it): 13,700 and 2,040 kWh
+    -> "13.7 megawatt hours", "2 megawatt hours", never "13.7 megawatt hours" against "2,040 kilowatt hours"."""
+    largest = Decimal(str(max((abs(v) for v in values), default=0.0)))
+    step = 0
+    while step < len(_UNITS) - 1 and largest >= wording.ENERGY_STEP - Decimal("0.5"):
+        largest /= 1000
+        step += 1
+    unit, size = _UNITS[step]
+    words = wording.WORDS[wording._lang(lang)]
+    out = []
+    for value in values:
+        text, one = wording._number(float(Decimal(str(value)) / size), lang)
+        singular, plural = words[unit]  # type: ignore[misc]
+        out.append(f"{text} {singular if one else plural}")
+    return out
+
+
+def percent_words(value: float, lang: str) -> str:
+    """A percentage rounded for the ear, two significant figures: 12.46 -> "12 percent", 4.27 -> "4.3 percent",
+    123.4 -> "120 percent", 0.123 -> "0.12 percent"."""
+    number = abs(Decimal(str(value)))
+    rounded = wording._sig(number, 2) if number else number
+    return f"{wording._format(rounded, lang)} {wording.WORDS[wording._lang(lang)]['percent']}"
+
+
+def percent_is_meaningful(expected_kwh: float, deviation_kwh: float, uncertainty_kwh: float) -> bool:
+    if expected_kwh <= 0:
+        return False
+    return abs(deviation_kwh) <= expected_kwh * PERCENT_MAX / 100.0 \
+        and expected_kwh >= PERCENT_MIN_EXPECTED_PER_UNCERTAINTY * uncertainty_kwh
+
+
+def describe_period(result: Mapping[str, Any], lang: str, today: dt.date | None) -> list[Line]:
+    """The verdict over the period, then (when the deviation is real) the day that drove it most and the start of
+    a run of such days, then what was left out."""
+    seu = str(result["seu_name"])
+    when = period_words(result["period"], today, lang)
+    actual, expected = float(result["actual_energy_kwh"]), float(result["baseline_energy_kwh"])
+    deviation, band = float(result["deviation_kwh"]), float(result.get("uncertainty_kwh") or 0.0)
+    spoken_actual, spoken_expected, difference = energy_set([actual, expected, abs(deviation)], lang)
+    slots = {"seu": seu, "when": when, "actual": spoken_actual, "expected": spoken_expected,
+             "difference": difference}
+    quality = result.get("data_quality") or {}
+    lines: list[Line] = []
+    if result.get("significant"):
+        side = "above" if deviation > 0 else "below"
+        slots["cost"] = wording.speakable_money(abs(float(result.get("deviation_cost") or 0.0)),
+                                                str(result.get("currency") or "USD"), lang)
+        if percent_is_meaningful(expected, deviation, band):
+            slots["percent"] = percent_words(float(result["deviation_percent"]), lang)
+            lines.append((f"period.{side}", slots))
+        else:
+            lines.append((f"period.{side}_amounts", slots))
+        lines.extend(_drivers(result, side, lang, today or dt.date.fromisoformat(result["period"]["end"])))
+    elif abs(deviation) <= band or not band:
+        lines.append(("period.as_expected", slots))
+    elif quality.get("days_drivers_imputed") or quality.get("days_out_of_range"):
+        lines.append(("period.not_judged_drivers", slots))
+    else:
+        lines.append(("period.not_judged_baseline", slots))
+    excluded = int(quality.get("days_excluded") or 0)
+    if excluded == 1:
+        lines.append(("period.day_left_out", {}))
+    elif excluded > 1:
+        lines.append(("period.days_left_out", {"count": str(excluded)}))
+    return lines
+
+
+def _drivers(result: Mapping[str, Any], side: str, lang: str, today: dt.date) -> list[Line]:
+    """The day that moved the period most in its direction (when that day is itself outside its interval), and
+    the day a persistent run in that direction began."""
+    out: list[Line] = []
+    sign = 1 if side == "above" else -1
+    top = next((d for d in result.get("top_days") or [] if d.get("significant")
+                and sign * float(d["deviation_kwh"]) > 0), None)
+    if top is not None:
+        day = dt.date.fromisoformat(top["date"])
+        out.append((f"period.top_day_{side}", {
+            "when": when_words(day, today, False, lang),
+            "difference": wording.energy_words(abs(float(top["deviation_kwh"])), lang)}))
+    episode = result.get("episode") or {}
+    if episode.get("direction") == side and (top is None or episode["start"] != top["date"]):
+        start = dt.date.fromisoformat(episode["start"])
+        out.append((f"period.episode_{side}", {"when": when_words(start, today, False, lang)}))
+    return out
+
+
+def speak_lines(lines: list[Line], lang: str) -> str:
+    return " ".join(render(d, lang, s) for d, s in lines)

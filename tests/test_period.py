@@ -1,0 +1,163 @@
+"""One SEU over a period (issue 15, part 1): the engine against the reference plant and an independent SQL sum,
+the M&V rules on synthetic days, the bus, and the command line."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+
+import pytest
+
+from skill_enms_performance.engine import Engine
+from skill_enms_performance.engine.errors import FutureDateError
+
+from .conftest import REF_NOW, run
+from .test_engine import _independent_daily
+
+LAST_WEEK = {"start": "2025-10-27", "end": "2025-11-02"}   # Monday..Sunday before REF_NOW (Thursday 2025-11-06)
+
+
+def period(dsn, *args, **kwargs):
+    async def go():
+        engine = Engine(dsn, clock=lambda: REF_NOW)
+        try:
+            return await engine.analyze_seu_period(*args, **kwargs)
+        finally:
+            await engine.close()
+
+    return run(go())
+
+
+@pytest.fixture(scope="module")
+def last_week(plant_dsn):
+    return period(plant_dsn, "Compressor-1", None, LAST_WEEK)
+
+
+def test_period_actual_is_the_sum_of_the_days_read_the_plain_way(plant_dsn, last_week):
+    result = last_week.to_dict()
+    json.dumps(result)
+    daily = run(_independent_daily(plant_dsn, "Compressor-1", ["energy", "electricity", "electrical"],
+                                   "America/Los_Angeles", dt.date(2025, 10, 27), dt.date(2025, 11, 2)))
+    assert result["days"] == 7 and result["data_quality"]["days_excluded"] == 0
+    assert result["actual_energy_kwh"] == pytest.approx(sum(daily.values()), rel=1e-6)
+    assert result["deviation_kwh"] == pytest.approx(result["actual_energy_kwh"] - result["baseline_energy_kwh"],
+                                                    abs=0.01)
+    assert result["baseline_energy_kwh"] == pytest.approx(sum(d["expected_kwh"] for d in result["daily"]), abs=0.05)
+    assert result["period"] == LAST_WEEK and result["requested_period"] == LAST_WEEK
+    # the period sum's interval: wider than one day's, narrower than seven days' added up
+    half = [d["upper_kwh"] - d["expected_kwh"] for d in result["daily"]]
+    assert max(half) < result["uncertainty_kwh"] < sum(half)
+    assert result["significant"] == (abs(result["deviation_kwh"]) > result["uncertainty_kwh"])
+    deviations = [abs(d["deviation_kwh"]) for d in result["top_days"]]
+    assert deviations == sorted(deviations, reverse=True) and len(deviations) == 3
+    assert result["deviation_cost"] == pytest.approx(result["deviation_kwh"] * result["price_per_kwh"], abs=0.05)
+    for key in ("actual_energy_kwh", "baseline_energy_kwh", "deviation_kwh", "deviation_percent", "uncertainty_kwh",
+                "iso50001_status", "primary_factor", "episode", "effects"):
+        assert key in result
+
+
+def test_a_period_reaching_today_is_cut_at_yesterday_and_says_so(plant_dsn):
+    result = period(plant_dsn, "Compressor-1", None, {"start": "2025-11-03", "end": "2025-11-06"}).to_dict()
+    assert result["period"] == {"start": "2025-11-03", "end": "2025-11-05"}
+    assert result["requested_period"]["end"] == "2025-11-06" and result["days"] == 3
+    assert {"code": "today_not_included", "params": {"date": "2025-11-06"}} in result["data_quality"]["note_codes"]
+
+
+def test_a_period_word_is_the_complete_days_up_to_yesterday(plant_dsn):
+    result = period(plant_dsn, "Boiler-1", "natural_gas", "week").to_dict()
+    assert result["period"] == {"start": "2025-10-30", "end": "2025-11-05"} and result["energy_source"] == "natural_gas"
+
+
+def test_a_future_period_is_an_error(plant_dsn):
+    with pytest.raises(FutureDateError):
+        period(plant_dsn, "Compressor-1", None, {"start": "2025-11-10", "end": "2025-11-20"})
+
+
+# --- speaking it: the style rules that a period answer follows -----------------------------------------------
+def test_energy_of_one_comparison_is_said_in_one_unit():
+    from skill_enms_performance.voice.period_speech import energy_set
+
+    assert energy_set([13_700.0, 2_040.0], "en-us") == ["13.7 megawatt hours", "2 megawatt hours"]
+    assert energy_set([5_310.0, 4_980.0, 330.0], "en-us") == ["5,310 kilowatt hours", "4,980 kilowatt hours",
+                                                              "330 kilowatt hours"]
+    assert energy_set([12_300.0, 1.0], "de-de") == ["12,3 Megawattstunden", "0,001 Megawattstunden"]
+
+
+@pytest.mark.parametrize("value, en, de", [(12.46, "12 percent", "12 Prozent"), (4.27, "4.3 percent", "4,3 Prozent"),
+                                           (123.4, "120 percent", "120 Prozent"), (-0.123, "0.12 percent",
+                                                                                    "0,12 Prozent")])
+def test_percentages_have_two_significant_figures(value, en, de):
+    from skill_enms_performance.voice.period_speech import percent_words
+
+    assert percent_words(value, "en-us") == en and percent_words(value, "de-de") == de
+
+
+def _result(**changes):
+    base = {"seu_name": "Press-7", "energy_source": "electricity", "period": LAST_WEEK,
+            "actual_energy_kwh": 5310.0, "baseline_energy_kwh": 4980.0, "deviation_kwh": 330.0,
+            "deviation_percent": 6.63, "uncertainty_kwh": 150.0, "significant": True, "deviation_cost": 41.3,
+            "currency": "EUR", "top_days": [{"date": "2025-10-28", "deviation_kwh": 140.0, "significant": True}],
+            "episode": {"start": "2025-10-27", "detected": "2025-10-31", "direction": "above"},
+            "data_quality": {"days_excluded": 0, "days_drivers_imputed": 0, "days_out_of_range": 0}}
+    return {**base, **changes}
+
+
+@pytest.mark.parametrize("lang", ["en-us", "de-de"])
+def test_a_period_is_said_in_the_past_with_the_days_that_drove_it(lang):
+    from skill_enms_performance.voice import period_speech
+
+    lines = period_speech.describe_period(_result(), lang, dt.date(2025, 11, 6))
+    assert [d for d, _ in lines] == ["period.above", "period.top_day_above", "period.episode_above"]
+    text = period_speech.speak_lines(lines, lang)
+    assert ("6.6 percent" if lang == "en-us" else "6,6 Prozent") in text
+    assert ("used" if lang == "en-us" else "hat") in text and ("41 euros" in text or "41 Euro" in text)
+    assert not re.search(r"(?<![\d.,])0 ", text)  # no zero count said
+
+
+@pytest.mark.parametrize("lang", ["en-us", "de-de"])
+def test_inside_the_uncertainty_is_about_as_expected_without_a_percentage(lang):
+    from skill_enms_performance.voice import period_speech
+
+    lines = period_speech.describe_period(_result(deviation_kwh=90.0, actual_energy_kwh=5070.0, significant=False,
+                                                  deviation_percent=1.81), lang, dt.date(2025, 11, 6))
+    assert [d for d, _ in lines] == ["period.as_expected"]
+    text = period_speech.speak_lines(lines, lang)
+    assert "percent" not in text.lower() and "prozent" not in text.lower()
+
+
+@pytest.mark.parametrize("lang", ["en-us", "de-de"])
+def test_a_near_zero_expectation_is_said_in_amounts_and_days_left_out_are_counted(lang):
+    from skill_enms_performance.voice import period_speech
+
+    lines = period_speech.describe_period(_result(actual_energy_kwh=504.0, baseline_energy_kwh=43.1,
+                                                  deviation_kwh=460.9, deviation_percent=1069.4, uncertainty_kwh=30.0,
+                                                  data_quality={"days_excluded": 2}), lang, dt.date(2025, 11, 6))
+    assert lines[0][0] == "period.above_amounts" and lines[-1] == ("period.days_left_out", {"count": "2"})
+    text = period_speech.speak_lines(lines, lang)
+    assert "1,069" not in text and "1069" not in text and "percent" not in text.lower()
+
+
+def test_every_period_dialog_exists_in_every_language():
+    from skill_enms_performance.voice import period_speech, speech
+
+    for lang in speech.shipped_languages():
+        for name in period_speech.PERIOD_DIALOGS:
+            assert speech.phrases(name, lang), f"{lang} lacks {name}.dialog"
+
+
+# --- the bus and the command line ------------------------------------------------------------------------
+def test_the_bus_schema_takes_a_period_and_keeps_a_day_request_unchanged():
+    from skill_enms_performance.answers import Request
+    from skill_enms_performance.engine.errors import InvalidRequestError
+
+    day = Request.from_bus("analyze", {"seu_name": "Compressor-1", "analysis_date": "2025-11-05"})
+    assert day.period is None and day.event() == {"op": "analyze", "seu_name": "Compressor-1", "energy_source": None,
+                                                  "analysis_date": "2025-11-05"}
+    span = Request.from_bus("analyze", {"seu_name": "Compressor-1", "period": LAST_WEEK})
+    assert span.period == LAST_WEEK and span.event()["period"] == LAST_WEEK
+    assert Request.from_bus("analyze", {"seu_name": "Compressor-1", "period": "Month"}).period == "month"
+    for bad in ({"seu_name": "C", "period": {"start": "2025-11-02", "end": "2025-10-27"}},
+                {"seu_name": "C", "period": "fortnight"},
+                {"seu_name": "C", "period": LAST_WEEK, "analysis_date": "2025-11-05"}):
+        with pytest.raises(InvalidRequestError):
+            Request.from_bus("analyze", bad)
