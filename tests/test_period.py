@@ -161,3 +161,19 @@ def test_the_bus_schema_takes_a_period_and_keeps_a_day_request_unchanged():
                 {"seu_name": "C", "period": LAST_WEEK, "analysis_date": "2025-11-05"}):
         with pytest.raises(InvalidRequestError):
             Request.from_bus("analyze", bad)
+
+
+def test_the_command_line_analyses_a_period_said_or_written(plant_dsn, tmp_path):
+    from .test_cli import NOW, cli
+
+    proc = cli("analyze", "Compressor-1", "--period", "last_week", "--json", "--dsn", plant_dsn, "--now", NOW)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["period"] == LAST_WEEK
+    chart = tmp_path / "week.png"
+    proc = cli("analyze", "Compressor-1", "--start", "2025-10-27", "--end", "2025-11-02", "--lang", "de-de",
+               "--chart", str(chart), "--dsn", plant_dsn, "--now", NOW)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("Compressor-1 hat vom 27. Oktober bis 2. November") and "verbraucht" in proc.stdout
+    assert chart.stat().st_size > 1000
+    proc = cli("analyze", "Compressor-1", "--period", "a fortnight hence", "--dsn", plant_dsn, "--now", NOW)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stdout + proc.stderr
