@@ -114,8 +114,8 @@ def error_answer(err: EnmsError, lang: str, today: dt.date | None = None) -> Ans
 
 # --- one function per question ------------------------------------------------------------------------
 async def answer_analyze(engine: Engine, request: Request, lang: str) -> Answer:
-    """How did an SEU perform on a day (or over ``request.period``); ``op == "why"`` speaks the attribution of a
-    day instead of the verdict."""
+    """How did an SEU perform on a day (or over ``request.period``); ``op == "why"`` speaks the attribution
+    first."""
     if request.period is not None:
         answered = await _answer_period(engine, request, lang)
         if answered is not None:
@@ -143,7 +143,8 @@ async def _answer_period(engine: Engine, request: Request, lang: str) -> Answer 
         return None
     result = await engine.analyze_seu_period(seu.name, seu.energy_source, period)
     payload = result.to_dict()
-    lines = period_speech.describe_period(payload, lang, today)
+    describe = period_speech.describe_period_why if request.op == "why" else period_speech.describe_period
+    lines = describe(payload, lang, today)
     answered = Answer(payload, lines, today)
     payload["voice_summary"] = answered.text(lang)
     return answered

@@ -173,3 +173,10 @@ def test_follow_ups_to_a_period_keep_it_unless_another_day_is_said(session):
     record = session.ask("and in october")
     assert record["request"] == _period_request("HVAC-Main", "electricity",
                                                 {"start": "2025-10-01", "end": "2025-10-31"}), record
+
+
+def test_why_over_a_period_is_answered_for_the_period(session):
+    record = session.ask("why did compressor one use so much energy last week")
+    assert record["intent"] == "why", record
+    assert record["request"] == _period_request("Compressor-1", "electricity", LAST_WEEK), record
+    assert all(d.startswith("period.") for d in record["dialogs"]), record

@@ -97,7 +97,7 @@ def _result(**changes):
             "actual_energy_kwh": 5310.0, "baseline_energy_kwh": 4980.0, "deviation_kwh": 330.0,
             "deviation_percent": 6.63, "uncertainty_kwh": 150.0, "significant": True, "deviation_cost": 41.3,
             "currency": "EUR", "top_days": [{"date": "2025-10-28", "deviation_kwh": 140.0, "significant": True}],
-            "episode": {"start": "2025-10-27", "detected": "2025-10-31", "direction": "above"},
+            "episode": {"start": "2025-10-29", "detected": "2025-10-31", "direction": "above"},
             "data_quality": {"days_excluded": 0, "days_drivers_imputed": 0, "days_out_of_range": 0}}
     return {**base, **changes}
 
@@ -112,6 +112,9 @@ def test_a_period_is_said_in_the_past_with_the_days_that_drove_it(lang):
     assert ("6.6 percent" if lang == "en-us" else "6,6 Prozent") in text
     assert ("used" if lang == "en-us" else "hat") in text and ("41 euros" in text or "41 Euro" in text)
     assert not re.search(r"(?<![\d.,])0 ", text)  # no zero count said
+    # a run that started on the period's first day began before it: no "began" on that day
+    early = _result(episode={"start": LAST_WEEK["start"], "detected": "2025-10-30", "direction": "above"})
+    assert "period.episode_above" not in [d for d, _ in period_speech.describe_period(early, lang, None)]
 
 
 @pytest.mark.parametrize("lang", ["en-us", "de-de"])
@@ -177,3 +180,21 @@ def test_the_command_line_analyses_a_period_said_or_written(plant_dsn, tmp_path)
     assert chart.stat().st_size > 1000
     proc = cli("analyze", "Compressor-1", "--period", "a fortnight hence", "--dsn", plant_dsn, "--now", NOW)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("lang", ["en-us", "de-de"])
+def test_why_over_a_period_leads_with_what_moved_it_the_way_the_answer_goes(lang):
+    """Less production lowered the week, but the machine used more than expected: the answer to "why" leads with
+    what raised it (the excess), never with what lowered it."""
+    from skill_enms_performance.voice import period_speech
+
+    result = _result(effects={"production_effect_kwh": -610.0, "weather_effect_kwh": 20.0,
+                              "calendar_effect_kwh": 0.0, "performance_effect_kwh": 330.0})
+    lines = period_speech.describe_period_why(result, lang, dt.date(2025, 11, 6))
+    assert lines[0][0] == "period.why_up" and lines[1][0] == "period.above"
+    assert lines[0][1]["factor"] == period_speech.render("factor.excess_consumption", lang)
+    quiet = _result(significant=False, deviation_kwh=60.0, effects={"production_effect_kwh": -610.0,
+                                                                    "performance_effect_kwh": 60.0})
+    lines = period_speech.describe_period_why(quiet, lang, dt.date(2025, 11, 6))
+    assert lines[0][0] == "period.why_down"
+    assert lines[0][1]["factor"] == period_speech.render("factor.reduced_production", lang)

@@ -24,6 +24,7 @@ PERIOD_DIALOGS: tuple[str, ...] = (
     "period.above", "period.above_amounts", "period.below", "period.below_amounts", "period.as_expected",
     "period.not_judged_drivers", "period.not_judged_baseline", "period.top_day_above", "period.top_day_below",
     "period.episode_above", "period.episode_below", "period.day_left_out", "period.days_left_out",
+    "period.why_up", "period.why_down",
 )
 
 #: a percentage is said only while the difference is at most this share of the expectation (1,073 percent of a
@@ -105,6 +106,31 @@ def describe_period(result: Mapping[str, Any], lang: str, today: dt.date | None)
     return lines
 
 
+def describe_period_why(result: Mapping[str, Any], lang: str, today: dt.date | None) -> list[Line]:
+    """Why an SEU used what it used over a period: what moved its energy most in the direction the answer is about
+    (above or below expected when that is real, else against its typical days), then the verdict. Effects:
+    production, weather and calendar against the typical day of each day's class; performance = actual -
+    expected, counted only when it is real (inside the uncertainty it is noise, not a reason)."""
+    effects = {k.removesuffix("_effect_kwh"): float(v) for k, v in (result.get("effects") or {}).items()}
+    verdict = describe_period(result, lang, today)
+    deviation = float(result.get("deviation_kwh") or 0.0)
+    toward = deviation if result.get("significant") else sum(effects.values())
+    if not effects or toward == 0:
+        return verdict
+    sign = 1.0 if toward > 0 else -1.0
+    same_way = {k: v for k, v in effects.items() if sign * v > 0 and (k != "performance" or result.get("significant"))}
+    if not same_way:
+        return verdict
+    primary = max(same_way, key=lambda k: abs(same_way[k]))
+    factor = {"production": "increased_production" if sign > 0 else "reduced_production",
+              "performance": "excess_consumption" if sign > 0 else "efficiency_gain"}.get(primary, primary)
+    line = ("period.why_up" if sign > 0 else "period.why_down",
+            {"seu": str(result["seu_name"]), "when": period_words(result["period"], today, lang),
+             "factor": render(f"factor.{factor}", lang),
+             "effect": wording.energy_words(abs(same_way[primary]), lang)})
+    return [line, *verdict]
+
+
 def _drivers(result: Mapping[str, Any], side: str, lang: str, today: dt.date) -> list[Line]:
     """The day that moved the period most in its direction (when that day is itself outside its interval), and
     the day a persistent run in that direction began."""
@@ -118,7 +144,9 @@ def _drivers(result: Mapping[str, Any], side: str, lang: str, today: dt.date) ->
             "when": when_words(day, today, False, lang),
             "difference": wording.energy_words(abs(float(top["deviation_kwh"])), lang)}))
     episode = result.get("episode") or {}
-    if episode.get("direction") == side and (top is None or episode["start"] != top["date"]):
+    # a run from the period's first day began before it: "began" on that day would be wrong, so it is not said
+    if episode.get("direction") == side and episode["start"] != result["period"]["start"] \
+            and (top is None or episode["start"] != top["date"]):
         start = dt.date.fromisoformat(episode["start"])
         out.append((f"period.episode_{side}", {"when": when_words(start, today, False, lang)}))
     return out
