@@ -51,6 +51,10 @@ def test_period_actual_is_the_sum_of_the_days_read_the_plain_way(plant_dsn, last
     deviations = [abs(d["deviation_kwh"]) for d in result["top_days"]]
     assert deviations == sorted(deviations, reverse=True) and len(deviations) == 3
     assert result["deviation_cost"] == pytest.approx(result["deviation_kwh"] * result["price_per_kwh"], abs=0.05)
+    from .test_engine import SEED_FIELDS
+
+    assert set(SEED_FIELDS) <= set(result), set(SEED_FIELDS) - set(result)  # a period reply holds the seed's fields
+    assert result["date"] == LAST_WEEK["end"] and result["recommendations"] == []
     for key in ("actual_energy_kwh", "baseline_energy_kwh", "deviation_kwh", "deviation_percent", "uncertainty_kwh",
                 "iso50001_status", "primary_factor", "episode", "effects"):
         assert key in result

@@ -342,3 +342,8 @@ class PeriodAnalysis(JsonMixin):
     data_quality: PeriodDataQuality
     voice_summary: str
     timestamp: dt.datetime
+    # --- the seed's analysis fields too, so that a reader of analyze replies finds them in a period reply ---
+    date: dt.date | None = None                  # the last day analysed
+    deviation_cost_usd: float = 0.0              # = deviation_cost (in ``currency``: the seed's name)
+    root_cause_analysis: RootCauseAnalysis | None = None
+    recommendations: list[Recommendation] = dataclasses.field(default_factory=list)

@@ -17,7 +17,7 @@ from ..store import SeuRow
 from . import analysis, mv
 from .baseline import BaselineModel, DailyData, Predictions, page_cusum, prewhiten
 from .errors import NoDataError
-from .models import PeriodAnalysis, PeriodDataQuality
+from .models import PeriodAnalysis, PeriodDataQuality, RootCauseAnalysis
 
 #: counted days named as the ones that drove a period's deviation
 TOP_DAYS = 3
@@ -183,4 +183,20 @@ async def analyse_period(series: Any, seu: SeuRow, start: dt.date, end: dt.date,
             days_drivers_imputed=verdict.imputed_days, days_out_of_range=verdict.out_of_range_days,
             baseline_days_used=model.n, baseline_days_missing=model.days_missing,
             notes=[NOTE_WORDING[c["code"]](c["params"]) for c in codes], note_codes=codes),
-        voice_summary="", timestamp=now)
+        voice_summary="", timestamp=now, date=last, deviation_cost_usd=round(deviation * price, 2),
+        root_cause_analysis=root_cause(model, verdict))
+
+
+def root_cause(model: BaselineModel, verdict: PeriodVerdict) -> RootCauseAnalysis:
+    """The seed's root cause of a period: the factor with the largest effect, the others that moved it, and how
+    sure the deviation is (two-sided t of the deviation against the period's standard error, scaled by the
+    model's verdict)."""
+    effects = verdict.effects
+    primary = max(effects, key=lambda k: abs(effects[k]))
+    others = [k for k, v in sorted(effects.items(), key=lambda kv: -abs(kv[1])) if k != primary and abs(v) > 0.5]
+    band = verdict.comparison.band
+    sure = analysis.deviation_confidence(verdict.comparison.deviation_kwh, band.se_kwh, band.dof)
+    return RootCauseAnalysis(
+        primary_factor=verdict.primary_factor,
+        impact_description=f"{primary} accounts for {effects[primary]:+.0f} kWh over the period",
+        contributing_factors=others, confidence=round(sure * analysis.model_weight(model), 3))
