@@ -100,15 +100,17 @@ class Conversation:
         today = local_today(engine.now(), tz)
         if draft.op in NEEDS_SOURCE:
             period = draft.period if draft.day is None else None
-            if period is None and draft.day is None:  # "last week", "in october": one SEU over a period
-                span = resolve_period(draft.utterance, today, lang, strip=[draft.spoken])
-                period = span.to_dict() if span is not None and span.start != span.end else None
+            said = None
+            if period is None and draft.day is None:
+                said = resolve_day(draft.utterance, today, lang, strip=[draft.spoken])
+                if said.day is None:  # no day said ("tuesday last week" is one): "last week" is a period
+                    period = _span(resolve_period(draft.utterance, today, lang, strip=[draft.spoken]))
             if period is not None:
                 return Request(draft.op, seu_name=draft.seu_name, energy_source=draft.energy_source, period=period)
             if draft.day is not None:
                 day = draft.day
             else:
-                said = resolve_day(draft.utterance, today, lang, strip=[draft.spoken])
+                said = said or resolve_day(draft.utterance, today, lang, strip=[draft.spoken])
                 if said.status == "future" and said.day is not None:
                     return _error(FutureDateError(said.day, today), lang, today)
                 day = said.day or today
