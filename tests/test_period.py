@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import re
 
+import numpy as np
 import pytest
 
 from skill_enms_performance.engine import Engine
@@ -202,3 +203,33 @@ def test_why_over_a_period_leads_with_what_moved_it_the_way_the_answer_goes(lang
     lines = period_speech.describe_period_why(quiet, lang, dt.date(2025, 11, 6))
     assert lines[0][0] == "period.why_down"
     assert lines[0][1]["factor"] == period_speech.render("factor.reduced_production", lang)
+
+
+# --- the M&V rules on synthetic days (no database) -------------------------------------------------------
+def test_a_reporting_day_under_coverage_leaves_both_sides_and_a_real_excess_is_found_where_it_began():
+    from skill_enms_performance.engine import period_analysis
+    from skill_enms_performance.engine.baseline import DailyData, fit_baseline
+    from tests.test_baseline import plant
+
+    d = plant(seed=5, n=365 + 28)
+    model = fit_baseline(DailyData(**{k: v[:365] for k, v in d.items()}))
+    report = DailyData(**{k: v[365:] for k, v in d.items()})
+    expected = model.predict_many(report).expected_kwh
+    energy = expected.copy()
+    energy[14:] += 0.15 * expected[14:]                 # 15 % more from the 15th day on
+    coverage = np.ones(28)
+    energy[3], coverage[3] = energy[3] * 0.3, 0.3        # one day with 30 % of its readings
+    report = DailyData(day=report.day, energy_kwh=energy, production=report.production,
+                       temp_mean_c=report.temp_mean_c, calendar=report.calendar, coverage=coverage)
+    predicted = model.predict_many(report)
+    verdict = period_analysis.period_verdict(model, report, predicted, 0.9, 0.5)
+    assert verdict.comparison.days == 27 and verdict.comparison.days_excluded == 1
+    # the incomplete day is on neither side: the excess is exactly the 14 days' 15 %
+    assert verdict.comparison.deviation_kwh == pytest.approx(0.15 * expected[14:].sum(), rel=1e-9)
+    assert verdict.significant and verdict.effects["performance"] == verdict.comparison.deviation_kwh
+    assert all(dt.date.fromisoformat(d["date"]) >= dt.date.fromisoformat(str(report.day[14]))
+               for d in verdict.top_days)
+    assert verdict.episode is not None and verdict.episode["direction"] == "above"
+    assert dt.date.fromisoformat(verdict.episode["start"]) >= dt.date.fromisoformat(str(report.day[10]))
+    codes = period_analysis.period_note_codes(model, verdict, 0.5, None)
+    assert {"code": "days_excluded", "params": {"count": 1, "min_coverage_percent": 50}} in codes
