@@ -105,8 +105,10 @@ class Conversation:
                 said = resolve_day(draft.utterance, today, lang, strip=[draft.spoken])
                 if said.day is None:  # no day said ("tuesday last week" is one): "last week" is a period
                     period = _span(resolve_period(draft.utterance, today, lang, strip=[draft.spoken]))
+            direction = speech.asked_direction(draft.utterance, lang, [draft.spoken]) if draft.op == "why" else None
             if period is not None:
-                return Request(draft.op, seu_name=draft.seu_name, energy_source=draft.energy_source, period=period)
+                return Request(draft.op, seu_name=draft.seu_name, energy_source=draft.energy_source, period=period,
+                               direction=direction)
             if draft.day is not None:
                 day = draft.day
             else:
@@ -117,7 +119,7 @@ class Conversation:
             if day > today:
                 return _error(FutureDateError(day, today), lang, today)
             return Request(draft.op, seu_name=draft.seu_name, energy_source=draft.energy_source,
-                           day=day.isoformat())
+                           day=day.isoformat(), direction=direction)
         if draft.op == "summary":
             return self._summary(draft, lang, seus, resolver, today)
         if draft.op in ("opportunities", "savings"):

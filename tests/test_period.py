@@ -79,24 +79,6 @@ def test_a_future_period_is_an_error(plant_dsn):
 
 
 # --- speaking it: the style rules that a period answer follows -----------------------------------------------
-def test_energy_of_one_comparison_is_said_in_one_unit():
-    from skill_enms_performance.voice.period_speech import energy_set
-
-    assert energy_set([13_700.0, 2_040.0], "en-us") == ["13.7 megawatt hours", "2 megawatt hours"]
-    assert energy_set([5_310.0, 4_980.0, 330.0], "en-us") == ["5,310 kilowatt hours", "4,980 kilowatt hours",
-                                                              "330 kilowatt hours"]
-    assert energy_set([12_300.0, 1.0], "de-de") == ["12,3 Megawattstunden", "0,001 Megawattstunden"]
-
-
-@pytest.mark.parametrize("value, en, de", [(12.46, "12 percent", "12 Prozent"), (4.27, "4.3 percent", "4,3 Prozent"),
-                                           (123.4, "120 percent", "120 Prozent"), (-0.123, "0.12 percent",
-                                                                                    "0,12 Prozent")])
-def test_percentages_have_two_significant_figures(value, en, de):
-    from skill_enms_performance.voice.period_speech import percent_words
-
-    assert percent_words(value, "en-us") == en and percent_words(value, "de-de") == de
-
-
 def _result(**changes):
     base = {"seu_name": "Press-7", "energy_source": "electricity", "period": LAST_WEEK,
             "actual_energy_kwh": 5310.0, "baseline_energy_kwh": 4980.0, "deviation_kwh": 330.0,

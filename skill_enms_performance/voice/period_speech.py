@@ -11,7 +11,6 @@ The style the spoken answers follow (README, "How the skill speaks"):
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Any, Mapping
 
 from . import wording
@@ -27,46 +26,13 @@ PERIOD_DIALOGS: tuple[str, ...] = (
     "period.why_up", "period.why_down",
 )
 
-#: a percentage is said only while the difference is at most this share of the expectation (1,073 percent of a
-#: near-zero expectation means nothing to a listener) ...
-PERCENT_MAX = 100.0
-#: ... and while the expectation is at least this many times the period's uncertainty (a percentage of an
-#: expectation that is mostly noise is noise too)
+#: a percentage is said only where ``wording.percent_is_meaningful`` allows it and the expectation is at least this
+#: many times the period's uncertainty (a percentage of an expectation that is mostly noise is noise too)
 PERCENT_MIN_EXPECTED_PER_UNCERTAINTY = 2.0
 
-_UNITS = (("kwh", Decimal(1)), ("mwh", Decimal(1000)), ("gwh", Decimal(1_000_000)))
 
-
-def energy_set(values: list[float], lang: str) -> list[str]:
-    """Energies of one comparison in one unit, chosen by the largest (below 10,000 of it): 13,700 and 2,040 kWh
-    -> "13.7 megawatt hours", "2 megawatt hours", never "13.7 megawatt hours" against "2,040 kilowatt hours"."""
-    largest = Decimal(str(max((abs(v) for v in values), default=0.0)))
-    step = 0
-    while step < len(_UNITS) - 1 and largest >= wording.ENERGY_STEP - Decimal("0.5"):
-        largest /= 1000
-        step += 1
-    unit, size = _UNITS[step]
-    words = wording.WORDS[wording._lang(lang)]
-    out = []
-    for value in values:
-        text, one = wording._number(float(Decimal(str(value)) / size), lang)
-        singular, plural = words[unit]  # type: ignore[misc]
-        out.append(f"{text} {singular if one else plural}")
-    return out
-
-
-def percent_words(value: float, lang: str) -> str:
-    """A percentage rounded for the ear, two significant figures: 12.46 -> "12 percent", 4.27 -> "4.3 percent",
-    123.4 -> "120 percent", 0.123 -> "0.12 percent"."""
-    number = abs(Decimal(str(value)))
-    rounded = wording._sig(number, 2) if number else number
-    return f"{wording._format(rounded, lang)} {wording.WORDS[wording._lang(lang)]['percent']}"
-
-
-def percent_is_meaningful(expected_kwh: float, deviation_kwh: float, uncertainty_kwh: float) -> bool:
-    if expected_kwh <= 0:
-        return False
-    return abs(deviation_kwh) <= expected_kwh * PERCENT_MAX / 100.0 \
+def percent_is_meaningful(expected_kwh: float, percent: float, uncertainty_kwh: float) -> bool:
+    return wording.percent_is_meaningful(expected_kwh, percent) \
         and expected_kwh >= PERCENT_MIN_EXPECTED_PER_UNCERTAINTY * uncertainty_kwh
 
 
@@ -77,7 +43,8 @@ def describe_period(result: Mapping[str, Any], lang: str, today: dt.date | None)
     when = period_words(result["period"], today, lang)
     actual, expected = float(result["actual_energy_kwh"]), float(result["baseline_energy_kwh"])
     deviation, band = float(result["deviation_kwh"]), float(result.get("uncertainty_kwh") or 0.0)
-    spoken_actual, spoken_expected, difference = energy_set([actual, expected, abs(deviation)], lang)
+    spoken_actual, spoken_expected, difference = wording.energy_words_together([actual, expected, abs(deviation)],
+                                                                                lang)
     slots = {"seu": seu, "when": when, "actual": spoken_actual, "expected": spoken_expected,
              "difference": difference}
     quality = result.get("data_quality") or {}
@@ -86,8 +53,9 @@ def describe_period(result: Mapping[str, Any], lang: str, today: dt.date | None)
         side = "above" if deviation > 0 else "below"
         slots["cost"] = wording.speakable_money(abs(float(result.get("deviation_cost") or 0.0)),
                                                 str(result.get("currency") or "USD"), lang)
-        if percent_is_meaningful(expected, deviation, band):
-            slots["percent"] = percent_words(float(result["deviation_percent"]), lang)
+        pct = float(result["deviation_percent"])
+        if percent_is_meaningful(expected, pct, band):
+            slots["percent"] = wording.speakable_percent(abs(pct), lang)
             lines.append((f"period.{side}", slots))
         else:
             lines.append((f"period.{side}_amounts", slots))
@@ -106,15 +74,18 @@ def describe_period(result: Mapping[str, Any], lang: str, today: dt.date | None)
     return lines
 
 
-def describe_period_why(result: Mapping[str, Any], lang: str, today: dt.date | None) -> list[Line]:
-    """Why an SEU used what it used over a period: what moved its energy most in the direction the answer is about
-    (above or below expected when that is real, else against its typical days), then the verdict. Effects:
+def describe_period_why(result: Mapping[str, Any], lang: str, today: dt.date | None,
+                        direction: str | None = None) -> list[Line]:
+    """Why an SEU used what it used over a period: what moved its energy most in the direction asked ("more": why
+    so much, "less": why so little; not said: above or below expected when that is real, else against its typical
+    days), then the verdict. Effects:
     production, weather and calendar against the typical day of each day's class; performance = actual -
     expected, counted only when it is real (inside the uncertainty it is noise, not a reason)."""
     effects = {k.removesuffix("_effect_kwh"): float(v) for k, v in (result.get("effects") or {}).items()}
     verdict = describe_period(result, lang, today)
     deviation = float(result.get("deviation_kwh") or 0.0)
-    toward = deviation if result.get("significant") else sum(effects.values())
+    toward = {"more": 1.0, "less": -1.0}.get(direction or "") or \
+        (deviation if result.get("significant") else sum(effects.values()))
     if not effects or toward == 0:
         return verdict
     sign = 1.0 if toward > 0 else -1.0
