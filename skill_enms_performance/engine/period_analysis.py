@@ -60,7 +60,8 @@ def period_verdict(model: BaselineModel, report: DailyData, predicted: Predictio
     out_of_range = int(np.sum(~predicted.in_range & counted))
     deviation, expected = period.deviation_kwh, period.expected_kwh
     # a period with imputed or out-of-range drivers, or on a fallback baseline, is not judged (as the fleet's)
-    significant = bool(mv.decides(model) and period.days > 0 and not imputed and not out_of_range
+    # Guideline 14's CV(RMSE) limit is that of the reporting period (as the fleet's period lines)
+    significant = bool(mv.decides(model, len(report)) and period.days > 0 and not imputed and not out_of_range
                        and abs(deviation) > period.band.half_width_kwh)
     pct = 100.0 * deviation / expected if expected > 0 else 0.0
     keep = counted
@@ -119,6 +120,7 @@ def note(code: str, **params: Any) -> dict[str, Any]:
 def period_note_codes(model: BaselineModel, verdict: PeriodVerdict, min_coverage: float,
                       today_cut: dt.date | None) -> list[dict[str, Any]]:
     codes = []
+    days = int(verdict.comparison.counted.size)
     if today_cut is not None:
         codes.append(note("today_not_included", date=today_cut.isoformat()))
     if verdict.comparison.days_excluded:
@@ -128,9 +130,10 @@ def period_note_codes(model: BaselineModel, verdict: PeriodVerdict, min_coverage
         codes.append(note("drivers_imputed", count=verdict.imputed_days))
     if verdict.out_of_range_days:
         codes.append(note("outside_model_range", count=verdict.out_of_range_days))
-    if not model.valid:
-        codes.append(note("model_not_valid", verdict=model.validity.verdict))
-    elif not mv.decides(model):
+    validity = mv.reporting_validity(model, days)
+    if not validity.valid:
+        codes.append(note("model_not_valid", verdict=validity.verdict))
+    elif not mv.decides(model, days):
         codes.append(note("fallback_baseline", method=model.method))
     return codes
 
@@ -149,6 +152,7 @@ async def analyse_period(series: Any, seu: SeuRow, start: dt.date, end: dt.date,
     price = await series.price(seu, start, last)
     deviation, expected = comparison.deviation_kwh, comparison.expected_kwh
     codes = period_note_codes(model, verdict, settings.min_coverage, today if end >= today else None)
+    validity = mv.reporting_validity(model, len(report))  # Guideline 14's limit for this reporting period
     coverage = np.nan_to_num(np.asarray(report.coverage, dtype=float))
     counted = comparison.counted
     daily = [{"date": str(report.day[i]),
@@ -170,11 +174,11 @@ async def analyse_period(series: Any, seu: SeuRow, start: dt.date, end: dt.date,
         primary_factor=verdict.primary_factor,
         effects={f"{k}_effect_kwh": round(v, 3) for k, v in verdict.effects.items()},
         days=comparison.days, top_days=verdict.top_days, episode=verdict.episode, daily=daily,
-        baseline={"method": model.method, "decides": mv.decides(model),
+        baseline={"method": model.method, "decides": mv.decides(model, len(report)),
                   "period": {"start": model.baseline_start.isoformat() if model.baseline_start else None,
                              "end": model.baseline_end.isoformat() if model.baseline_end else None},
-                  "validity": {"valid": model.validity.valid, "verdict": model.validity.verdict,
-                               "reasons": list(model.validity.reasons)}},
+                  "validity": {"valid": validity.valid, "verdict": validity.verdict,
+                               "reasons": list(validity.reasons)}},
         data_quality=PeriodDataQuality(
             coverage_fraction=round(float(coverage.mean()), 3) if coverage.size else 0.0,
             days_counted=comparison.days, days_excluded=comparison.days_excluded,
