@@ -122,7 +122,11 @@ def test_analyze_without_json_prints_the_spoken_sentence(plant_dsn):
     _no_traceback(proc)
     sentence = _one_sentence(proc)
     assert not sentence.lstrip().startswith("{")
-    assert "Compressor-1" in sentence and "kilowatt hours" in sentence and "percent" in sentence
+    assert "Compressor-1" in sentence and "kilowatt hours" in sentence
+    # the percentage is spoken for a significant deviation (an ordinary day "ran about as expected")
+    payload = json.loads(cli("analyze", "Compressor-1", "--date", "2025-10-21", "--json", "--dsn", plant_dsn,
+                             "--now", NOW).stdout)
+    assert ("percent" in sentence) == bool(payload["significant"]), (sentence, payload["significant"])
 
 
 # --- errors: one sentence (or the error object) and an exit code per class, never a traceback ---------
