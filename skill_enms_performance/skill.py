@@ -58,7 +58,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 
 #: skill settings handed to the engine unchanged (see EngineSettings)
 ENGINE_SETTING_KEYS = ("currency", "confidence", "connect_timeout_s", "statement_timeout_s", "pool_max_size",
-                       "baseline_days", "baseline_start", "baseline_end", "holiday_countries")
+                       "baseline_days", "baseline_start", "baseline_end", "holiday_countries", "compute_threads")
 
 #: emitted for every engine call a question leads to; `enms-performance ask --json` reports it
 REQUEST_EVENT = "enms.performance.request"
@@ -157,6 +157,8 @@ class EnmsPerformanceSkill(ConversationalSkill):
         if self._loop is not None:
             engine = self._engine
             self._loop.stop(cleanup=engine.close if engine else None, timeout=2.0)
+        if self.bus_api is not None:
+            self.bus_api.close()
         super().shutdown()
 
     # --- plumbing ---------------------------------------------------------------------
