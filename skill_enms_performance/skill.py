@@ -44,6 +44,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "connect_timeout_s": 2.0,
     "statement_timeout_s": 10.0,
     "pool_max_size": 8,
+    "compute_threads": 2,            # fits and scans run in these threads, off the event loop
     "confidence": 0.90,
     "demo_resolution_minutes": 15,
     "baseline_days": 365,           # rolling baseline before the analysed day ...
