@@ -99,18 +99,27 @@ class Baseline:
     series: "Series" = dataclasses.field(repr=False)
     generation: int = 0      # the cache generation the rows were read in (what cached model input follows)
 
-    @functools.cached_property
-    def data(self) -> DailyData:
-        return self.series.daily_data(self.seu, self.history, self.tag, self.generation)
+    # plain memos, not functools.cached_property: before Python 3.12 that holds one lock per property for every
+    # instance, so the loop reading a cached model would wait for any fit running in a compute thread
+    _data: DailyData | None = dataclasses.field(default=None, init=False, repr=False)
+    _model: BaselineModel | None = dataclasses.field(default=None, init=False, repr=False)
 
-    @functools.cached_property
+    @property
+    def data(self) -> DailyData:
+        if self._data is None:
+            self._data = self.series.daily_data(self.seu, self.history, self.tag, self.generation)
+        return self._data
+
+    @property
     def model(self) -> BaselineModel:
-        return self.series.model_for(self.seu, self.data)
+        if self._model is None:
+            self._model = self.series.model_for(self.seu, self.data)
+        return self._model
 
     def is_fitted(self) -> bool:
         """Model input and model are in the caches: using them costs milliseconds, which the loop may spend
         (a cached question then does not queue behind fits in the compute threads)."""
-        if "model" in self.__dict__:
+        if self._model is not None:
             return True
         if not self.history:
             return False
