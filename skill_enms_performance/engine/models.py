@@ -53,7 +53,8 @@ def to_jsonable(value: Any) -> Any:
     Non-finite floats become ``None``: a result never carries NaN or infinity into JSON.
     """
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if f.metadata.get("json", True)}
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, (dt.datetime, dt.date)):
@@ -78,10 +79,23 @@ class JsonMixin:
 
 @dataclasses.dataclass
 class RootCauseAnalysis(JsonMixin):
+    """Why the day differs from its typical day.
+
+    ``confidence`` (the seed's field, 0..1) is an evidence SCORE, not a probability: the baseline's verdict
+    weight (valid 1.0, valid_with_warnings 0.85, invalid 0.5, insufficient_data 0.3) times (1 - p) of the
+    test behind ``primary_factor`` (for ``normal_operation``: times p). 1 - p is not the probability that a
+    deviation is real; the probability statements are ``p_value`` and the interval of the baseline.
+    ``p_value``: two-sided p-value of that test (``p_value_test``): ``deviation_t`` = the unexplained part
+    against the day's standard error with the baseline's degrees of freedom (primary factor performance or
+    normal operation); ``driver_f`` = the driver's partial F-test in the baseline fit (production, weather,
+    calendar). None where no test applies."""
+
     primary_factor: str
     impact_description: str
     contributing_factors: list[str]
     confidence: float
+    p_value: float | None = None
+    p_value_test: str | None = None
 
 
 @dataclasses.dataclass
@@ -144,6 +158,9 @@ class PerformanceAnalysis(JsonMixin):
     attribution: dict[str, Any] = dataclasses.field(default_factory=dict)
     data_quality: DataQuality | None = None
     significant: bool = False
+    #: the baseline's (day numbers, residuals) in memory only, never in JSON: a fleet total estimates the
+    #: correlation of its SEUs' errors from them
+    fitted_residuals: tuple = dataclasses.field(default=(), repr=False, compare=False, metadata={"json": False})
 
 
 @dataclasses.dataclass
@@ -172,6 +189,9 @@ class SeuSummary(JsonMixin):
     #: a period with any is not called significant
     days_drivers_imputed: int = 0
     days_out_of_range: int = 0
+    #: half-width of the deviation's interval at the summary's confidence (settings, 90 % by default): the
+    #: day's prediction interval, or the period sum's (engine/mv.py)
+    uncertainty_kwh: float = 0.0
 
 
 @dataclasses.dataclass
@@ -190,6 +210,9 @@ class FleetSummary(JsonMixin):
     errors: list[dict[str, Any]]
     voice_summary: str
     timestamp: dt.datetime
+    #: half-width of the total deviation's interval at the items' confidence, the SEUs' errors combined with
+    #: their estimated correlation (sqrt(u' R u), engine/mv.py ``plant_uncertainty``), not in quadrature
+    total_uncertainty_kwh: float = 0.0
 
 
 @dataclasses.dataclass
@@ -212,7 +235,14 @@ class Opportunity(JsonMixin):
     implementation_effort: ImplementationEffort
     priority: Priority
     expected_roi_months: float | None
+    #: evidence score 0..1, NOT a probability (see README "How the engine judges performance"): the finding's
+    #: own score (drift, idle running: 1 - exp(-strength); off-hours: share of the period's weeks that show
+    #: the excess) times the baseline's verdict weight
     confidence: float
+    #: one-sided p-value of the finding's test where it has one (drift: the mean standardised residual over
+    #: the episode's effective length; idle running: the idle hours against their day-to-day spread); None
+    #: where none applies (off-hours)
+    p_value: float | None = None
 
 
 @dataclasses.dataclass
@@ -287,3 +317,63 @@ class SavingsReport(JsonMixin):
     errors: list[dict[str, Any]]
     voice_summary: str
     timestamp: dt.datetime
+
+
+@dataclasses.dataclass
+class PeriodDataQuality(JsonMixin):
+    """What stands behind a period's figures: reporting days under ``min_coverage`` of their readings are left
+    out of both sides (as in savings), and days whose drivers were missing or outside the baseline's range."""
+
+    coverage_fraction: float                     # mean coverage of the reporting days
+    days_counted: int
+    days_excluded: int
+    excluded_days: list[dict[str, Any]]          # [{date, coverage_percent}]
+    days_drivers_imputed: int
+    days_out_of_range: int
+    baseline_days_used: int
+    baseline_days_missing: int
+    notes: list[str]
+    note_codes: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class PeriodAnalysis(JsonMixin):
+    """One SEU over complete local days [period.start, period.end] against the baseline fitted before them.
+
+    ``uncertainty_kwh`` is the half width of the period sum's interval at ``confidence`` (mv.period_uncertainty);
+    ``significant``: the deviation lies outside it, with a baseline that decides and no imputed or out-of-range
+    driver among the counted days. ``top_days``: the counted days with the largest |actual - expected|;
+    ``episode``: the start of a persistent run of days above (or below) expected found by Page's CUSUM."""
+
+    seu_name: str
+    energy_source: str
+    period: dict[str, str]
+    requested_period: dict[str, str]
+    actual_energy_kwh: float
+    baseline_energy_kwh: float
+    deviation_kwh: float
+    deviation_percent: float
+    uncertainty_kwh: float
+    standard_error_kwh: float
+    confidence: float
+    significant: bool
+    iso50001_status: ISO50001Status
+    efficiency_score: float
+    deviation_cost: float
+    currency: str
+    price_per_kwh: float
+    primary_factor: str
+    effects: dict[str, float]                    # production/weather/calendar/performance _effect_kwh
+    days: int
+    top_days: list[dict[str, Any]]               # [{date, actual_kwh, expected_kwh, deviation_kwh, significant}]
+    episode: dict[str, Any] | None               # {start, detected, direction: above|below}
+    daily: list[dict[str, Any]]                  # [{date, actual_kwh, expected_kwh, lower_kwh, upper_kwh, counted}]
+    baseline: dict[str, Any]                     # method, period, validity, decides
+    data_quality: PeriodDataQuality
+    voice_summary: str
+    timestamp: dt.datetime
+    # --- the seed's analysis fields too, so that a reader of analyze replies finds them in a period reply ---
+    date: dt.date | None = None                  # the last day analysed
+    deviation_cost_usd: float = 0.0              # = deviation_cost (in ``currency``: the seed's name)
+    root_cause_analysis: RootCauseAnalysis | None = None
+    recommendations: list[Recommendation] = dataclasses.field(default_factory=list)
