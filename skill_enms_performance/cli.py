@@ -8,6 +8,8 @@
     enms-performance opportunities [--period week|month|quarter] [--factory F] [--seu S]
     enms-performance action-plan SEU [--issue-type T] [--save] [--status S] | --list
     enms-performance savings [--seu S] [--period week|month|quarter|year | --start D --end D]
+
+Every command takes ``--baseline-start D --baseline-end D`` for a fixed energy baseline (EnB) period.
 """
 from __future__ import annotations
 
@@ -73,9 +75,21 @@ def resolve_dsn(args: argparse.Namespace, *, quiet: bool = False) -> str:
                     resolution_minutes=args.resolution)
 
 
+def _baseline_period(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """--baseline-start/--baseline-end: a fixed energy baseline (EnB), checked by the same schema as settings."""
+    from .validation import validate
+
+    start, end = getattr(args, "baseline_start", None), getattr(args, "baseline_end", None)
+    if start is None and end is None:
+        return None, None
+    period = validate("baseline", {k: v for k, v in (("baseline_start", start), ("baseline_end", end)) if v})
+    return period.baseline_start.isoformat(), period.baseline_end.isoformat()  # type: ignore[attr-defined]
+
+
 def _engine(args: argparse.Namespace) -> Engine:
     now = _parse_now(args.now)
-    settings = EngineSettings(currency=args.currency)
+    start, end = _baseline_period(args)
+    settings = EngineSettings(currency=args.currency, baseline_start=start, baseline_end=end)
     return Engine(resolve_dsn(args), settings, clock=(lambda: now) if now else None)
 
 
@@ -84,7 +98,7 @@ def _engine(args: argparse.Namespace) -> Engine:
 EXIT_CODES = {
     "invalid_request": 2, "future_date": 2,
     "unknown_seu": 3, "ambiguous_seu": 3, "unknown_group": 3, "unknown_energy_source": 3,
-    "no_data": 4, "insufficient_history": 4, "no_opportunity": 4,
+    "no_data": 4, "insufficient_history": 4, "no_opportunity": 4, "billing_meter": 4,
     "database_unavailable": 5, "database_preparing": 5, "timeout": 5, "busy": 5, "read_only_database": 5,
 }
 
@@ -299,6 +313,9 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--json", action="store_true", help="machine-readable output")
     common.add_argument("--currency", default=os.environ.get("ENMS_CURRENCY", "USD"))
     common.add_argument("--resolution", type=int, default=15, help="demo plant resolution in minutes (new plant)")
+    common.add_argument("--baseline-start", help="fixed energy baseline (EnB) first day YYYY-MM-DD (with --baseline-end; "
+                                               "default: the 365 days before the analysed day)")
+    common.add_argument("--baseline-end", help="fixed energy baseline (EnB) last day YYYY-MM-DD (inclusive)")
 
     parser = argparse.ArgumentParser(prog="enms-performance", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)

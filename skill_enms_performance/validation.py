@@ -122,10 +122,33 @@ class HealthRequest(_Request):
     pass
 
 
+#: a fixed energy baseline (EnB) needs at least this many days (the baseline's own minimum of usable days)
+BASELINE_MIN_DAYS = 14
+
+
+class BaselinePeriod(_Request):
+    """A fixed ISO 50001 energy baseline period (command line ``--baseline-start/--baseline-end``, settings):
+    both days or neither, start before end, at least ``BASELINE_MIN_DAYS`` days and at most ten years."""
+    baseline_start: Day | None = None
+    baseline_end: Day | None = None
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> "BaselinePeriod":
+        if (self.baseline_start is None) != (self.baseline_end is None):
+            raise ValueError("baseline_start and baseline_end go together: give both or neither")
+        if self.baseline_start is not None and self.baseline_end is not None:
+            days = (self.baseline_end - self.baseline_start).days + 1
+            if days < BASELINE_MIN_DAYS or days > PERIOD_MAX_DAYS:
+                raise ValueError(f"the baseline period must run from start to end over {BASELINE_MIN_DAYS} "
+                                 f"to {PERIOD_MAX_DAYS} days")
+        return self
+
+
 #: bus message suffix (``enms.performance.<op>``) -> its schema
 SCHEMAS: dict[str, type[_Request]] = {
     "analyze": AnalyzeRequest, "summary": SummaryRequest, "opportunities": OpportunitiesRequest,
     "savings": SavingsRequest, "action_plan": ActionPlanRequest, "health": HealthRequest,
+    "baseline": BaselinePeriod,
 }
 
 _PERIOD_HINT = 'week, month, quarter, year or {"start": "YYYY-MM-DD", "end": "YYYY-MM-DD"} with start <= end'
@@ -143,6 +166,8 @@ _HINTS = {
     "issue_type": "one of " + ", ".join(t.value for t in ImprovementType),
     "limit": f"a whole number from 1 to {PLANS_PAGE_MAX}",
     "offset": "a whole number from 0",
+    "baseline_start": f"a day written YYYY-MM-DD between {EARLIEST_DAY} and {LATEST_DAY}",
+    "baseline_end": f"a day written YYYY-MM-DD between {EARLIEST_DAY} and {LATEST_DAY}",
 }
 
 

@@ -175,3 +175,23 @@ def built_wheel(tmp_path_factory) -> tuple[Path, Path]:
     wheels = sorted(dist.glob("skill_enms_performance-*.whl"))
     assert len(wheels) == 1, wheels
     return wheels[0], src
+
+
+@pytest.fixture(scope="session")
+def second_plant_dsn(admin_dsn) -> str:
+    """The second generated plant (tests/second_plant.py) in its own database, built once per session."""
+    from . import second_plant
+
+    name = "second_plant"
+
+    async def load() -> None:
+        await _drop_db(admin_dsn, name)
+        await _create_db(admin_dsn, name)
+        conn = await asyncpg.connect(with_database(admin_dsn, name))
+        try:
+            await second_plant.load(conn)
+        finally:
+            await conn.close()
+
+    run(load())
+    return with_database(admin_dsn, name)

@@ -479,6 +479,34 @@ def test_fit_of_365_days_is_fast():
     assert min(times) < 1.0
 
 
+def test_a_misfitted_season_is_not_cut_away():
+    """A weather-only meter whose load follows the season in a way the candidates cannot model (an offset
+    every summer, not a function of temperature): the old 3*IQR fence on the residuals took out most of one
+    season and reported a flattering CV(RMSE). Only clearly non-routine days may leave (at most 5 %), and
+    the CV(RMSE) over all routine days is reported next to the fitted one."""
+    rng = np.random.default_rng(7)
+    n = 365
+    day = np.datetime64("2024-01-01") + np.arange(n)
+    T = 10 + 9 * np.sin(2 * np.pi * (np.arange(n) - 110) / 365) + rng.normal(0, 2.5, n)
+    summer = (np.arange(n) >= 150) & (np.arange(n) < 240)
+    E = 400 + 15 * np.maximum(14 - T, 0) + np.where(summer, 260.0, 0.0) + rng.normal(0, 25, n)
+    spikes = [20, 300]
+    E[spikes] += 900.0
+    data = DailyData(day=day, energy_kwh=E, production=None, temp_mean_c=T, calendar=np.zeros(n, dtype=int))
+    m = fit_baseline(data)
+    outliers = {e.date for e in m.excluded_days if e.reason == "outlier"}
+    assert len(outliers) <= 0.05 * n, len(outliers)
+    assert {day[i].astype(dt.date) for i in spikes} <= outliers
+    assert m.cv_rmse_routine >= m.cv_rmse > 0
+    assert BaselineModel.from_dict(json.loads(json.dumps(m.to_dict()))).cv_rmse_routine == m.cv_rmse_routine
+
+
+def test_clean_plant_keeps_every_routine_day_and_both_cvs_agree():
+    m = fit_baseline(data_of(plant(seed=3)))
+    assert not [e for e in m.excluded_days if e.reason == "outlier"]
+    assert m.cv_rmse_routine == pytest.approx(m.cv_rmse)
+
+
 # --- multiplicative noise: per-class outlier fence and per-class residual scale ----------------------------
 def multiplicative_plant(seed: int, n: int, start: str = "2024-01-01", noise: float = 0.03):
     """Working days (Mon-Fri) ~1000 kWh driven by production, closed days (Sat, Sun) ~100 kWh; the noise

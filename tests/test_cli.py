@@ -102,13 +102,31 @@ def test_analyze_json_has_the_seed_contract(plant_dsn):
     assert dt.datetime.fromisoformat(payload["timestamp"])
 
 
+def test_fixed_energy_baseline_from_the_command_line(plant_dsn):
+    """--baseline-start/--baseline-end fix the EnB period: the model is fitted on those days only, whatever day
+    is analysed (the rolling default would use the 365 days before it)."""
+    proc = cli("analyze", "Compressor-1", "--date", "2025-10-21", "--json", "--dsn", plant_dsn, "--now", NOW,
+               "--baseline-start", "2025-03-01", "--baseline-end", "2025-06-30")
+    assert proc.returncode == 0, (proc.stdout, proc.stderr)
+    period = json.loads(proc.stdout)["baseline"]["period"]
+    assert "2025-03-01" <= period["start"] <= "2025-03-08", period
+    assert "2025-06-23" <= period["end"] <= "2025-06-30", period
+    rolling = json.loads(cli("analyze", "Compressor-1", "--date", "2025-10-21", "--json", "--dsn", plant_dsn,
+                             "--now", NOW).stdout)["baseline"]["period"]
+    assert rolling["end"] > "2025-10-01", rolling
+
+
 def test_analyze_without_json_prints_the_spoken_sentence(plant_dsn):
     proc = cli("analyze", "Compressor-1", "--date", "2025-10-21", "--dsn", plant_dsn, "--now", NOW)
     assert proc.returncode == 0, (proc.stdout, proc.stderr)
     _no_traceback(proc)
     sentence = _one_sentence(proc)
     assert not sentence.lstrip().startswith("{")
-    assert "Compressor-1" in sentence and "kilowatt hours" in sentence and "percent" in sentence
+    assert "Compressor-1" in sentence and "kilowatt hours" in sentence
+    # the percentage is spoken for a significant deviation (an ordinary day "ran about as expected")
+    payload = json.loads(cli("analyze", "Compressor-1", "--date", "2025-10-21", "--json", "--dsn", plant_dsn,
+                             "--now", NOW).stdout)
+    assert ("percent" in sentence) == bool(payload["significant"]), (sentence, payload["significant"])
 
 
 # --- errors: one sentence (or the error object) and an exit code per class, never a traceback ---------
@@ -126,6 +144,10 @@ ERROR_CASES = [
     pytest.param(["summary", "--start", "2025-11-05", "--end", "2025-10-01"], "invalid_request", 2, [],
                  id="invalid-request"),
     pytest.param(["action-plan", "Conveyor-A"], "no_opportunity", 4, ["Conveyor-A"], id="no-opportunity"),
+    pytest.param(["analyze", "Compressor-1", "--baseline-start", "2025-01-01"], "invalid_request", 2, [],
+                 id="baseline-start-without-end"),
+    pytest.param(["savings", "--baseline-start", "2025-06-01", "--baseline-end", "2025-01-01"], "invalid_request", 2,
+                 [], id="baseline-end-before-start"),
 ]
 
 

@@ -231,6 +231,7 @@ def baseline_summary(model: BaselineModel, prediction: Prediction) -> dict[str, 
         "statistics": {
             "n": model.n, "n_effective": round(model.n_effective, 1), "p": model.p,
             "r2": round(model.r2, 4), "adj_r2": round(model.adj_r2, 4), "cv_rmse": round(model.cv_rmse, 4),
+            "cv_rmse_routine": round(model.cv_rmse_routine, 4),
             "nmbe": round(model.nmbe, 6), "nmbe_out_of_sample": round(model.nmbe_out_of_sample, 5),
             "f_stat": round(model.f_stat, 3), "f_p_value": model.f_p_value, "s_kwh": round(model.s_kwh, 3),
         },

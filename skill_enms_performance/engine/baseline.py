@@ -15,15 +15,20 @@ Decisions a reader must know (ISO 50006 and ASHRAE Guideline 14, as the README s
   (``low_coverage``), its energy is missing (``missing_energy``) or negative (``negative_energy``), its
   calendar class has fewer than ``min_calendar_days`` usable days (``rare_calendar_class``: a few Saturday
   shifts cannot be modelled), a driver the chosen model needs is missing (``missing_driver``), or it is an
-  ``outlier``. Outliers are residual-based: residual farther than 3*IQR from the median residual of the
-  days of the same calendar class under the model being fitted (both sides: a shut-down working day is as
-  non-routine as a spike). Per class because noise grows with the day's energy: a closed day's residuals
+  ``outlier``. Only days that are clearly non-routine leave the fit: a residual farther than 5 robust
+  standard deviations (1.4826 * MAD of the residuals) from the median residual of the days of the same
+  calendar class under the model being fitted (both sides: a shut-down working day is as non-routine as a
+  spike). A 3*IQR fence on the residuals of a possibly misfitted model removed whole seasons of routine
+  days and hid the misfit. Per class because noise grows with the day's energy: a closed day's residuals
   are a fraction of a working day's, and one fence over all classes cut ordinary working days. A class
-  with fewer than 8 fitted days uses the fence of all residuals; a class's IQR is never taken below 0.1 %
-  of the mean daily energy. The first fit is made robust by screening per calendar class energy beyond
-  median +/- 3*IQR (the baselines.md rule), then fit -> residual fence -> refit is iterated (at most 3
-  selections) until the outlier set is stable; a day screened at first but within the fence of the clean
-  model is readmitted.
+  with fewer than 8 fitted days uses the scale of all residuals; a class's scale is never taken below
+  0.1 % of the mean daily energy. At most 5 % of the routine days are left out as outliers (the most
+  extreme ones): more than that is not an event but a model that does not fit, and shows in the
+  statistics. The first fit is made robust by screening per calendar class energy beyond median +/- 3*IQR
+  (the baselines.md rule, under the same cap), then fit -> residual rule -> refit is iterated (at most 3
+  selections) until the outlier set is stable; a day screened at first but within the rule of the clean
+  model is readmitted. ``cv_rmse_routine`` is the CV(RMSE) of the chosen model over all routine days,
+  the outliers included (``cv_rmse`` is over the fitted days only).
 * Candidates: every subset of {production, HDD, CDD, calendar} plus intercept only, on one common sample
   (days with every available driver). Production is available when it is finite on >= 50 % of the usable
   days (and >= 14 days) and not constant; temperature likewise. Change points by an exhaustive, vectorised
@@ -135,6 +140,11 @@ _DAYS_PER_MONTH = 30.4375
 _CLASS_MIN_DAYS = 8
 #: a class's residual IQR is never taken below this share of the baseline's mean daily energy
 _CLASS_IQR_FLOOR = 1e-3
+#: a residual is an outlier beyond this many robust standard deviations (1.4826 * MAD) of its class
+_OUTLIER_ROBUST_Z = 5.0
+#: at most this share of the routine days is left out as outliers (the most extreme first)
+_MAX_OUTLIER_SHARE = 0.05
+_MAD_TO_SIGMA = 1.4826
 #: per-class residual scales are used when the Brown-Forsythe test rejects equal variances at this level
 _SCALE_TEST_ALPHA = 0.01
 
@@ -390,6 +400,9 @@ class BaselineModel:
     #: mean design row of the fitted days of each calendar class: the typical day of that class, with the
     #: mean of its degree days (not the degree days of the mean temperature)
     class_mean_design: dict[int, tuple[float, ...]] = dataclasses.field(default_factory=dict)
+    #: CV(RMSE) of the model over all routine days, the days left out as outliers included (``cv_rmse`` is
+    #: over the fitted days): a model that only fits after leaving days out shows it here
+    cv_rmse_routine: float = 0.0
 
     # --- derived ----------------------------------------------------------------------------
     @property
@@ -677,7 +690,8 @@ def fit_baseline(data: DailyData, *, confidence: float = 0.90, criterion: str = 
     ``heating_range_c``, ``cooling_range_c``: the change-point grid. ``min_coverage``: a day needs this share
     of its readings. ``min_days``: fewer usable days -> ``mean_30d`` with verdict ``insufficient_data``.
     ``min_calendar_days``: a calendar class needs this many usable days to get its dummy.
-    ``outlier_iqr``: residual fence in IQRs around the median. ``fallback_days``: window of ``mean_30d``.
+    ``outlier_iqr``: the first, model-free energy screen in IQRs around the median (residuals use the robust
+    rule of the module docstring). ``fallback_days``: window of ``mean_30d``.
     ``folds``: blocks of the out-of-sample NMBE. ``cv_goal``, ``ashrae_cv_limit`` (None = Guideline 14's
     limit for a reporting period of ``reporting_days`` days, None = under a year: ``ashrae_cv_limit()``),
     ``nmbe_goal``: validity gates (``validity_for_reporting`` re-judges a model for a longer period). Never raises on data: degenerate inputs give a fallback model
@@ -778,7 +792,8 @@ def fit_baseline(data: DailyData, *, confidence: float = 0.90, criterion: str = 
     rows = rows_all & ~outliers
     if spec.window_days:
         rows &= _last_n(rows, spec.window_days)
-    return _assemble(spec, rows, candidates=table, fallback_reason=fallback_reason, **common_kw)
+    routine = rows | (out_rows & (day >= day[rows][0])) if rows.any() else rows
+    return _assemble(spec, rows, candidates=table, fallback_reason=fallback_reason, routine=routine, **common_kw)
 
 
 def _grid(bounds: tuple[float, float], step: float) -> np.ndarray:
@@ -808,27 +823,54 @@ def _fence(values: np.ndarray, k: float, floor: float = 0.0) -> tuple[float, flo
     return med - k * iqr, med + k * iqr
 
 
+def _capped(score: np.ndarray, out: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``out`` limited to the ``_MAX_OUTLIER_SHARE`` of ``rows`` with the highest ``score``."""
+    cap = int(_MAX_OUTLIER_SHARE * int(rows.sum()))
+    idx = np.flatnonzero(out)
+    if idx.size <= cap:
+        return out
+    keep = idx[np.argsort(-score[idx], kind="stable")[:cap]]
+    capped = np.zeros(out.size, dtype=bool)
+    capped[keep] = True
+    return capped
+
+
 def _energy_screen(y: np.ndarray, cal: np.ndarray, rows: np.ndarray, k: float) -> np.ndarray:
-    """First, model-free pass: energy beyond median +/- k*IQR of its calendar class."""
+    """First, model-free pass: energy beyond median +/- k*IQR of its calendar class (capped)."""
     out = np.zeros(y.size, dtype=bool)
+    score = np.zeros(y.size)
     for c in np.unique(cal[rows]):
         m = rows & (cal == c)
         if m.sum() < _CLASS_MIN_DAYS:
             continue
         lo, hi = _fence(y[m], k)
         out |= m & ((y < lo) | (y > hi))
-    return out
+        half = max(hi - lo, 1e-300) / 2.0
+        score[m] = np.abs(y[m] - (lo + hi) / 2.0) / half
+    return _capped(score, out, rows)
+
+
+def _robust_z(values: np.ndarray, centre_of: np.ndarray, floor: float = 0.0) -> np.ndarray:
+    """|value - median| in robust standard deviations (1.4826 * MAD) of ``centre_of``."""
+    med = float(np.median(centre_of))
+    mad = float(np.median(np.abs(centre_of - med)))
+    scale = max(_MAD_TO_SIGMA * mad, floor, 1e-9 * max(1.0, float(np.abs(centre_of).max())))
+    return np.abs(values - med) / scale
 
 
 def _residual_fence(spec: _Spec, y, P, T, cal, rows, current_out, k) -> np.ndarray:
     """Outliers of ``rows`` against the model ``spec`` fitted on ``rows`` without ``current_out``.
 
-    The fence is median +/- k*IQR of the fitted residuals of the day's own calendar class (a class with
-    fewer than ``_CLASS_MIN_DAYS`` fitted days uses the pooled fence): with multiplicative noise a closed
-    day's residuals are a fraction of a working day's, and a pooled fence would cut routine working days.
-    A class's IQR is never taken below ``_CLASS_IQR_FLOOR`` of the mean daily energy of the fitted days,
-    so a class of (near-)constant energy does not turn every small wobble into an outlier.
+    A day is an outlier when its residual lies more than ``_OUTLIER_ROBUST_Z`` robust standard deviations
+    (1.4826 * MAD) from the median residual of its own calendar class (a class with fewer than
+    ``_CLASS_MIN_DAYS`` fitted days uses the pooled residuals): with multiplicative noise a closed day's
+    residuals are a fraction of a working day's, and a pooled rule would cut routine working days. A class's
+    scale is never taken below ``_CLASS_IQR_FLOOR`` of the mean daily energy of the fitted days, so a class
+    of (near-)constant energy does not turn every small wobble into an outlier. At most
+    ``_MAX_OUTLIER_SHARE`` of ``rows`` are outliers (the most extreme). ``k`` (the energy screen's IQR
+    multiple) is not used here.
     """
+    del k
     fit_rows = rows & ~current_out
     if fit_rows.sum() < 8:
         return current_out
@@ -839,18 +881,19 @@ def _residual_fence(spec: _Spec, y, P, T, cal, rows, current_out, k) -> np.ndarr
     resid_all = y[rows] - X_all @ beta
     resid_fit = y[fit_rows] - X_fit @ beta
     cal_all, cal_fit = cal[rows], cal[fit_rows]
-    pooled_lo, pooled_hi = _fence(resid_fit, k)
-    lo = np.full(resid_all.size, pooled_lo)
-    hi = np.full(resid_all.size, pooled_hi)
+    z = _robust_z(resid_all, resid_fit)
     floor = _CLASS_IQR_FLOOR * abs(float(y[fit_rows].mean()))
     for c in np.unique(cal_all):
         in_fit = cal_fit == c
         if in_fit.sum() >= _CLASS_MIN_DAYS:
             m = cal_all == c
-            lo[m], hi[m] = _fence(resid_fit[in_fit], k, floor)
+            z[m] = _robust_z(resid_all[m], resid_fit[in_fit], floor)
     out = np.zeros(y.size, dtype=bool)
-    out[np.flatnonzero(rows)[(resid_all < lo) | (resid_all > hi)]] = True
-    return out
+    score = np.zeros(y.size)
+    idx = np.flatnonzero(rows)
+    out[idx[z > _OUTLIER_ROBUST_Z]] = True
+    score[idx] = z
+    return _capped(score, out, rows)
 
 
 def _dummy_classes(cal: np.ndarray, rows: np.ndarray) -> tuple[int, tuple[int, ...]]:
@@ -1279,7 +1322,7 @@ def validity_for_reporting(validity: Validity, reporting_days: int | None,
 
 def _assemble(spec: _Spec, rows: np.ndarray, *, day, y, y_raw, P, T, cal, reason, detail, labels, confidence,
               days_in_period, days_missing, min_days, cv_goal, ashrae_cv_limit, nmbe_goal, folds,
-              candidates, fallback_reason, reporting_days=None) -> BaselineModel:
+              candidates, fallback_reason, reporting_days=None, routine: np.ndarray | None = None) -> BaselineModel:
     ref, dummies = _dummy_classes(cal, rows) if "calendar" in spec.drivers else (
         _dummy_classes(cal, rows)[0], ())
     X = _design(spec.drivers, spec.th, spec.tc, dummies, P[rows], T[rows], cal[rows])
@@ -1292,6 +1335,12 @@ def _assemble(spec: _Spec, rows: np.ndarray, *, day, y, y_raw, P, T, cal, reason
     dof = n - p
     rmse = math.sqrt(fit.sse / dof) if dof > 0 else 0.0
     cv = rmse / mean_y if mean_y > 0 else 0.0
+    cv_routine = cv
+    if routine is not None and int(routine.sum()) > n:
+        X_r = _design(spec.drivers, spec.th, spec.tc, dummies, P[routine], T[routine], cal[routine])
+        e_r = y[routine] - X_r @ fit.beta
+        mean_r, dof_r = float(y[routine].mean()), int(routine.sum()) - p
+        cv_routine = math.sqrt(float(e_r @ e_r) / dof_r) / mean_r if dof_r > 0 and mean_r > 0 else cv
     nmbe = float(fit.resid.sum()) / (dof * mean_y) if dof > 0 and mean_y > 0 else 0.0
     if n >= 4 and dof > 0 and mean_y > 0:
         e_oos = yr - _out_of_sample(X, yr, folds)
@@ -1353,7 +1402,8 @@ def _assemble(spec: _Spec, rows: np.ndarray, *, day, y, y_raw, P, T, cal, reason
         fitted_residuals=(day[rows].astype("datetime64[D]").astype(np.int64), np.asarray(fit.resid, dtype=float)),
         forward_nmbe=fl(fwd_nmbe), forward_bias_p_value=fl(fwd_p),
         class_mean_design={int(c): tuple(fl(v) for v in X[cal[rows] == c].mean(axis=0))
-                           for c in np.unique(cal[rows])})
+                           for c in np.unique(cal[rows])},
+        cv_rmse_routine=fl(cv_routine))
 
 
 def _insufficient(*, day, y_raw, P, T, cal, reason, detail, labels, confidence, days_in_period, days_missing,

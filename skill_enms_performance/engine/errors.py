@@ -110,6 +110,17 @@ class InsufficientHistoryError(EnmsError):
                          f"({days_found} usable days)", seu_name=seu_name, date=day, days_found=days_found)
 
 
+class BillingMeterError(EnmsError):
+    """An SEU read too rarely for a daily baseline (a monthly, billing-period meter): its days cannot be judged."""
+    code = "billing_meter"
+
+    def __init__(self, seu_name: str, interval_days: float) -> None:
+        days = round(interval_days)
+        super().__init__(f"{seu_name} is read about every {days} days (a billing meter): a daily baseline cannot "
+                         "be built from it", seu_name=seu_name, interval_days=days,
+                         data_quality_code="reading_interval_too_long")
+
+
 class NoOpportunityError(EnmsError):
     code = "no_opportunity"
 

@@ -158,6 +158,10 @@ class PerformanceAnalysis(JsonMixin):
     attribution: dict[str, Any] = dataclasses.field(default_factory=dict)
     data_quality: DataQuality | None = None
     significant: bool = False
+    #: the analysed day's calendar class (working_day, saturday, closed_day) and why: its own production, the
+    #: same holiday / bridge day / week in earlier years, a setting, or the public holidays and weekday alone
+    day_class: str | None = None
+    day_class_reason: str | None = None
     #: the baseline's (day numbers, residuals) in memory only, never in JSON: a fleet total estimates the
     #: correlation of its SEUs' errors from them
     fitted_residuals: tuple = dataclasses.field(default=(), repr=False, compare=False, metadata={"json": False})

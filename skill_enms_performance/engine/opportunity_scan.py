@@ -17,7 +17,7 @@ from .catalogue import Catalogue, select_seus
 from .errors import InsufficientHistoryError, InvalidRequestError, ReadOnlyDatabaseError, per_seu
 from .models import ImplementationEffort, ImprovementType, Opportunity, OpportunityReport, Priority
 from .periods import period_days
-from .series import Baseline, Series, with_production
+from .series import Baseline, Series
 from .settings import EngineSettings
 from .timeutil import day_bounds_utc, local_today
 
@@ -79,8 +79,8 @@ def detect(series: Series, seu: SeuRow, start: dt.date, window_start: dt.date, f
     """The detectors on an SEU's window of days (and hours, where it reports production), priced (pure but
     for the cache of model input)."""
     settings = series.settings
-    data, model = fit.data, fit.model
-    report_data = with_production(data, series.daily_data(seu, window, ("daily", None), fit.generation))
+    model = fit.model
+    report_data = fit.report_data(window)
     predicted = model.predict_many(report_data)
     days = [dt.date.fromisoformat(str(d)) for d in report_data.day]
     findings = [f for f in opp.residual_episodes(days, predicted.residual_kwh, predicted.se_kwh,

@@ -20,7 +20,7 @@ from . import analysis, calendar, mv
 from .baseline import BaselineModel, DailyData, DayDrivers, Prediction, cusum
 from .errors import InsufficientHistoryError
 from .models import AnalysisWindow, DataQuality, PerformanceAnalysis
-from .series import Baseline, Series, with_production
+from .series import Baseline, Series
 from .settings import EngineSettings
 from .timeutil import day_bounds_utc, local_midnight_utc, local_time_of_day
 
@@ -145,6 +145,7 @@ async def analyse_day(series: Series, seu: SeuRow, day: dt.date, now: dt.datetim
     mode = await series.mode()
     first, last = series.baseline_period(day)
     partial = day == today
+    await series.check_interval(seu)
     start = local_midnight_utc(day, seu.timezone)
     end = now if partial else day_bounds_utc(day, day, seu.timezone)[1]
     if partial and mode == "rollup":
@@ -192,7 +193,8 @@ def verdict_of(series: Series, seu: SeuRow, day: dt.date, now: dt.datetime, part
     and models)."""
     settings = series.settings
     data, model = fit.data, fit.model
-    cal = series.calendar(seu, [day])[0]
+    day_class = series.judged(seu, [day_row], fit)[0]
+    cal = day_class.code
     production = day_row.production
     if production is None and np.isfinite(data.production).any():
         production = 0.0  # the SEU reports production, but none today: it produced nothing
@@ -222,7 +224,7 @@ def verdict_of(series: Series, seu: SeuRow, day: dt.date, now: dt.datetime, part
         baseline=analysis.baseline_summary(model, prediction),
         fitted_residuals=model.fitted_residuals,
         drivers={"production_units": day_row.production, "temp_mean_c": day_row.temp_mean_c,
-                 "calendar": calendar.LABELS.get(cal, str(cal)),
+                 "calendar": calendar.LABELS.get(cal, str(cal)), "holiday": day_class.holiday,
                  "in_range": prediction.in_range, "imputed": list(prediction.imputed_drivers)},
         attribution=attribution,
         data_quality=DataQuality(
@@ -231,6 +233,7 @@ def verdict_of(series: Series, seu: SeuRow, day: dt.date, now: dt.datetime, part
             excluded_days=[{"date": e.date.isoformat(), "reason": e.reason} for e in model.excluded_days],
             notes=[note_text(n) for n in note_codes], note_codes=note_codes),
         significant=significant,
+        day_class=day_class.label, day_class_reason=day_class.reason,
     )
 
 
@@ -271,7 +274,7 @@ async def chart_series(series: Series, seu: SeuRow, day: dt.date, days: int) -> 
 def _chart_points(series: Series, seu: SeuRow, day: dt.date, fit: Baseline, shown: list[SeriesDay]
                   ) -> dict[str, object]:
     model = fit.model
-    report = with_production(fit.data, series.daily_data(seu, shown, ("daily", None), fit.generation))
+    report = fit.report_data(shown)
     predicted = model.predict_many(report)
     return {"seu_name": seu.name, "energy_source": seu.energy_source, "analysis_date": day.isoformat(),
             "days": [str(d) for d in report.day], "actual_kwh": [round(float(v), 3) for v in report.energy_kwh],

@@ -28,12 +28,16 @@ from ..store import SeriesDay, SeuRow, Store
 from . import calendar
 from .baseline import BaselineModel, DailyData, Predictions, fit_baseline
 from .catalogue import price_per_kwh
-from .errors import InsufficientHistoryError, NoDataError
+from .errors import BillingMeterError, InsufficientHistoryError, NoDataError
 from .settings import EngineSettings
 from .timeutil import local_today
 
 CALENDAR_LABEL_LIST = tuple(calendar.LABELS[k] for k in sorted(calendar.LABELS))
 T = TypeVar("T")
+#: days before the baseline read to learn the calendar only (holidays move by up to five weeks between years)
+CALENDAR_MARGIN_DAYS = 42
+#: a meter read less often than this (seconds) gets no daily model: two days
+BILLING_INTERVAL_S = 2 * 86400.0
 
 
 class LRU(OrderedDict):
@@ -98,17 +102,40 @@ class Baseline:
     tag: tuple               # what the rows are, for the cache of model input (see ``Series.daily_data``)
     series: "Series" = dataclasses.field(repr=False)
     generation: int = 0      # the cache generation the rows were read in (what cached model input follows)
+    #: days just before the baseline, read only to learn the calendar (last year's Ascension bridge day lies
+    #: before a 365-day baseline of this year's)
+    margin: list[SeriesDay] = dataclasses.field(default_factory=list)
 
     # plain memos, not functools.cached_property: before Python 3.12 that holds one lock per property for every
     # instance, so the loop reading a cached model would wait for any fit running in a compute thread
     _data: DailyData | None = dataclasses.field(default=None, init=False, repr=False)
     _model: BaselineModel | None = dataclasses.field(default=None, init=False, repr=False)
+    _calendar_days: dict[dt.date, calendar.DayClass] | None = dataclasses.field(default=None, init=False, repr=False)
 
     @property
     def data(self) -> DailyData:
         if self._data is None:
-            self._data = self.series.daily_data(self.seu, self.history, self.tag, self.generation)
+            self._data = self.series.daily_data(self.seu, self.history, self.tag, self.generation, self.classes)
         return self._data
+
+    @property
+    def calendar_days(self) -> dict[dt.date, calendar.DayClass]:
+        """Calendar classes learned from the margin and baseline days' own data, by day (cached by the series)."""
+        if self._calendar_days is None:
+            self._calendar_days = self.series.learned_days(self)
+        return self._calendar_days
+
+    @property
+    def classes(self) -> list[calendar.DayClass]:
+        """The baseline days' calendar classes, learned from their own data."""
+        by_day = self.calendar_days
+        return [by_day[r.day] for r in self.history]
+
+    def report_data(self, rows: list[SeriesDay]) -> DailyData:
+        """Analysed or reported days as model input, their classes judged against these baseline days."""
+        return with_production(self.data, self.series.daily_data(
+            self.seu, rows, ("report", self.tag, self.history[0].day if self.history else None),
+            self.generation, self.series.judged(self.seu, rows, self)))
 
     @property
     def model(self) -> BaselineModel:
@@ -123,7 +150,8 @@ class Baseline:
             return True
         if not self.history:
             return False
-        data = self.series.data.get(self.series.data_key(self.seu, self.history, self.tag, self.generation))
+        data = self.series.data.get(self.series.data_key(self.seu, self.history, self.tag, self.generation,
+                                                         self.classes))
         return data is not None and self.series.model_key(self.seu, data) in self.series.models
 
     async def fit(self) -> "Baseline":
@@ -145,7 +173,8 @@ class Series:
         self._recheck = dt.timedelta(hours=settings.rollup_recheck_hours)
         size = settings.model_cache_size
         self.series, self.data, self.models = LRU(size), LRU(size), LRU(size)
-        self.rates, self.left_out = LRU(size), LRU(size)
+        self.rates, self.left_out, self.intervals = LRU(size), LRU(size), LRU(size)
+        self.calendars = LRU(size)
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
@@ -244,15 +273,27 @@ class Series:
         return await self._kept(self.series, self.key(seu, "hourly", first, last),
                                 lambda: self.store.hourly_profile(seu, start_utc, end_utc))
 
+    async def check_interval(self, seu: SeuRow) -> None:
+        """Refuse an SEU whose meter is read less often than every ``BILLING_INTERVAL_S`` (a monthly, billing
+        meter): its days cannot carry a daily model, and a daily baseline from a few readings would be wrong."""
+        interval = await self._kept(self.intervals, self.key(seu, "interval"),
+                                    lambda: self.store.reading_interval_s(seu))
+        if interval is not None and interval > BILLING_INTERVAL_S:
+            raise BillingMeterError(seu.name, interval / 86400.0)
+
     async def history(self, seu: SeuRow, baseline: tuple[dt.date, dt.date], fetch: tuple[dt.date, dt.date],
                       mode: str, exclude: tuple[dt.date, dt.date] | None = None) -> Baseline:
         """(seu, days) -> rows, baseline days, model input, fitted model: the one path of every question.
         ``fetch`` is the span read (the baseline and the days asked about); the baseline days are those of
         ``baseline`` outside ``exclude`` (the analysed or reported days)."""
-        rows = await self.daily(seu, fetch[0], fetch[1], mode)
+        await self.check_interval(seu)
         first, last = baseline
+        start = min(fetch[0], first - dt.timedelta(days=CALENDAR_MARGIN_DAYS))
+        read = await self.daily(seu, start, fetch[1], mode)
+        rows = [r for r in read if r.day >= fetch[0]]
         history = [r for r in rows if first <= r.day <= last and not (exclude and exclude[0] <= r.day <= exclude[1])]
-        return Baseline(seu, rows, history, ("daily", exclude), self, self.cache_generation())
+        margin = [r for r in read if r.day < first]
+        return Baseline(seu, rows, history, ("daily", exclude), self, self.cache_generation(), margin)
 
     def fitted(self, seu: SeuRow, history: list[SeriesDay], kind: str) -> Baseline:
         """The same for rows read another way (a running day's same hours): ``kind`` names how."""
@@ -294,38 +335,94 @@ class Series:
             raise InsufficientHistoryError(seu.name, start, len(fit.history))
 
         def predicted() -> tuple[BaselineModel, DailyData, Predictions]:
-            report = with_production(fit.data, self.daily_data(seu, reporting, ("daily", None), fit.generation))
+            report = fit.report_data(reporting)
             return fit.model, report, fit.model.predict_many(report)
 
         return await self.compute(predicted)
 
     # --- model input and models -------------------------------------------------------------
-    def calendar(self, seu: SeuRow, days: list[dt.date]) -> list[int]:
+    def country(self, seu: SeuRow) -> tuple[str | None, str | None]:
+        """(country, subdivision) of the SEU's factory: a setting, else from its time zone and location."""
         override = self.settings.holiday_countries.get(seu.factory or "", "")
         country, _, subdiv = override.partition("-") if override else (calendar.country_for(seu.timezone), "", "")
         subdiv = subdiv or calendar.subdivision_for(country, seu.location)
-        return calendar.classes(days, country, subdiv or None)
+        return country, subdiv or None
 
-    def daily_data(self, seu: SeuRow, rows: list[SeriesDay], tag: tuple = (), generation: int | None = None
-                   ) -> DailyData:
+    def priors(self, seu: SeuRow, days: list[dt.date]) -> list[calendar.DayClass]:
+        """The classes before the data is looked at: settings (``day_classes`` of the factory), public holidays,
+        the day of the week."""
+        country, subdiv = self.country(seu)
+        overrides = {str(k).strip().lower(): v for k, v in
+                     (self.settings.day_classes.get(seu.factory or "") or {}).items()}
+        return [calendar.prior(d, country, subdiv, overrides) for d in days]
+
+    def calendar(self, seu: SeuRow, days: list[dt.date]) -> list[int]:
+        """Prior calendar classes (no data looked at)."""
+        return [c.code for c in self.priors(seu, days)]
+
+    def learned(self, seu: SeuRow, rows: list[SeriesDay]) -> list[calendar.DayClass]:
+        """Classes of baseline days learned from their own data (``calendar.learn``)."""
+        days = [r.day for r in rows]
+        priors = self.priors(seu, days)
+        if not self.settings.learn_calendar:
+            return priors
+        has_production = sum(r.production is not None for r in rows) >= max(1, len(rows) // 2)
+        return calendar.learn(days, [r.energy_kwh for r in rows],
+                              [r.production for r in rows] if has_production else None, priors)
+
+    def judged(self, seu: SeuRow, rows: list[SeriesDay], fit: "Baseline") -> list[calendar.DayClass]:
+        """Classes of analysed or reported days against the baseline ``fit`` (``calendar.judge``): their own
+        production decides, else the same holidays, bridge days and shutdown weeks of the baseline."""
+        days = [r.day for r in rows]
+        priors = self.priors(seu, days)
+        if not self.settings.learn_calendar:
+            return priors
+        has_production = bool(np.isfinite(fit.data.production).any())
+        typical = calendar.typical_production(self.priors(seu, [r.day for r in fit.history]),
+                                              [r.production for r in fit.history]) if has_production else 0.0
+        by_day = fit.calendar_days
+        country, subdiv = self.country(seu)
+        return [calendar.judge(r.day, r.production, has_production, typical, p, by_day, country, subdiv)
+                for r, p in zip(rows, priors, strict=True)]
+
+    def learned_days(self, fit: "Baseline") -> dict[dt.date, calendar.DayClass]:
+        """``learned`` for a baseline's margin and history, by day, kept like model input (the loop asks for it to
+        know whether a model is cached)."""
+        rows = fit.margin + fit.history
+        if not rows:
+            return {}
+        key = self.key(fit.seu, "calendar", *fit.tag, rows[0].day, rows[-1].day, len(rows),
+                       generation=fit.generation)
+        return self.calendars.make(key, lambda: dict(zip((r.day for r in rows), self.learned(fit.seu, rows),
+                                                         strict=True)))
+
+    def daily_data(self, seu: SeuRow, rows: list[SeriesDay], tag: tuple = (), generation: int | None = None,
+                   classes: list[calendar.DayClass] | None = None) -> DailyData:
         """Rows as model input, kept like the rows (calendars of 365 days cost time). ``tag`` names what the rows
         are: same-hours and whole-day series of the same days are different data, and so are days with one
         day left out (``("daily", excluded span)``); ``("daily", None)`` is every day between the first and last.
-        ``generation``: the one the rows were read in (default: now)."""
+        ``generation``: the one the rows were read in (default: now). ``classes``: the days' calendar classes
+        (default: learned from the rows themselves, as baseline days)."""
         if not rows:
             return self.build_daily_data(seu, rows)
-        return self.data.make(self.data_key(seu, rows, tag, generation), lambda: self.build_daily_data(seu, rows))
+        return self.data.make(self.data_key(seu, rows, tag, generation, classes),
+                              lambda: self.build_daily_data(seu, rows, classes))
 
-    def data_key(self, seu: SeuRow, rows: list[SeriesDay], tag: tuple, generation: int | None) -> tuple:
-        return self.key(seu, "data", *tag, rows[0].day, rows[-1].day, len(rows), generation=generation)
+    def data_key(self, seu: SeuRow, rows: list[SeriesDay], tag: tuple, generation: int | None,
+                 classes: list[calendar.DayClass] | None = None) -> tuple:
+        return self.key(seu, "data", *tag, rows[0].day, rows[-1].day, len(rows),
+                        None if classes is None else tuple(c.code for c in classes), generation=generation)
 
-    def build_daily_data(self, seu: SeuRow, rows: list[SeriesDay]) -> DailyData:
+    def build_daily_data(self, seu: SeuRow, rows: list[SeriesDay],
+                         classes: list[calendar.DayClass] | None = None) -> DailyData:
         days = [r.day for r in rows]
         has_production = sum(r.production is not None for r in rows) >= max(1, len(rows) // 2)
         production = [r.production if r.production is not None else 0.0 for r in rows] if has_production else None
+        if classes is None:
+            classes = self.learned(seu, rows)
         return DailyData(day=days, energy_kwh=[r.energy_kwh for r in rows], production=production,
                          temp_mean_c=[np.nan if r.temp_mean_c is None else r.temp_mean_c for r in rows],
-                         calendar=self.calendar(seu, days), coverage=[r.coverage for r in rows],
+                         calendar=[c.code for c in classes], coverage=[r.coverage for r in rows],
                          calendar_labels=CALENDAR_LABEL_LIST)
 
     def model_for(self, seu: SeuRow, data: DailyData, key: tuple = ()) -> BaselineModel:

@@ -19,6 +19,10 @@ class EngineSettings:
     baseline_start: str | None = None   # fixed ISO 50001 EnB period (YYYY-MM-DD), both or neither
     baseline_end: str | None = None
     holiday_countries: dict[str, str] = dataclasses.field(default_factory=dict)  # factory -> "DE-BY"
+    #: a factory's own calendar over the holidays package and the data: factory -> {"YYYY-MM-DD" or holiday
+    #: name: "working" | "saturday" | "closed"}
+    day_classes: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
+    learn_calendar: bool = True         # learn working and closed days from the plant's own data
     create_rollups: bool = True         # create the engine's schema where the role may
     rollup_refresh_s: float = 60.0      # rollups older than this are refreshed before use
     rollup_recheck_hours: float = 48.0  # re-aggregated on every refresh (late or corrected data)

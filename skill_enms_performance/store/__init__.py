@@ -30,7 +30,7 @@ ENERGY_TYPE_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 #: version of rollup.sql; rollups of another version are dropped and rebuilt
-ROLLUP_VERSION = 4
+ROLLUP_VERSION = 5  # 5: an hour with a single reading covers that reading's interval
 
 # The driver's errors, by what they mean to a caller (``Store.guard`` turns them into ``store.errors``; the engine
 # maps those to its codes and imports no driver):
@@ -330,6 +330,7 @@ class Store:
                 aliases = [(t, kind) for kind, names in ENERGY_TYPE_ALIASES.items() for t in names]
                 await conn.execute(Q.MERGE_HOURLY_ALIASES, since, to, [t for t, _ in aliases],
                                    [k for _, k in aliases], timeout=self._rollup_timeout_s)
+                await conn.execute(Q.SET_READING_INTERVALS, since, to, timeout=self._rollup_timeout_s)
                 changed = not incremental or before != await conn.fetchval(Q.HOURLY_DIGEST, since, to)
                 for statement in (Q.DELETE_DAILY, Q.INSERT_DAILY, Q.DELETE_DAILY_PRODUCTION,
                                   Q.INSERT_DAILY_PRODUCTION, Q.DELETE_DAILY_WEATHER, Q.INSERT_DAILY_WEATHER):
@@ -425,6 +426,11 @@ class Store:
     async def fetchval(self, sql: str, *args: Any) -> Any:
         pool = await self.pool()
         return await pool.fetchval(sql, *args)
+
+    async def reading_interval_s(self, seu: SeuRow) -> float | None:
+        """The typical interval between the SEU's readings in seconds (the longest of its machines)."""
+        value = await self.fetchval(Q.READING_INTERVAL_S, list(seu.machine_ids), energy_types_for(seu.energy_source))
+        return float(value) if value is not None else None
 
     async def data_range(self, seu: SeuRow) -> tuple[dt.datetime | None, dt.datetime | None]:
         row = await self.fetchrow(Q.DATA_RANGE, list(seu.machine_ids), energy_types_for(seu.energy_source))

@@ -27,13 +27,41 @@ ORDER BY s.name, es.name
 """
 
 # A reading counts when it is plausible: present, not negative, and no more than ten times what the machine's
-# rated power draws in an hour (readings are 1 s to 1 h apart). A meter reset turned into an interval by an
-# upstream converter (minus the meter total, or all of it) fails that test in every path below.
+# rated power draws over the reading's interval (at least an hour): a daily or monthly meter reading holds a
+# day's or a month's energy. A reading's interval is the shorter of the gaps to the machine's previous and next
+# readings of that energy type (the other gap may be an outage); it is looked up only for a reading above ten
+# rated hours, so the usual case costs nothing. A meter reset turned into an interval by an upstream converter
+# (minus the meter total, or all of it) fails that test in every path below.
+
+
+def _plausible(r: str = "r", m: str = "m") -> str:
+    """SQL: reading ``r`` of machine ``m`` has a value, is not negative and not above ten times the rated power
+    over its interval."""
+    gap = ("(SELECT {agg}(q.time) FROM energy_readings q WHERE q.machine_id = {r}.machine_id "
+           "AND q.energy_type = {r}.energy_type AND q.time {op} {r}.time)")
+    prev = gap.format(agg="max", op="<", r=r)
+    nxt = gap.format(agg="min", op=">", r=r)
+    interval_h = (f"extract(epoch FROM least(coalesce({r}.time - {prev}, {nxt} - {r}.time), "
+                  f"coalesce({nxt} - {r}.time, {r}.time - {prev}))) / 3600.0")
+    return (f"({r}.energy_kwh IS NOT NULL AND {r}.energy_kwh >= 0 AND ({r}.energy_kwh <= 10 * {m}.rated_power_kw "
+            f"OR {r}.energy_kwh <= 10 * {m}.rated_power_kw * {interval_h}))")
+
+
+PLAUSIBLE = _plausible()
+
+# Coverage of an hour that holds a single reading is that reading's interval (a daily meter covers its day, a
+# monthly one its month), the shorter of the gaps to its neighbours; an hour of an hourly meter stays an hour.
+# Raw paths: the readings ``r`` (one per machine and instant) with ``interval_s``.
+READING_INTERVAL = """
+    SELECT r.*, extract(epoch FROM least(coalesce(r.time - lag(r.time) OVER w, lead(r.time) OVER w - r.time),
+                                         coalesce(lead(r.time) OVER w - r.time, r.time - lag(r.time) OVER w)))
+               AS interval_s
+    FROM r WINDOW w AS (PARTITION BY r.machine_id ORDER BY r.time)"""
 # Readings of the SEU on [$3, $4) that were left out: missing (NULL), implausible (negative, or too large), and
 # duplicated (the same machine and instant under two names of the SEU's energy).
 LEFT_OUT_READINGS = """
 SELECT count(*) FILTER (WHERE r.energy_kwh IS NULL) AS missing,
-       count(*) FILTER (WHERE r.energy_kwh < 0 OR r.energy_kwh > 10 * m.rated_power_kw) AS implausible,
+       count(*) FILTER (WHERE r.energy_kwh IS NOT NULL AND NOT """ + PLAUSIBLE + """) AS implausible,
        count(*) - count(DISTINCT (r.machine_id, r.time)) AS duplicated
 FROM energy_readings r JOIN machines m ON m.id = r.machine_id
 WHERE r.machine_id = ANY($1::uuid[]) AND r.energy_type = ANY($2::text[]) AND r.time >= $3 AND r.time < $4
@@ -52,14 +80,15 @@ WITH r AS (
     WHERE r.machine_id = ANY($1::uuid[]) AND r.energy_type = ANY($2::text[])
       AND r.time >= $3 AND r.time < $4
       AND (NOT $7 OR (r.time AT TIME ZONE $5)::time < $6::time)
-      AND r.energy_kwh IS NOT NULL AND r.energy_kwh >= 0 AND r.energy_kwh <= 10 * m.rated_power_kw
+      AND """ + PLAUSIBLE + """
     ORDER BY r.machine_id, r.time, r.energy_type
+), ri AS (""" + READING_INTERVAL + """
 ), per_hour AS (  -- coverage per hour, as the rollups count it: a gap of hours is a gap, not a wider spacing
     SELECT day, machine_id, sum(energy_kwh) AS e, count(*) AS n,
-           least(3600.0, CASE WHEN count(*) > 1
-                              THEN count(*) * extract(epoch FROM max(time) - min(time)) / (count(*) - 1)
-                              ELSE 3600.0 END) AS covered_s
-    FROM r GROUP BY day, machine_id, date_trunc('hour', time)
+           CASE WHEN count(*) > 1
+                THEN least(3600.0, count(*) * extract(epoch FROM max(time) - min(time)) / (count(*) - 1))
+                ELSE greatest(3600.0, coalesce(max(interval_s), 3600.0)) END AS covered_s
+    FROM ri GROUP BY day, machine_id, date_trunc('hour', time)
 ), per_machine AS (
     SELECT day, machine_id, sum(e) AS e, sum(n) AS n, sum(covered_s) AS covered_s
     FROM per_hour GROUP BY day, machine_id
@@ -77,7 +106,7 @@ SELECT day, sum(e) AS energy_kwh, sum(n)::int AS readings,
 FROM windows
 GROUP BY day
 ORDER BY day
-"""
+"""  # noqa: S608 - the fence and interval fragments are constants of this module, no input
 
 DATA_RANGE = """
 SELECT min(time) AS first, max(time) AS last
@@ -161,7 +190,7 @@ SELECT r.machine_id, r.energy_type, date_trunc('hour', r.time) AS hour,
 FROM energy_readings r
 JOIN machines m ON m.id = r.machine_id JOIN factories f ON f.id = m.factory_id
 WHERE r.time >= $1 AND r.time < $2
-  AND r.energy_kwh IS NOT NULL AND r.energy_kwh >= 0 AND r.energy_kwh <= 10 * m.rated_power_kw
+  AND """ + PLAUSIBLE + """
 GROUP BY r.machine_id, r.energy_type, date_trunc('hour', r.time), f.timezone
 """
 
@@ -189,7 +218,7 @@ mixed AS (
         FROM energy_readings r JOIN machines m ON m.id = r.machine_id
         WHERE r.machine_id = x.machine_id AND r.energy_type = ANY(x.types)
           AND r.time >= x.hour AND r.time < x.hour + interval '1 hour'
-          AND r.energy_kwh IS NOT NULL AND r.energy_kwh >= 0 AND r.energy_kwh <= 10 * m.rated_power_kw
+          AND """ + PLAUSIBLE + """
         ORDER BY r.time, r.energy_type
     ) d
     GROUP BY x.machine_id, x.hour, x.keep
@@ -202,6 +231,43 @@ mixed AS (
 DELETE FROM enms_perf.hourly h
 USING mixed x
 WHERE h.machine_id = x.machine_id AND h.hour = x.hour AND h.energy_type = ANY(x.types) AND h.energy_type <> x.keep
+"""  # noqa: S608 - the fence and interval fragments are constants of this module, no input
+
+# Rollups: an hour of [$1, $2) holding a single reading covers that reading's interval, the shorter of the gaps
+# to the machine's neighbouring hours of that energy type (the other gap may be an outage). Only hours whose
+# interval is longer than an hour change (daily and monthly meters).
+SET_READING_INTERVALS = """
+UPDATE enms_perf.hourly h
+SET covered_s = g.interval_s
+FROM (
+    SELECT x.machine_id, x.energy_type, x.hour,
+           extract(epoch FROM least(coalesce(x.hour - p.hour, n.hour - x.hour),
+                                    coalesce(n.hour - x.hour, x.hour - p.hour))) AS interval_s
+    FROM enms_perf.hourly x
+    LEFT JOIN LATERAL (SELECT q.hour FROM enms_perf.hourly q
+                       WHERE q.machine_id = x.machine_id AND q.energy_type = x.energy_type AND q.hour < x.hour
+                       ORDER BY q.hour DESC LIMIT 1) p ON true
+    LEFT JOIN LATERAL (SELECT q.hour FROM enms_perf.hourly q
+                       WHERE q.machine_id = x.machine_id AND q.energy_type = x.energy_type AND q.hour > x.hour
+                       ORDER BY q.hour LIMIT 1) n ON true
+    WHERE x.hour >= $1 AND x.hour < $2 AND x.readings = 1
+) g
+WHERE h.machine_id = g.machine_id AND h.energy_type = g.energy_type AND h.hour = g.hour AND g.interval_s > 3600
+"""
+
+# The typical interval between an SEU's readings: per machine the median gap of its last 60 instants, the longest
+# of its machines (seconds; NULL without two readings). A meter read monthly cannot carry a daily model.
+READING_INTERVAL_S = """
+SELECT max(med) AS interval_s FROM (
+    SELECT (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY g.gap)
+            FROM (SELECT extract(epoch FROM t.time - lag(t.time) OVER (ORDER BY t.time)) AS gap
+                  FROM (SELECT DISTINCT x.time FROM (
+                            SELECT r.time FROM energy_readings r
+                            WHERE r.machine_id = mid AND r.energy_type = ANY($2::text[])
+                            ORDER BY r.time DESC LIMIT 60) x) t) g
+            WHERE g.gap IS NOT NULL) AS med
+    FROM unnest($1::uuid[]) AS mid
+) per_machine
 """
 
 DELETE_HOURLY_PRODUCTION = "DELETE FROM enms_perf.hourly_production WHERE hour >= $1 AND hour < $2"
@@ -343,14 +409,15 @@ WITH r AS (
     FROM energy_readings r JOIN machines m ON m.id = r.machine_id
     WHERE r.machine_id = ANY($1::uuid[]) AND r.energy_type = ANY($2::text[])
       AND r.time >= $7 AND r.time < $8
-      AND r.energy_kwh IS NOT NULL AND r.energy_kwh >= 0 AND r.energy_kwh <= 10 * m.rated_power_kw
+      AND """ + PLAUSIBLE + """
     ORDER BY r.machine_id, r.time, r.energy_type
+), ri AS (""" + READING_INTERVAL + """
 ), hourly AS (
     SELECT machine_id, day, hour, sum(energy_kwh) AS e, max(power_kw) AS peak, count(*) AS n,
-           least(3600.0, CASE WHEN count(*) > 1
-                              THEN count(*) * extract(epoch FROM max(time) - min(time)) / (count(*) - 1)
-                              ELSE 3600.0 END) AS covered_s
-    FROM r GROUP BY machine_id, day, hour
+           CASE WHEN count(*) > 1
+                THEN least(3600.0, count(*) * extract(epoch FROM max(time) - min(time)) / (count(*) - 1))
+                ELSE greatest(3600.0, coalesce(max(interval_s), 3600.0)) END AS covered_s
+    FROM ri GROUP BY machine_id, day, hour
 ), ph AS (
     SELECT machine_id, date_trunc('hour', time) AS hour, sum(greatest(production_count, 0)) AS production
     FROM production_data
@@ -385,7 +452,7 @@ SELECT e.day, e.energy_kwh::float8, e.idle_kwh::float8, e.running_kwh::float8, e
 FROM e LEFT JOIN p ON p.day = e.day LEFT JOIN w ON w.day = e.day
 WHERE e.day BETWEEN $4 AND $5
 ORDER BY e.day
-"""
+"""  # noqa: S608 - the fence and interval fragments are constants of this module, no input
 
 # Same-hours series for a partial day: per local day, the energy and production of the hours
 # before the cut-off hour plus the given fraction of the cut-off hour; mean temperature of those

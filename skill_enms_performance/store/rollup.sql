@@ -5,7 +5,7 @@ CREATE SCHEMA IF NOT EXISTS enms_perf;
 
 -- Rollups are derived data: a different version is dropped and rebuilt by the engine.
 CREATE TABLE IF NOT EXISTS enms_perf.meta (version integer NOT NULL);
-INSERT INTO enms_perf.meta (version) SELECT 4 WHERE NOT EXISTS (SELECT 1 FROM enms_perf.meta);
+INSERT INTO enms_perf.meta (version) SELECT 5 WHERE NOT EXISTS (SELECT 1 FROM enms_perf.meta);
 
 -- Per machine, energy type and UTC hour (local hours of whole-hour time zones).
 CREATE TABLE IF NOT EXISTS enms_perf.hourly (

@@ -193,6 +193,9 @@ def describe_error(error: Mapping[str, Any], lang: str, today: dt.date | None = 
         return "error.unknown_group", {"group": without_article(str(error.get("group", "")), lang)}
     if code == "no_opportunity":
         return "error.no_opportunity", {"seu": str(error.get("seu_name", ""))}
+    if code == "billing_meter":
+        return "error.billing_meter", {"seu": str(error.get("seu_name", "")),
+                                       "days": str(int(error.get("interval_days") or 0))}
     if code in {"database_unavailable", "database_preparing", "timeout", "invalid_request", "busy",
                 "read_only_database"}:
         return f"error.{code}", {}
@@ -241,7 +244,7 @@ SPOKEN_DIALOGS: tuple[str, ...] = (
     "action.equipment_degradation_hvac", "action.equipment_degradation", "action.inefficient_scheduling",
     "plans.count", "plans.count_one", "plans.none", "plans.count_in_progress", "plans.count_planned",
     "plans.count_completed", "savings.saved", "savings.excess", "savings.as_expected", "subject.plant",
-    "error.no_opportunity",
+    "error.no_opportunity", "error.billing_meter",
     *(f"machines.{kind}" for kind in MACHINE_TYPE_WORDS["en"]),  # the plural of every machine type known by word
     *(f"machine.{kind}" for kind in MACHINE_TYPE_WORDS["en"]),   # ... and its singular (a group of one)
 )
