@@ -392,8 +392,12 @@ def read_utterance(draft: Draft, lang: str, seus: Sequence[Any], resolver: SeuRe
     group_words = ""  # the group is read (machine_type, factory); its words are not spoken back
     spoken = parsed.seu.words if parsed.seu is not None else ""
     others = [s for s in parsed.names[1:] if s.seu_name != (parsed.seu.seu_name if parsed.seu else None)]
+    # days and periods are read from the utterance as said ("on 2025-11-05", "11/03/2025"), the names cut out
+    utterance = draft.utterance
+    for spot in parsed.names:
+        utterance = _without(utterance, spot.words) if spot.words.lower() in utterance.lower() else utterance
     return dataclasses.replace(
-        draft, op=parsed.op, utterance=parsed.rest, spoken=spoken, parsed=True,
+        draft, op=parsed.op, utterance=utterance, spoken=spoken, parsed=True,
         energy_source=draft.energy_source or parsed.energy_source, group=group_words,
         machine_type=parsed.machine_type, factory=parsed.factory, ranking=parsed.ranking,
         spoken_b=others[0].words if others else "", save=draft.save or parsed.save)

@@ -140,8 +140,11 @@ def _nameish(word: str, lang: str, resolver: SeuResolver) -> bool:
     key = (word, lang)
     if key not in cache:
         vocab = getattr(resolver, "_vocab", frozenset())
+        from .names import ALIASES, _lang, locale_aliases
+
+        alias_words = {w for k in {**ALIASES[_lang(lang)], **locale_aliases(lang)} for w in k.split()}
         said = resolver._spoken_tokens(word, lang)[0]
-        cache[key] = bool(said) and all(
+        cache[key] = word in alias_words or bool(said) and all(
             t in vocab or t.isdigit() or len(t) == 1 or t in _name_fillers(lang) or any(t in v for v in vocab) or
             len(t) >= 4 and any(len(v) >= 4 and fuzz.ratio(t, v) >= 80.0 for v in vocab) for t in said)
     return cache[key]
@@ -195,6 +198,9 @@ def spot_names(words: list[str], lang: str, resolver: SeuResolver, fillers: set[
                 found.append(Spotted(" ".join(span), i, i + n, result.seu_name, (), result.energy_source))
                 taken |= set(range(i, i + n))
             elif result.status == "ambiguous":
+                after = words[i + n] if i + n < len(words) else ""
+                if after.isdigit() or len(after) == 1 and after.isalpha() and after not in fillers:
+                    continue  # "compressor 3": a unit that does not exist, never a choice among the others
                 fitting = tuple(c for c in result.candidates if _kind_said(span, c, resolver, lang))
                 if fitting:
                     one = fitting[0] if len(fitting) == 1 else None
@@ -240,6 +246,8 @@ def _shared_type(candidates: Sequence[str], resolver: SeuResolver) -> str | None
 
 
 def _plural_type(span: Sequence[str], resolver: SeuResolver, lang: str) -> bool:
+    if span[-1] in getattr(resolver, "_vocab", ()) and resolver.resolve_machine_type(span[-1], lang) is None:
+        return False  # ends in a word of a name that is no kind ("klimaanlage main"): a name
     phrase = " ".join(span)
     mtype = resolver.resolve_machine_type(phrase, lang)
     return mtype is not None and _is_plural(phrase, mtype, lang)
@@ -261,6 +269,12 @@ def parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any],
     names = spot_names(words, lang, resolver, fillers)
     general = _general_sense(words, names, resolver, lang)
     names = [s for s in names if s not in general]
+    every = set(_cue_phrases("all", lang))
+    for k, spot in enumerate(names):  # "all boilers", "alle Kessel": the kind, even when the plant has one
+        if spot.start > 0 and words[spot.start - 1] in every and \
+                (mtype := resolver.resolve_machine_type(spot.words, lang)) is not None:
+            names[k] = Spotted(spot.words, spot.start, spot.end, None, resolver.names_of_type(mtype) and
+                               tuple(resolver.names_of_type(mtype)) or (), None)
     used = {i for s in names for i in range(s.start, s.end)}
     rest_words = [w for i, w in enumerate(words) if i not in used]
     rest = " ".join(rest_words)
@@ -272,7 +286,8 @@ def parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any],
             mtype = resolver.resolve_machine_type(spot.words, lang) or _shared_type(spot.candidates, resolver)
             if mtype is not None:
                 machine_type = mtype
-                plural_type = _is_plural(spot.words, mtype, lang) or spot.words.split()[-1].endswith("s")
+                plural_type = _is_plural(spot.words, mtype, lang) or words[spot.start - 1:spot.start] in (
+                    [w] for w in every)
     if machine_type is None:
         machine_type, plural_type = _compound_type(rest_words, lang)
         machine_type = machine_type if plural_type else None  # "Wärmepumpe" is a kind of thing, not our pumps
@@ -280,15 +295,20 @@ def parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any],
         for n in (3, 2, 1):
             for i in range(len(rest_words) - n + 1):
                 phrase = " ".join(rest_words[i:i + n])
+                after = rest_words[i + n] if i + n < len(rest_words) else ""
+                if any(w.isdigit() or len(w) == 1 for w in rest_words[i:i + n]):
+                    continue
                 if len(phrase) >= 4 and (mtype := resolver.resolve_machine_type(phrase, lang)) is not None:
-                    machine_type, plural_type = mtype, _is_plural(phrase, mtype, lang)
+                    plural = _is_plural(phrase, mtype, lang)
+                    if not plural and (after.isdigit() or len(after) == 1 and after.isalpha()):
+                        continue  # "compressor 3": a unit that does not exist, not the compressors
+                    machine_type, plural_type = mtype, plural
                     break
             if machine_type:
                 break
     _, factory = speech.resolve_group(" ".join(w for w in rest_words if w not in ("all", "alle")), resolver, seus,
                                       lang) if rest_words else (None, None)
     everything = cue(rest_words, "we", lang) or cue(rest_words, "everything", lang)
-    factory = _factory_name(factory, seus)
     source = spoken_source(" ".join(words), lang) or next((s.energy_source for s in names if s.energy_source), None)
     cues = {op: cue(words, f"cue.{op}", lang) for op in CUE_OPS}
     save = cue(words, "save_cue", lang) and not cues["opportunities"]
@@ -353,8 +373,8 @@ def _is_plural(phrase: str, mtype: str, lang: str) -> bool:
     words = phrase.lower().split()
     last = words[-1] if words else ""
     singular = {f.split()[-1] for f in forms[:1]} | {mtype.split("_")[-1]}
-    return last not in singular and (last.endswith(("s", "en", "er", "n")) or len(forms) > 0 and last in
-                                     {f.split()[-1] for f in forms[1:]} - singular)
+    endings = ("en", "er", "n") if _lang(lang) == "de" else ("s",)
+    return last not in singular and last.endswith(endings)
 
 
 def _op(cues: dict[str, bool], hint: str | None, names: list[Spotted], distinct: list[str],
