@@ -44,6 +44,7 @@ class Request:
     group_words: str = ""
     ranking: dict[str, Any] | None = None  # ranking: {"n": 3 | None, "order": "most"|"least", "by": "energy"|...}
     seu_name_b: str | None = None          # compare: the second SEU
+    direction: str | None = None      # why: "more" (why so much), "less" (why so little) or None (not said)
 
     def event(self) -> dict[str, Any]:
         """The ``enms.performance.request`` record of this request (fields as the bus API names them)."""
@@ -130,7 +131,8 @@ async def answer_analyze(engine: Engine, request: Request, lang: str) -> Answer:
     today = local_today(engine.now(), seu.timezone)
     verdict = speech.describe_analysis(payload, lang, today)
     payload["voice_summary"] = speech.speak(*verdict, lang)
-    lines = speech.describe_attribution(payload, lang, today) if request.op == "why" else [verdict]
+    lines = speech.describe_attribution(payload, lang, today, request.direction) if request.op == "why" \
+        else [verdict]
     return Answer(payload, lines, today)
 
 
@@ -177,7 +179,7 @@ async def answer_action_plans(engine: Engine, request: Request, lang: str) -> An
     page = {"limit": request.limit} if request.limit is not None else {}
     listed = await engine.action_plans(request.status, seu=request.seu_name, offset=request.offset, **page)
     counts = listed.get("counts", {})
-    return Answer(listed, [("plans.count", {k: str(counts.get(k, 0)) for k in ("in_progress", "planned", "completed")})])
+    return Answer(listed, [speech.describe_plan_counts(counts, lang)])
 
 
 async def answer_savings(engine: Engine, request: Request, lang: str) -> Answer:

@@ -129,8 +129,9 @@ class Conversation:
                 day = said.day or today
             if day > today:
                 return _error(FutureDateError(day, today), lang, today)
+            direction = speech.asked_direction(draft.utterance, lang, [draft.spoken]) if draft.op == "why" else None
             return Request(draft.op, seu_name=draft.seu_name, energy_source=draft.energy_source,
-                           day=day.isoformat())
+                           day=day.isoformat(), direction=direction)
         if draft.op in ("summary", "ranking"):
             return self._summary(draft, lang, seus, resolver, today)
         if draft.op in ("opportunities", "savings"):

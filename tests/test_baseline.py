@@ -521,9 +521,13 @@ def test_multiplicative_noise_interval_coverage_per_class():
     assert one.se_kwh == pytest.approx(many.se_kwh[i], rel=1e-12)
     assert many.standardised_residual[i] == pytest.approx(
         (fresh.energy_kwh[i] - one.expected_kwh) / one.se_kwh, rel=1e-9)
+    # the closed days' own s has the closed days' own degrees of freedom (~103), not the pooled n - p
+    dof_closed = m.class_dof[CAL_CLOSED]
+    assert 90 < dof_closed < 0.5 * (m.n - m.p) and one.dof == int(dof_closed)
     assert one.half_width_kwh == pytest.approx(
-        stats.t.ppf(0.95, m.dof) * m.class_s_kwh[CAL_CLOSED]
+        stats.t.ppf(0.95, dof_closed) * m.class_s_kwh[CAL_CLOSED]
         * math.sqrt(1 + np.array([1.0, 0.0, 1.0]) @ np.array(m.xtx_inv) @ np.array([1.0, 0.0, 1.0])), rel=1e-9)
+    assert sum(m.class_dof.values()) == pytest.approx(m.n - m.p, abs=1e-6)
 
 
 def test_multiplicative_noise_spike_on_working_day_is_excluded_and_flagged():
@@ -545,10 +549,10 @@ def test_class_scales_in_json_and_old_dicts_load():
     blob = m.to_dict()
     assert blob["class_s_kwh"] == {str(k): v for k, v in sorted(m.class_s_kwh.items())}
     back = BaselineModel.from_dict(json.loads(json.dumps(blob, allow_nan=False)))
-    assert back == m and back.class_s_kwh == m.class_s_kwh
+    assert back == m and back.class_s_kwh == m.class_s_kwh and back.class_dof == m.class_dof
     x = DayDrivers(0.0, None, CAL_CLOSED)
     assert back.predict(x) == m.predict(x)
-    old = {k: v for k, v in blob.items() if k not in ("class_s_kwh", "class_scale_p_value")}
+    old = {k: v for k, v in blob.items() if k not in ("class_s_kwh", "class_scale_p_value", "class_dof")}
     legacy = BaselineModel.from_dict(old)
     assert legacy.class_s_kwh == {} and legacy.class_scale_p_value == 1.0
     assert legacy.predict(x).se_kwh == pytest.approx(

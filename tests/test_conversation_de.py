@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from . import test_speech_style as style
 from .conftest import REF_NOW
 
 pytestmark = pytest.mark.e2e
@@ -55,3 +56,21 @@ def test_a_plan_asked_to_be_saved_is_saved_at_once(session):
     record = session.ask("speichere einen aktionsplan für kompressor eins")
     assert record["intent"] == "action_plan", record
     assert record["dialogs"] == ["plan.summary", "plan.saved"], record
+
+
+# --- issue 15: what the user hears, in German (the style checks: tests/test_speech_style.py) -----------------------
+@pytest.mark.parametrize("utterance, tense", style.PIPELINE_DAYS["de-de"])
+def test_style_a_day_is_spoken_in_its_tense(session, utterance, tense):
+    style.assert_day_in_its_tense(session.ask(utterance), "de-de", tense)
+
+
+@pytest.mark.parametrize("utterance", style.PIPELINE_WHY_SO_MUCH["de-de"])
+def test_style_why_so_much_leads_with_what_raised_it(session, utterance):
+    style.assert_why_so_much_leads_with_what_raised_it(session.ask(utterance), "de-de")
+
+
+@pytest.mark.parametrize("utterance", style.PIPELINE_COUNTS_AND_UNITS["de-de"])
+def test_style_counts_units_and_numbers(session, utterance):
+    record = session.ask(utterance)
+    assert not any(d.startswith("error.") for d in record["dialogs"]), record
+    style.assert_heard_in_style(record, "de-de")

@@ -71,8 +71,12 @@ def test_past_day_has_the_seed_fields_and_matches_independent_sql(plant_dsn):
     json.dumps(payload)  # serialisable, no NaN
     assert payload["energy_source"] == "electricity" and payload["date"] == "2025-10-21"
     assert payload["iso50001_status"] in {"excellent", "on_target", "requires_attention", "non_compliant"}
-    assert set(payload["root_cause_analysis"]) == {"primary_factor", "impact_description", "contributing_factors",
-                                                   "confidence"}
+    rca = payload["root_cause_analysis"]
+    # the seed's four fields first; the test behind the factor added (confidence is a score, p_value a probability)
+    assert list(rca)[:4] == ["primary_factor", "impact_description", "contributing_factors", "confidence"]
+    assert set(rca) == {"primary_factor", "impact_description", "contributing_factors", "confidence", "p_value",
+                        "p_value_test"}
+    assert rca["p_value_test"] in {"deviation_t", "driver_f"} and 0.0 <= rca["p_value"] <= 1.0
     daily = run(_independent_daily(plant_dsn, "Compressor-1", ["energy", "electricity", "electrical"],
                                    "America/Los_Angeles", day, day))
     assert payload["actual_energy_kwh"] == pytest.approx(daily[day], abs=1e-3)
@@ -113,6 +117,8 @@ def test_hvac_fault_is_significant_excess_with_a_recommendation(plant_dsn):
     assert result.iso50001_status.value == "non_compliant"
     assert result.root_cause_analysis.primary_factor == "excess_consumption"
     assert result.root_cause_analysis.confidence > 0.9
+    # the probability statement: a deviation this large on a routine day has p below 1 - the interval's level
+    assert result.root_cause_analysis.p_value_test == "deviation_t" and result.root_cause_analysis.p_value < 0.10
     assert result.recommendations and result.recommendations[0].estimated_savings_kwh > 0
 
 

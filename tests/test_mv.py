@@ -157,6 +157,25 @@ def test_insufficient_and_fallback_models_do_not_decide():
     assert not mv.decides(fallback)
 
 
+# --- 8: the ASHRAE CV(RMSE) limit belongs to the reporting period, not to the baseline ----------------------
+def test_ashrae_cv_limit_is_that_of_the_reporting_period():
+    from skill_enms_performance.engine.baseline import ashrae_cv_limit
+
+    assert [ashrae_cv_limit(d) for d in (None, 1, 30, 334, 365, 1826, 1900)] == [
+        0.20, 0.20, 0.20, 0.20, 0.25, 0.25, 0.30]
+    # a two-year baseline with CV(RMSE) 21 %: before, its length alone set the limit at 25 % and every
+    # day's verdict passed; now a day (a reporting period under a year) has 20 %, a year's savings 25 %
+    model = fit_baseline(DailyData(**plant(seed=21, n=730, noise=250)))
+    assert 0.20 < model.cv_rmse < 0.25
+    gate = {g.name: g for g in model.validity.gates}["cv_rmse_ashrae"]
+    assert gate.threshold == 0.20 and not gate.passed and not model.valid
+    assert not mv.decides(model) and not mv.decides(model, 91)
+    assert mv.decides(model, 365) and mv.reporting_validity(model, 365).verdict == "valid_with_warnings"
+    # the limit does not depend on the baseline's length: a 120-day baseline of the same noise, a year's savings
+    short = fit_baseline(DailyData(**plant(seed=21, n=120, noise=250)))
+    assert {g.name: g for g in mv.reporting_validity(short, 365).gates}["cv_rmse_ashrae"].threshold == 0.25
+
+
 def test_period_uncertainty_grows_with_autocorrelation_and_counts_only_included_days():
     model, report = _model_and_report(m=91, ar_rho=0.6)
     assert model.residual_autocorrelation > 0.4
@@ -166,6 +185,61 @@ def test_period_uncertainty_grows_with_autocorrelation_and_counts_only_included_
     assert band.se_kwh > 1.8 * iid.se_kwh and band.dof < model.n - model.p
     half = mv.period_uncertainty(model, report, include=np.arange(91) < 45)
     assert half.days == 45 and half.se_kwh < band.se_kwh
+
+
+# --- 13: a plant total of SEUs that share weather, production and calendar ------------------------------
+def _plant_coverage(corr, *, k=4, reps=1500, n=365, m=30, seed=13, conf=0.90):
+    """Share of simulated reporting months whose plant total of (actual - expected) lies in the band, with
+    the SEUs' uncertainties combined by ``mv.plant_uncertainty`` and in quadrature. Each SEU: E = a + b P +
+    scale * noise, its noise sqrt(corr) * (shared part) + sqrt(1 - corr) * (its own)."""
+    rng = np.random.default_rng(seed)
+    N, p = n + m, 2
+    days = np.arange(n)
+    scale = np.array([20.0, 30.0, 15.0, 25.0, 10.0, 40.0])[:k]
+    t = float(special.stdtrit(n - p, 0.5 + conf / 2))
+    hits = {"combined": 0, "quadrature": 0}
+    for _ in range(reps):
+        P = rng.uniform(800, 1200, N)
+        X = np.column_stack([np.ones(N), P])
+        noise = math.sqrt(corr) * rng.normal(size=N) + math.sqrt(1 - corr) * rng.normal(size=(k, N))
+        Y = 100.0 + 0.5 * P + scale[:, None] * noise
+        C = np.linalg.inv(X[:n].T @ X[:n])
+        B = C @ X[:n].T @ Y[:, :n].T                       # p x k
+        res = Y[:, :n] - (X[:n] @ B).T
+        s = np.sqrt((res ** 2).sum(axis=1) / (n - p))
+        total = float((Y[:, n:] - (X[n:] @ B).T).sum())
+        sx = X[n:].sum(axis=0)
+        u = t * s * math.sqrt(m + float(sx @ C @ sx))      # each SEU's exact period half-width
+        combined = mv.plant_uncertainty(u, [(days, res[i]) for i in range(k)])
+        hits["combined"] += abs(total) <= combined
+        hits["quadrature"] += abs(total) <= math.sqrt(float(u @ u))
+    return {key: v / reps for key, v in hits.items()}
+
+
+def test_plant_uncertainty_covers_with_correlated_seus_where_quadrature_does_not():
+    """Four SEUs whose errors correlate at 0.5 (shared weather, production, calendar), a month's total at 90 %:
+    combined with the estimated correlation it covers 89.9 %, in quadrature 72.1 % (measured, 1500 months).
+    Independent SEUs: both cover ~90 % (the estimated correlations are ~0)."""
+    cov = _plant_coverage(0.5)
+    assert abs(cov["combined"] - 0.90) <= 0.03, cov
+    assert cov["quadrature"] < 0.80, cov
+    independent = _plant_coverage(0.0, reps=600, seed=14)
+    assert abs(independent["combined"] - 0.90) <= 0.035, independent
+
+
+def test_residual_correlation_is_estimated_on_common_days_and_bounded_when_unknown():
+    rng = np.random.default_rng(3)
+    shared = rng.normal(size=400)
+    a = (np.arange(0, 365), shared[:365] + 0.5 * rng.normal(size=365))
+    b = (np.arange(35, 400), shared[35:] + 0.5 * rng.normal(size=365))
+    R = mv.residual_correlation([a, b, (), (np.arange(380, 400), rng.normal(size=20))])
+    assert R[0, 1] == pytest.approx(0.8, abs=0.05)          # 1 / (1 + 0.25) on the 330 common days
+    # no residuals / 20 common days: taken as 1 (an upper bound), then made positive semi-definite
+    assert R[0, 2] > 0.9 and R[0, 3] > 0.9
+    assert np.all(np.linalg.eigvalsh(R) >= -1e-9) and np.allclose(np.diag(R), 1.0)
+    assert mv.plant_uncertainty([3.0, 4.0], [(), ()]) == pytest.approx(7.0)        # fully correlated: linear
+    assert mv.plant_uncertainty([3.0, 4.0], [(np.arange(50), shared[:50]),
+                                             (np.arange(50), -shared[:50])]) == pytest.approx(1.0)
 
 
 # --- 4: plant totals, through the engine's own savings code (store replaced by synthetic SEUs) ----------
@@ -221,6 +295,53 @@ def test_plant_savings_leave_out_seus_without_a_baseline_or_with_an_invalid_one(
     assert asked["good"] == (dt.date(2027, 6, 2), dt.date(2028, 5, 31))
     assert by_name["good"].baseline_period["basis"] == "pre_measure"
     assert asked["flat"] == (dt.date(2028, 1, 2), dt.date(2028, 12, 31))   # rolling: 365 days before
+
+
+def test_plant_savings_total_combines_seus_with_their_residual_correlation():
+    """Through Engine.savings: two SEUs whose baselines erred identically (one plant, one weather) add up
+    linearly (2u), not in quadrature (1.41u); an SEU with independent residuals adds in quadrature."""
+    import asyncio
+    import datetime as dt
+
+    from skill_enms_performance.engine import Engine
+    from skill_enms_performance.store import SeuRow
+
+    def seu(name):
+        return SeuRow(id=name, name=name, energy_source="electricity", unit="kwh", cost_per_unit=0.2,
+                      carbon_factor=None, machine_ids=(), machine_names=(), machine_types=(), factory="F",
+                      factory_id="f", timezone="UTC")
+
+    twin_model, twin_report = _model_and_report(seed=8, m=30)
+    other_model, other_report = _model_and_report(seed=31, m=30)
+    engine = Engine("postgresql://nobody@127.0.0.1:1/none", clock=lambda: dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+
+    async def price(s, start, end):
+        return 0.2
+
+    async def measures():
+        return {}
+
+    def total(cases):
+        rows = [seu(k) for k in cases]
+
+        async def seus(refresh=False):
+            return rows
+
+        async def reporting(s, start, end, baseline=None):
+            model, report = cases[s.name]
+            return model, report, model.predict_many(report)
+
+        engine.seus, engine._reporting, engine._price, engine._measure_starts = seus, reporting, price, measures
+        return asyncio.run(engine.savings(None, {"start": "2029-01-01", "end": "2029-01-30"}))
+
+    twins = total({"a": (twin_model, twin_report), "b": (twin_model, twin_report)})
+    u = twins.items[0].uncertainty_kwh
+    assert u > 0 and twins.total_uncertainty_kwh == pytest.approx(2 * u, abs=0.15)
+    apart = total({"a": (twin_model, twin_report), "c": (other_model, other_report)})
+    ua, uc = (i.uncertainty_kwh for i in apart.items)
+    r = mv.residual_correlation([twin_model.fitted_residuals, other_model.fitted_residuals])[0, 1]
+    assert abs(r) < 0.2                                      # independent noise: ~0 correlation estimated
+    assert apart.total_uncertainty_kwh == pytest.approx(math.sqrt(ua ** 2 + uc ** 2 + 2 * r * ua * uc), abs=0.15)
 
 
 def test_savings_baseline_is_fixed_before_the_measure():

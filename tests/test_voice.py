@@ -373,8 +373,10 @@ def test_speakable(value, lang, expected):
 
 @pytest.mark.parametrize("value, lang, expected", [
     (40.72, "en-us", "41 percent"), (4.27, "en-us", "4.3 percent"), (9.96, "en-us", "10 percent"),
-    (12.5, "en-us", "13 percent"), (0.04, "en-us", "0.04 percent"), (-3.21, "en-us", "minus 3.2 percent"),
-    (40.72, "de-de", "41 Prozent"), (4.27, "de-de", "4,3 Prozent"),
+    (12.5, "en-us", "13 percent"), (0.04, "en-us", "less than 1 percent"), (-3.21, "en-us", "minus 3.2 percent"),
+    (40.72, "de-de", "41 Prozent"), (4.27, "de-de", "4,3 Prozent"), (0.12, "de-de", "weniger als 1 Prozent"),
+    (1073.4, "en-us", "1,100 percent"), (99.4, "en-us", "99 percent"), (0.96, "en-us", "less than 1 percent"),
+    (0.995, "en-us", "1 percent"), (-1073.4, "de-de", "minus 1100 Prozent"),  # two significant digits, never more
 ])
 def test_speakable_percent(value, lang, expected):
     assert speakable_percent(value, lang) == expected
@@ -454,11 +456,14 @@ def test_german_dates_in_sentences():
     error = {"code": "no_data", "seu_name": "Compressor-1", "date": "2023-05-01", "first_date": "2024-01-01",
              "last_date": "2025-11-06"}
     assert speech.speak(*speech.describe_error(error, "de-de", ASKED), "de-de") == (
-        "Für Compressor-1 habe ich keine Daten für Montag, 1. Mai 2023. "
+        "Für Compressor-1 habe ich am Montag, 1. Mai 2023 keine Daten. "
         "Die Daten reichen vom 1. Januar 2024 bis 6. November 2025.")
     assert speech.speak(*speech.describe_error(error, "en-us", ASKED), "en-us") == (
         "I have no data for Compressor-1 on monday, may first, twenty twenty three. The data runs from monday, "
         "january first, twenty twenty four to thursday, november sixth, twenty twenty five.")
+    yesterday = {**error, "date": "2025-11-05"}  # a near day is said as a when phrase: never "on yesterday"
+    assert speech.speak(*speech.describe_error(yesterday, "en-us", ASKED), "en-us").startswith(
+        "I have no data for Compressor-1 yesterday.")
 
 
 

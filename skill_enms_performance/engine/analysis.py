@@ -30,7 +30,8 @@ from .models import ImplementationEffort, ImprovementType, ISO50001Status, Prior
 ON_TARGET_BAND_PCT = 5.0
 #: significant excess above this share of expected is "non_compliant"
 NON_COMPLIANT_PCT = 15.0
-#: a model's verdict scales how much its statements can be trusted
+#: a model's verdict scales the evidence SCORES (``confidence``) of its statements: fixed weights by convention,
+#: not probabilities
 VERDICT_WEIGHT = {"valid": 1.0, "valid_with_warnings": 0.85, "invalid": 0.5, "insufficient_data": 0.3}
 
 
@@ -56,11 +57,20 @@ def iso_status(deviation_percent: float, significant: bool) -> ISO50001Status:
     return ISO50001Status.NON_COMPLIANT
 
 
+def deviation_p_value(deviation: float, se: float, dof: int) -> float:
+    """Two-sided p-value of a deviation against its standard error (t with ``dof``): the probability of a
+    deviation at least this large if the day were routine. 1.0 where undefined."""
+    if se <= 0 or dof < 1 or not math.isfinite(deviation):
+        return 1.0
+    return float(2.0 * stats.t.sf(abs(deviation) / se, dof))
+
+
 def deviation_confidence(deviation: float, se: float, dof: int) -> float:
-    """Probability that a deviation of this size is not noise (two-sided t), 0..1."""
+    """1 - ``deviation_p_value`` (0 where undefined): a score, not the probability that the deviation is real
+    (that would need a prior on deviations; a p-value is a probability of the data given no deviation)."""
     if se <= 0 or dof < 1 or not math.isfinite(deviation):
         return 0.0
-    return float(2.0 * stats.t.cdf(abs(deviation) / se, dof) - 1.0)
+    return 1.0 - deviation_p_value(deviation, se, dof)
 
 
 def model_weight(model: BaselineModel) -> float:
@@ -88,17 +98,20 @@ def attribute(model: BaselineModel, drivers: DayDrivers, actual_kwh: float, pred
         factor = "normal_operation"
     else:
         factor = _factor_name(primary, effects[primary], drivers, model)
+    # confidence: an evidence score (verdict weight x (1 - p)), not a probability; p_value is the test's own
     if factor == "normal_operation":
-        confidence = weight * (1.0 - deviation_confidence(effects["performance"], prediction.se_kwh, prediction.dof))
+        p_value, test = deviation_p_value(effects["performance"], prediction.se_kwh, prediction.dof), "deviation_t"
+        confidence = weight * p_value
         description = (f"Consumption is within the expected range of the normalised baseline "
                        f"({prediction.lower_kwh:.0f} to {prediction.upper_kwh:.0f} kWh)")
     elif primary == "performance":
-        confidence = weight * deviation_confidence(effects["performance"], prediction.se_kwh, prediction.dof)
+        p_value, test = deviation_p_value(effects["performance"], prediction.se_kwh, prediction.dof), "deviation_t"
+        confidence = weight * (1.0 - p_value) if prediction.se_kwh > 0 else 0.0
         word = "more" if effects["performance"] > 0 else "less"
         description = (f"{abs(effects['performance']):.0f} kWh {word} than the baseline predicts for this day's "
                        f"production, weather and calendar")
     else:
-        p_value = _driver_p_value(model, primary)
+        p_value, test = _driver_p_value(model, primary), "driver_f"
         confidence = weight * (1.0 - p_value)
         description = _driver_description(primary, effects[primary], drivers, model,
                                           parts.get("reference_production"))
@@ -115,7 +128,8 @@ def attribute(model: BaselineModel, drivers: DayDrivers, actual_kwh: float, pred
         "primary": primary,
         "typical_day": model.typical.to_dict(),
     }
-    return attribution, RootCauseAnalysis(factor, description, contributing, round(max(0.0, min(1.0, confidence)), 3))
+    return attribution, RootCauseAnalysis(factor, description, contributing, round(max(0.0, min(1.0, confidence)), 3),
+                                          p_value=float(f"{min(max(p_value, 0.0), 1.0):.4g}"), p_value_test=test)
 
 
 def _driver_p_value(model: BaselineModel, effect: str) -> float:

@@ -53,7 +53,8 @@ Decisions a reader must know (ISO 50006 and ASHRAE Guideline 14, as the README s
   fail is ``forward_bias`` (goal): the model fitted on the first nine tenths predicts the last tenth
   (``forward_nmbe``); it fails when that bias exceeds the NMBE goal and its p-value against the exact
   period band (engine/mv.py) is below 0.01.
-* Prediction interval of a day of calendar class c: t(1-a/2, n-p) * s_c * sqrt(1 + x0'(X'X)^-1 x0), and
+* Prediction interval of a day of calendar class c: t(1-a/2, dof_c) * s_c * sqrt(1 + x0'(X'X)^-1 x0) (dof_c
+  = the class's own degrees of freedom where s_c is the class's own, else n - p: ``residual_dof``), and
   ``se_kwh`` / standardised residuals with the same s_c. s_c = sqrt(SSres_c / dof_c) with dof_c = the sum
   of (1 - leverage) over the class's fitted days (the classes' dof add up to n - p). It is used
   (``class_s_kwh``) for classes with >= 8 fitted days when a Brown-Forsythe test rejects equal residual
@@ -62,9 +63,11 @@ Decisions a reader must know (ISO 50006 and ASHRAE Guideline 14, as the README s
   ordinary pooled OLS ones.
 * n_effective = n(1-rho)/(1+rho), rho = lag-1 autocorrelation of the residuals over pairs of consecutive
   calendar days in the fit; rho <= 0 gives n' = n; n' is never below 2 (or n).
-* Validity gates (``validity.gates``): ``min_days`` and ``cv_rmse_ashrae`` are required (ASHRAE limit by
-  baseline length per baselines.md: 20 % below 12 months, 25 % for 12-60 months, 30 % beyond, months =
-  round(period days / 30.4375); ``ashrae_cv_limit`` overrides); ``cv_rmse_goal`` (15 %) and
+* Validity gates (``validity.gates``): ``min_days`` and ``cv_rmse_ashrae`` are required (ASHRAE Guideline
+  14 limit by the length of the REPORTING period the model serves, not of the baseline: 20 % with less
+  than 12 months of reporting data, 25 % for 12-60 months, 30 % beyond, months = round(days / 30.4375);
+  a fitted model carries the under-a-year limit (a day's verdict), ``validity_for_reporting`` re-judges it
+  for a longer savings or summary period; ``ashrae_cv_limit`` overrides); ``cv_rmse_goal`` (15 %) and
   ``nmbe_out_of_sample`` (0.5 %) are goals; ``r2`` >= 0.5, ``baseline_length`` >= 365 days,
   ``missing_days`` <= 10 % are advisory. ``energy_varies`` is required: a baseline of constant energy
   has s = 0 and a zero-width interval that would call any difference significant. Verdict: ``valid``, ``valid_with_warnings``, ``invalid``,
@@ -374,6 +377,12 @@ class BaselineModel:
     class_s_kwh: dict[int, float] = dataclasses.field(default_factory=dict)
     #: Brown-Forsythe test of equal residual variance across the calendar classes (1.0 = not tested)
     class_scale_p_value: float = 1.0
+    #: degrees of freedom of each ``class_s_kwh`` (the sum of 1 - leverage over the class's fitted days): a
+    #: day judged with its class's s takes its t quantile with these, not with the pooled n - p
+    class_dof: dict[int, float] = dataclasses.field(default_factory=dict)
+    #: (day numbers, residuals kWh) of the fitted days, in memory only (not in ``to_dict``, not compared): the
+    #: plant's uncertainty estimates the correlation of SEUs' residuals from them (``mv.plant_uncertainty``)
+    fitted_residuals: tuple = dataclasses.field(default=(), compare=False, repr=False)
     #: forward holdout: the model fitted on all but the last tenth of the fitted days predicts that tenth
     #: (NMBE of the holdout, and the two-sided p-value of its bias against the period band; 1.0 = not run)
     forward_nmbe: float = 0.0
@@ -406,6 +415,16 @@ class BaselineModel:
     def t_value(self, confidence: float | None = None) -> float:
         conf = self.confidence if confidence is None else confidence
         return float(special.stdtrit(self.dof, 0.5 + conf / 2.0))
+
+    def residual_dof(self, calendar: Any) -> np.ndarray:
+        """Degrees of freedom of ``residual_scale`` for days of class(es) ``calendar``: the class's own
+        (``class_dof``) where it has its own s, else the pooled n - p."""
+        c = np.asarray(calendar).astype(np.int64).reshape(-1)
+        d = np.full(c.size, float(self.dof))
+        for code in self.class_s_kwh:
+            if code in self.class_dof:
+                d[c == code] = max(float(self.class_dof[code]), 1.0)
+        return d
 
     def residual_scale(self, calendar: Any) -> np.ndarray:
         """Residual standard deviation (kWh) of days of calendar class(es) ``calendar``: the class's own
@@ -455,7 +474,9 @@ class BaselineModel:
         expected = X @ self._beta
         lev = np.einsum("ij,jk,ik->i", X, self._cinv, X)
         se = self.residual_scale(calendar) * np.sqrt(np.maximum(1.0 + lev, 0.0))
-        half = self.t_value(confidence) * se
+        conf = self.confidence if confidence is None else confidence
+        # t with the degrees of freedom of the s used: a class's own s has its own (smaller) dof
+        half = special.stdtrit(self.residual_dof(calendar), 0.5 + conf / 2.0) * se
         return expected, se, half
 
     def predict(self, x: DayDrivers, confidence: float | None = None) -> Prediction:
@@ -470,7 +491,7 @@ class BaselineModel:
             names = [d for d, v in (("production", x.production), ("temp_mean_c", x.temp_mean_c))
                      if (d in in_range) and not math.isfinite(_num(v))]
         return Prediction(expected_kwh=e, lower_kwh=e - h, upper_kwh=e + h, half_width_kwh=h,
-                          se_kwh=float(se[0]), dof=self.dof,
+                          se_kwh=float(se[0]), dof=int(self.residual_dof(calendar)[0]),
                           confidence=float(self.confidence if confidence is None else confidence),
                           in_range={k: bool(v[0]) for k, v in in_range.items()}, imputed_drivers=tuple(names))
 
@@ -549,6 +570,8 @@ class BaselineModel:
         """Plain JSON types only (dates as ISO strings, int keys as strings)."""
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
+            if f.name == "fitted_residuals":
+                continue
             v = getattr(self, f.name)
             if f.name == "calendar_labels":
                 v = {str(k): s for k, s in v.items()}
@@ -568,7 +591,7 @@ class BaselineModel:
                 v = [list(r) for r in v]
             elif f.name == "candidates":
                 v = [dict(c) for c in v]
-            elif f.name == "class_s_kwh":
+            elif f.name in ("class_s_kwh", "class_dof"):
                 v = {str(k): float(x) for k, x in sorted(v.items())}
             elif f.name == "class_mean_design":
                 v = {str(k): [float(x) for x in r] for k, r in sorted(v.items())}
@@ -600,9 +623,10 @@ class BaselineModel:
         kw["candidates"] = tuple(dict(c) for c in kw.get("candidates", ()))
         kw["class_s_kwh"] = {int(k): float(x) for k, x in (kw.get("class_s_kwh") or {}).items()}
         kw["class_scale_p_value"] = float(kw.get("class_scale_p_value", 1.0))
+        kw["class_dof"] = {int(k): float(x) for k, x in (kw.get("class_dof") or {}).items()}
         kw["class_mean_design"] = {int(k): tuple(float(x) for x in r)
                                    for k, r in (kw.get("class_mean_design") or {}).items()}
-        known = {f.name for f in dataclasses.fields(cls)}
+        known = {f.name for f in dataclasses.fields(cls)} - {"fitted_residuals"}
         return cls(**{k: v for k, v in kw.items() if k in known})
 
 
@@ -644,7 +668,8 @@ def fit_baseline(data: DailyData, *, confidence: float = 0.90, criterion: str = 
                  cooling_range_c: tuple[float, float] = (12.0, 30.0), min_coverage: float = 0.5,
                  min_days: int = 14, min_calendar_days: int = 5, outlier_iqr: float = 3.0,
                  fallback_days: int = 30, folds: int = 10, cv_goal: float = 0.15,
-                 ashrae_cv_limit: float | None = None, nmbe_goal: float = 0.005) -> BaselineModel:
+                 ashrae_cv_limit: float | None = None, nmbe_goal: float = 0.005,
+                 reporting_days: int | None = None) -> BaselineModel:
     """Fit the daily baseline of ``data`` (the module docstring states every rule applied).
 
     ``confidence``: two-sided level of the prediction intervals (0.90 = baselines.md default).
@@ -653,8 +678,9 @@ def fit_baseline(data: DailyData, *, confidence: float = 0.90, criterion: str = 
     of its readings. ``min_days``: fewer usable days -> ``mean_30d`` with verdict ``insufficient_data``.
     ``min_calendar_days``: a calendar class needs this many usable days to get its dummy.
     ``outlier_iqr``: residual fence in IQRs around the median. ``fallback_days``: window of ``mean_30d``.
-    ``folds``: blocks of the out-of-sample NMBE. ``cv_goal``, ``ashrae_cv_limit`` (None = by baseline
-    length), ``nmbe_goal``: validity gates. Never raises on data: degenerate inputs give a fallback model
+    ``folds``: blocks of the out-of-sample NMBE. ``cv_goal``, ``ashrae_cv_limit`` (None = Guideline 14's
+    limit for a reporting period of ``reporting_days`` days, None = under a year: ``ashrae_cv_limit()``),
+    ``nmbe_goal``: validity gates (``validity_for_reporting`` re-judges a model for a longer period). Never raises on data: degenerate inputs give a fallback model
     whose ``validity`` and ``fallback_reason`` say what happened.
     """
     if not 0.0 < confidence < 1.0:
@@ -682,7 +708,7 @@ def fit_baseline(data: DailyData, *, confidence: float = 0.90, criterion: str = 
     common_kw = dict(day=day, y=y0, y_raw=y, P=P, T=T, cal=cal, reason=reason, detail=detail, labels=labels,
                      confidence=confidence, days_in_period=days_in_period, days_missing=days_missing,
                      min_days=min_days, cv_goal=cv_goal, ashrae_cv_limit=ashrae_cv_limit, nmbe_goal=nmbe_goal,
-                     folds=folds)
+                     folds=folds, reporting_days=reporting_days)
 
     n_quality = int(quality.sum())
     if n_quality == 0:
@@ -1175,8 +1201,9 @@ def _lag1(resid: np.ndarray, day: np.ndarray) -> float:
 
 
 def _class_scales(X: np.ndarray, resid: np.ndarray, cinv: np.ndarray, cal: np.ndarray,
-                  s: float) -> tuple[dict[int, float], float]:
-    """Residual scale per calendar class, and the p-value of the test that chose to use them.
+                  s: float) -> tuple[dict[int, float], float, dict[int, float]]:
+    """Residual scale per calendar class, the p-value of the test that chose to use them, and each scale's
+    degrees of freedom dof_c.
 
     s_c = sqrt(SSres_c / dof_c), dof_c = sum over the class's fitted days of (1 - h_ii), h_ii the leverage
     of day i. Since sum(h_ii) = p, the classes' dof add up to n - p (the pooled dof), and E[SSres_c] =
@@ -1190,11 +1217,11 @@ def _class_scales(X: np.ndarray, resid: np.ndarray, cinv: np.ndarray, cal: np.nd
     """
     n, p = X.shape
     if n - p <= 0 or not s > 0 or cal.size != n:
-        return {}, 1.0
+        return {}, 1.0, {}
     classes, counts = np.unique(cal, return_counts=True)
     eligible = [int(c) for c, k in zip(classes, counts, strict=True) if k >= _CLASS_MIN_DAYS]
     if len(eligible) < 2:
-        return {}, 1.0
+        return {}, 1.0, {}
     groups = [resid[cal == c] for c in eligible]
     z = [np.abs(g - np.median(g)) for g in groups]
     N, k = sum(g.size for g in z), len(z)
@@ -1207,27 +1234,52 @@ def _class_scales(X: np.ndarray, resid: np.ndarray, cinv: np.ndarray, cal: np.nd
     else:
         p_value = 0.0 if between > 0 else 1.0
     if not p_value < _SCALE_TEST_ALPHA:
-        return {}, p_value
+        return {}, p_value, {}
     lev = np.einsum("ij,jk,ik->i", X, cinv, X)
     out: dict[int, float] = {}
+    dofs: dict[int, float] = {}
     for c in eligible:
         m = cal == c
         dof_c = float(np.sum(1.0 - lev[m]))
         if dof_c >= 1.0:
             out[c] = math.sqrt(float(resid[m] @ resid[m]) / dof_c)
-    return out, p_value
+            dofs[c] = dof_c
+    return out, p_value, dofs
 
 
-def _ashrae_limit(days_in_period: int, override: float | None) -> float:
+def ashrae_cv_limit(reporting_days: int | None = None, override: float | None = None) -> float:
+    """ASHRAE Guideline 14 whole-facility regression limit on the baseline's CV(RMSE) for energy use, by the
+    length of the REPORTING (post-retrofit) period the baseline is used for: 20 % with less than 12 months of
+    reporting data, 25 % with 12 to 60 months, 30 % beyond (months = round(days / 30.4375)). The limit is
+    relaxed as reporting data accumulate because the noise of a longer sum averages out; the baseline's
+    own length plays no part. ``None`` (a day's verdict, any period under a year) gives 20 %; ``override``
+    wins when given."""
     if override is not None:
         return float(override)
-    months = round(days_in_period / _DAYS_PER_MONTH)
+    if reporting_days is None:
+        return 0.20
+    months = round(int(reporting_days) / _DAYS_PER_MONTH)
     return 0.20 if months < 12 else 0.25 if months <= 60 else 0.30
+
+
+_limit_of_reporting = ashrae_cv_limit     # fit_baseline's argument of the same name shadows it there
+
+
+def validity_for_reporting(validity: Validity, reporting_days: int | None,
+                           override: float | None = None) -> Validity:
+    """``validity`` with its ``cv_rmse_ashrae`` gate judged against the limit of a reporting period of
+    ``reporting_days`` days (``ashrae_cv_limit``) and the verdict recomputed; every other gate unchanged."""
+    limit = ashrae_cv_limit(reporting_days, override)
+    gates = tuple(dataclasses.replace(g, threshold=limit, passed=g.value <= limit) if g.name == "cv_rmse_ashrae"
+                  else g for g in validity.gates)
+    if gates == validity.gates:
+        return validity
+    return _verdict(gates)
 
 
 def _assemble(spec: _Spec, rows: np.ndarray, *, day, y, y_raw, P, T, cal, reason, detail, labels, confidence,
               days_in_period, days_missing, min_days, cv_goal, ashrae_cv_limit, nmbe_goal, folds,
-              candidates, fallback_reason) -> BaselineModel:
+              candidates, fallback_reason, reporting_days=None) -> BaselineModel:
     ref, dummies = _dummy_classes(cal, rows) if "calendar" in spec.drivers else (
         _dummy_classes(cal, rows)[0], ())
     X = _design(spec.drivers, spec.th, spec.tc, dummies, P[rows], T[rows], cal[rows])
@@ -1247,7 +1299,7 @@ def _assemble(spec: _Spec, rows: np.ndarray, *, day, y, y_raw, P, T, cal, reason
         cv_oos = math.sqrt(float(e_oos @ e_oos) / dof) / mean_y
     else:
         nmbe_oos = cv_oos = 0.0
-    class_s, scale_p = _class_scales(X, fit.resid, fit.cinv, cal[rows], fit.s)
+    class_s, scale_p, class_dof = _class_scales(X, fit.resid, fit.cinv, cal[rows], fit.s)
     rho = _lag1(fit.resid, day[rows])
     fwd_nmbe, fwd_p = _forward_holdout(X, yr, day[rows], rho) if dof > 0 and mean_y > 0 else (0.0, 1.0)
     n_eff = float(n) if rho <= 0 else max(n * (1.0 - rho) / (1.0 + rho), min(2.0, float(n)))
@@ -1272,7 +1324,7 @@ def _assemble(spec: _Spec, rows: np.ndarray, *, day, y, y_raw, P, T, cal, reason
     method = spec.method
     validity = _validity(method=method, n=n, cv=cv, nmbe_oos=nmbe_oos, fwd=(fwd_nmbe, fwd_p), r2=fit.r2, f_p=fit.f_p,
                          group_p=fit.group_p, days_in_period=days_in_period, days_missing=days_missing,
-                         min_days=min_days, cv_goal=cv_goal, ashrae=_ashrae_limit(days_in_period, ashrae_cv_limit),
+                         min_days=min_days, cv_goal=cv_goal, ashrae=_limit_of_reporting(reporting_days, ashrae_cv_limit),
                          nmbe_goal=nmbe_goal, constant=fit.sst <= 0 and n > 1)
     fl = _finite
     return BaselineModel(
@@ -1297,6 +1349,8 @@ def _assemble(spec: _Spec, rows: np.ndarray, *, day, y, y_raw, P, T, cal, reason
         days_in_period=int(days_in_period), days_missing=int(days_missing), validity=validity,
         fallback_reason=fallback_reason, candidates=tuple(_clean_candidate(c) for c in candidates),
         class_s_kwh={c: fl(v) for c, v in class_s.items()}, class_scale_p_value=fl(scale_p),
+        class_dof={c: fl(v) for c, v in class_dof.items()},
+        fitted_residuals=(day[rows].astype("datetime64[D]").astype(np.int64), np.asarray(fit.resid, dtype=float)),
         forward_nmbe=fl(fwd_nmbe), forward_bias_p_value=fl(fwd_p),
         class_mean_design={int(c): tuple(fl(v) for v in X[cal[rows] == c].mean(axis=0))
                            for c in np.unique(cal[rows])})
@@ -1346,10 +1400,15 @@ def _validity(*, method, n, cv, nmbe_oos, r2, fwd=(0.0, 1.0), f_p, group_p, days
     if constant:
         # a baseline that never varied has s = 0: a zero-width interval would call any difference significant
         gates.append(Gate("energy_varies", 0.0, 0.0, ">", False, "required", "constant_energy"))
-    gates = [dataclasses.replace(g, value=_finite(g.value)) for g in gates]
+    return _verdict(tuple(dataclasses.replace(g, value=_finite(g.value)) for g in gates))
+
+
+def _verdict(gates: tuple[Gate, ...]) -> Validity:
+    """The verdict of a set of gates: a failed ``min_days`` gate is ``insufficient_data``, any other failed
+    required gate ``invalid``, failed goals or advisories ``valid_with_warnings``."""
     failed = [g for g in gates if not g.passed]
     reasons = tuple(g.reason for g in failed)
-    if n < min_days:
+    if any(g.name == "min_days" for g in failed):
         verdict = "insufficient_data"
     elif any(g.level == "required" for g in failed):
         verdict = "invalid"
@@ -1497,6 +1556,6 @@ def _clean_candidate(c: Mapping[str, Any]) -> dict[str, Any]:
 __all__ = [
     "BaselineModel", "DailyData", "DayDrivers", "DriverRange", "ExcludedDay", "Gate", "PageCusumResult",
     "Prediction", "Predictions", "Validity", "cusum", "fit_baseline", "fractional_savings_uncertainty",
-    "page_cusum", "prewhiten", "CAL_WORKING", "CAL_PARTIAL", "CAL_CLOSED", "REGRESSION", "PRODUCTION_ONLY", "CALENDAR_MEAN",
+    "page_cusum", "prewhiten", "ashrae_cv_limit", "validity_for_reporting", "CAL_WORKING", "CAL_PARTIAL", "CAL_CLOSED", "REGRESSION", "PRODUCTION_ONLY", "CALENDAR_MEAN",
     "MEAN_30D", "INSUFFICIENT_DATA",
 ]

@@ -37,10 +37,13 @@ async def summary(catalogue: Catalogue, series: Series, analyse: AnalyseDay, now
     await series.mode()
     span = parse_period(period)
     day = None if span else (parse_day(analysis_date) or None)
-    results = await asyncio.gather(*(summarise(series, analyse, now, seu, day, span) for seu in seus),
+    results = await asyncio.gather(*(_line(series, analyse, now, seu, day, span) for seu in seus),
                                    return_exceptions=True)
-    items, errors = per_seu(seus, results)
-    items.sort(key=lambda i: i.normalised_deviation, reverse=True)
+    lines, errors = per_seu(seus, results)
+    lines.sort(key=lambda line: line[0].normalised_deviation, reverse=True)
+    items = [item for item, _ in lines]
+    # the SEUs share weather, production and calendar: their errors are combined with their correlation
+    total_uncertainty = mv.plant_uncertainty([i.uncertainty_kwh for i in items], [r for _, r in lines])
     actual = sum(i.actual_energy_kwh for i in items)
     expected = sum(i.baseline_energy_kwh for i in items)
     return FleetSummary(
@@ -53,16 +56,24 @@ async def summary(catalogue: Catalogue, series: Series, analyse: AnalyseDay, now
         total_deviation_kwh=round(actual - expected, 3),
         total_deviation_percent=round(100.0 * (actual - expected) / expected, 2) if expected > 0 else 0.0,
         total_deviation_cost=round(sum(i.deviation_cost for i in items), 2),
-        errors=errors, voice_summary="", timestamp=now())
+        errors=errors, voice_summary="", timestamp=now(), total_uncertainty_kwh=round(total_uncertainty, 3))
 
 
 async def summarise(series: Series, analyse: AnalyseDay, now: Callable[[], dt.datetime], seu: SeuRow,
                     day: dt.date | None, span: tuple[dt.date, dt.date] | None) -> SeuSummary:
     """One SEU's line: its day's verdict, or its period."""
+    return (await _line(series, analyse, now, seu, day, span))[0]
+
+
+async def _line(series: Series, analyse: AnalyseDay, now: Callable[[], dt.datetime], seu: SeuRow,
+                day: dt.date | None, span: tuple[dt.date, dt.date] | None) -> tuple[SeuSummary, tuple]:
+    """One SEU's line and its baseline's fitted residuals (for the correlation of the plant total)."""
     if span is None:
         result = await analyse(seu, day)
-        se = float(result.baseline.get("interval", {}).get("se_kwh", 0.0))   # the day's standard error
+        interval = result.baseline.get("interval", {})
+        se = float(interval.get("se_kwh", 0.0))   # the day's standard error
         z = result.deviation_kwh / se if se > 0 else 0.0
+        half = 0.5 * (float(interval.get("high_kwh", 0.0)) - float(interval.get("low_kwh", 0.0)))
         return SeuSummary(
             seu_name=seu.name, energy_source=seu.energy_source,
             machine_type=seu.machine_types[0] if seu.machine_types else None, factory=seu.factory,
@@ -72,13 +83,19 @@ async def summarise(series: Series, analyse: AnalyseDay, now: Callable[[], dt.da
             significant=result.significant, iso50001_status=result.iso50001_status,
             efficiency_score=result.efficiency_score,
             primary_factor=result.root_cause_analysis.primary_factor,
-            baseline_method=result.baseline["method"], days=1)
-    return await summarise_period(series, now, seu, *span)
+            baseline_method=result.baseline["method"], days=1, uncertainty_kwh=round(half, 3)
+        ), result.fitted_residuals
+    return await _period_line(series, now, seu, *span)
 
 
 async def summarise_period(series: Series, now: Callable[[], dt.datetime], seu: SeuRow, start: dt.date,
                            end: dt.date) -> SeuSummary:
     """Complete local days of [start, end] against the baseline before ``start``."""
+    return (await _period_line(series, now, seu, start, end))[0]
+
+
+async def _period_line(series: Series, now: Callable[[], dt.datetime], seu: SeuRow, start: dt.date,
+                       end: dt.date) -> tuple[SeuSummary, tuple]:
     today = local_today(now(), seu.timezone)
     end = min(end, today - dt.timedelta(days=1))
     if end < start:
@@ -92,7 +109,8 @@ async def summarise_period(series: Series, now: Callable[[], dt.datetime], seu: 
     imputed = int(np.sum(predicted.imputed & period.counted))
     out_of_range = int(np.sum(~predicted.in_range & period.counted))
     # a period with imputed or out-of-range drivers is not judged (issue 12, 9): the counts say why
-    significant = bool(mv.decides(model) and m > 0 and not imputed and not out_of_range
+    # Guideline 14's CV(RMSE) limit is that of the reporting period, here [start, end]
+    significant = bool(mv.decides(model, (end - start).days + 1) and m > 0 and not imputed and not out_of_range
                        and abs(deviation) > period.band.half_width_kwh)
     pct = 100.0 * deviation / expected if expected > 0 else 0.0
     price = await series.price(seu, start, end)
@@ -117,4 +135,5 @@ async def summarise_period(series: Series, now: Callable[[], dt.datetime], seu: 
         significant=significant, iso50001_status=analysis.iso_status(pct, significant),
         efficiency_score=round(analysis.efficiency_score(pct), 3), primary_factor=factor,
         baseline_method=model.method, days=m, days_excluded=period.days_excluded,
-        days_drivers_imputed=imputed, days_out_of_range=out_of_range)
+        days_drivers_imputed=imputed, days_out_of_range=out_of_range,
+        uncertainty_kwh=round(period.band.half_width_kwh, 3)), model.fitted_residuals

@@ -53,7 +53,8 @@ def to_jsonable(value: Any) -> Any:
     Non-finite floats become ``None``: a result never carries NaN or infinity into JSON.
     """
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if f.metadata.get("json", True)}
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, (dt.datetime, dt.date)):
@@ -78,10 +79,23 @@ class JsonMixin:
 
 @dataclasses.dataclass
 class RootCauseAnalysis(JsonMixin):
+    """Why the day differs from its typical day.
+
+    ``confidence`` (the seed's field, 0..1) is an evidence SCORE, not a probability: the baseline's verdict
+    weight (valid 1.0, valid_with_warnings 0.85, invalid 0.5, insufficient_data 0.3) times (1 - p) of the
+    test behind ``primary_factor`` (for ``normal_operation``: times p). 1 - p is not the probability that a
+    deviation is real; the probability statements are ``p_value`` and the interval of the baseline.
+    ``p_value``: two-sided p-value of that test (``p_value_test``): ``deviation_t`` = the unexplained part
+    against the day's standard error with the baseline's degrees of freedom (primary factor performance or
+    normal operation); ``driver_f`` = the driver's partial F-test in the baseline fit (production, weather,
+    calendar). None where no test applies."""
+
     primary_factor: str
     impact_description: str
     contributing_factors: list[str]
     confidence: float
+    p_value: float | None = None
+    p_value_test: str | None = None
 
 
 @dataclasses.dataclass
@@ -144,6 +158,9 @@ class PerformanceAnalysis(JsonMixin):
     attribution: dict[str, Any] = dataclasses.field(default_factory=dict)
     data_quality: DataQuality | None = None
     significant: bool = False
+    #: the baseline's (day numbers, residuals) in memory only, never in JSON: a fleet total estimates the
+    #: correlation of its SEUs' errors from them
+    fitted_residuals: tuple = dataclasses.field(default=(), repr=False, compare=False, metadata={"json": False})
 
 
 @dataclasses.dataclass
@@ -172,6 +189,9 @@ class SeuSummary(JsonMixin):
     #: a period with any is not called significant
     days_drivers_imputed: int = 0
     days_out_of_range: int = 0
+    #: half-width of the deviation's interval at the summary's confidence (settings, 90 % by default): the
+    #: day's prediction interval, or the period sum's (engine/mv.py)
+    uncertainty_kwh: float = 0.0
 
 
 @dataclasses.dataclass
@@ -190,6 +210,9 @@ class FleetSummary(JsonMixin):
     errors: list[dict[str, Any]]
     voice_summary: str
     timestamp: dt.datetime
+    #: half-width of the total deviation's interval at the items' confidence, the SEUs' errors combined with
+    #: their estimated correlation (sqrt(u' R u), engine/mv.py ``plant_uncertainty``), not in quadrature
+    total_uncertainty_kwh: float = 0.0
 
 
 @dataclasses.dataclass
@@ -212,7 +235,14 @@ class Opportunity(JsonMixin):
     implementation_effort: ImplementationEffort
     priority: Priority
     expected_roi_months: float | None
+    #: evidence score 0..1, NOT a probability (see README "How the engine judges performance"): the finding's
+    #: own score (drift, idle running: 1 - exp(-strength); off-hours: share of the period's weeks that show
+    #: the excess) times the baseline's verdict weight
     confidence: float
+    #: one-sided p-value of the finding's test where it has one (drift: the mean standardised residual over
+    #: the episode's effective length; idle running: the idle hours against their day-to-day spread); None
+    #: where none applies (off-hours)
+    p_value: float | None = None
 
 
 @dataclasses.dataclass

@@ -12,6 +12,7 @@ import math
 from typing import Any, Sequence
 
 import numpy as np
+from scipy import special
 
 from .baseline import page_cusum, prewhiten
 
@@ -22,8 +23,9 @@ class Finding:
     start: dt.date | None
     end: dt.date | None             # None: still going on
     kwh_per_week: float
-    confidence: float
+    confidence: float               # evidence score 0..1, not a probability (see ``Opportunity.confidence``)
     evidence: dict[str, Any]
+    p_value: float | None = None    # one-sided p-value of the finding's test, None where there is none
 
 
 def _median(values: np.ndarray, default: float = 0.0) -> float:
@@ -83,7 +85,10 @@ def idle_running(days: Sequence[dt.date], hours: np.ndarray, energy: np.ndarray,
     top_hours = [int(h) for h in np.argsort(hour_counts)[::-1][:3] if hour_counts[h] > 0]
     spread = float(np.std(per_day_hours[window]) / math.sqrt(window.sum()))
     confidence = float(min(1.0, max(0.0, 1.0 - math.exp(-hours_per_day / max(spread, 0.05)))))
-    return Finding("idle_running", start, None, kwh_per_week, round(confidence, 3), {
+    # mean idle hours against their standard error (normal): probability of this many by chance
+    p_value = float(special.ndtr(-hours_per_day / max(spread, 1e-9)))
+    return Finding("idle_running", start, None, kwh_per_week, round(confidence, 3), p_value=float(f"{p_value:.4g}"),
+                   evidence={
         "idle_hours_per_working_day": round(hours_per_day, 2),
         "idle_kwh_per_working_day": round(kwh_per_working_day, 2),
         "typical_hours": sorted(top_hours),
@@ -136,7 +141,9 @@ def residual_episodes(days: Sequence[dt.date], residual_kwh: np.ndarray, se_kwh:
         if mean_kwh >= 0.02 * mean_energy_kwh and mean_z >= 2.0 and mean_z * math.sqrt(length * shrink) > 4.5:
             ongoing = scan_end == n - 1
             out.append(Finding("drift", days[start], None if ongoing else days[end], mean_kwh * 7.0,
-                               round(float(1.0 - math.exp(-mean_z * math.sqrt(length) / 3.0)), 3), {
+                               round(float(1.0 - math.exp(-mean_z * math.sqrt(length) / 3.0)), 3),
+                               p_value=float(f"{float(special.ndtr(-mean_z * math.sqrt(length * shrink))):.4g}"),
+                               evidence={
                                    "excess_kwh_per_day": round(mean_kwh, 2), "days": length,
                                    "mean_standardised_residual": round(mean_z, 2), "ongoing": ongoing}))
         offset = scan_end + 1
@@ -159,6 +166,16 @@ def off_hours(energy: np.ndarray, production: np.ndarray, off_pattern: np.ndarra
     weeks = max(in_period.sum() / 168.0, 1e-9)
     if total <= 0 or excess < 0.10 * total:
         return None
-    return Finding("off_hours", None, None, excess / weeks, 0.7, {
+    # evidence score (formerly a fixed 0.7): the share of the period's weeks that show the excess themselves
+    idx = np.flatnonzero(in_period)
+    week_of = (idx - idx[0]) // 168 if idx.size else idx
+    shows = []
+    for w in np.unique(week_of):
+        hours = idx[week_of == w]
+        week_total = float(np.nansum(energy[hours]))
+        week_excess = float(np.sum(np.maximum(energy[hours][mask[hours]] - standby, 0.0)))
+        shows.append(week_total > 0 and week_excess >= 0.10 * week_total)
+    score = float(np.mean(shows)) if shows else 0.0
+    return Finding("off_hours", None, None, excess / weeks, round(score, 3), evidence={
         "off_hours_kwh_above_standby": round(excess, 1), "share_of_energy": round(excess / total, 3),
         "standby_power_kw": round(standby, 2)})

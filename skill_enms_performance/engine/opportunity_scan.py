@@ -167,4 +167,4 @@ def opportunity(settings: EngineSettings, seu: SeuRow, f: opp.Finding, price: fl
         estimated_savings_kwh_per_week=round(f.kwh_per_week, 1), estimated_savings_per_year=round(money, 2),
         currency=settings.currency, co2_kg_per_year=round(kwh_year * carbon, 1),
         implementation_effort=effort, priority=priority, expected_roi_months=roi,
-        confidence=round(f.confidence * analysis.model_weight(model), 3))
+        confidence=round(f.confidence * analysis.model_weight(model), 3), p_value=f.p_value)

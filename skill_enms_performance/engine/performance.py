@@ -207,6 +207,7 @@ async def analyse_day(series: Series, seu: SeuRow, day: dt.date, now: dt.datetim
         window=AnalysisWindow(start=start, end=end, hours=round((end - start).total_seconds() / 3600, 3),
                               partial=partial, timezone=seu.timezone),
         baseline=analysis.baseline_summary(model, prediction),
+        fitted_residuals=model.fitted_residuals,
         drivers={"production_units": day_row.production, "temp_mean_c": day_row.temp_mean_c,
                  "calendar": calendar.LABELS.get(cal, str(cal)),
                  "in_range": prediction.in_range, "imputed": list(prediction.imputed_drivers)},

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import math
 
 from ..store import SeuRow
 from . import mv
@@ -36,17 +35,20 @@ class SavingsQuestions:
         if end < start:
             raise InvalidRequestError("the period has no complete day yet")
         measures = await self._measure_starts()
-        results = await asyncio.gather(*(self._savings_of(s, start, end, measures.get(s.name)) for s in targets),
+        results = await asyncio.gather(*(self._savings_line(s, start, end, measures.get(s.name)) for s in targets),
                                        return_exceptions=True)
-        items, errors = _per_seu(targets, results)
+        lines, errors = _per_seu(targets, results)
+        items = [item for item, _ in lines]
+        counted = [(item, residuals) for item, residuals in lines if item.included_in_total]
         return SavingsReport(
             period={"start": start.isoformat(), "end": end.isoformat()}, seu_name=seu,
             currency=self.settings.currency, items=items,
             # SEUs whose baseline does not decide (invalid, fallback) are listed but not added up
             total_savings_kwh=round(sum(i.savings_kwh for i in items if i.included_in_total), 1),
             total_savings_cost=round(sum(i.savings_cost for i in items if i.included_in_total), 2),
-            total_uncertainty_kwh=round(math.sqrt(sum(i.uncertainty_kwh ** 2 for i in items
-                                                      if i.included_in_total)), 1),
+            # the SEUs share weather, production and calendar: their errors are correlated, not independent
+            total_uncertainty_kwh=round(mv.plant_uncertainty([i.uncertainty_kwh for i, _ in counted],
+                                                             [r for _, r in counted]), 1),
             errors=errors, voice_summary="", timestamp=self.now())
 
     async def _measure_starts(self) -> dict[str, dt.date]:
@@ -70,6 +72,11 @@ class SavingsQuestions:
 
     async def _savings_of(self, seu: SeuRow, start: dt.date, end: dt.date,
                           measure_start: dt.date | None = None) -> SeuSavings:
+        return (await self._savings_line(seu, start, end, measure_start))[0]
+
+    async def _savings_line(self, seu: SeuRow, start: dt.date, end: dt.date,
+                            measure_start: dt.date | None = None) -> tuple[SeuSavings, tuple]:
+        """The SEU's savings and its baseline's fitted residuals (for the plant total's correlation)."""
         fixed = None
         if self.settings.baseline_start and self.settings.baseline_end:
             fixed = self._baseline_period(start)
@@ -88,7 +95,9 @@ class SavingsQuestions:
         uncertainty = period.band.half_width_kwh
         fsu = uncertainty / abs(saved) if saved != 0 and m > 0 else None
         price = await self._price(seu, start, end)
-        decides = mv.decides(model)
+        # Guideline 14's CV(RMSE) limit is that of the reporting period (20 % under a year, 25 % to 5 years)
+        reporting_days = (end - start).days + 1
+        decides = mv.decides(model, reporting_days)
         return SeuSavings(
             seu_name=seu.name, energy_source=seu.energy_source, expected_energy_kwh=round(total_expected, 1),
             actual_energy_kwh=round(period.actual_kwh, 1), savings_kwh=round(saved, 1),
@@ -98,8 +107,9 @@ class SavingsQuestions:
             verified=bool(decides and saved > 0 and fsu is not None and fsu < 0.5),
             days=m, cusum_kwh=curve_points(report.day, curve),
             baseline_method=model.method, days_excluded=period.days_excluded, included_in_total=decides,
-            baseline_verdict=model.validity.verdict,
-            baseline_period={"start": first.isoformat(), "end": last.isoformat(), "basis": basis})
+            baseline_verdict=mv.reporting_validity(model, reporting_days).verdict,
+            baseline_period={"start": first.isoformat(), "end": last.isoformat(), "basis": basis}
+        ), model.fitted_residuals
 
 
 #: periods up to this many days carry their CUSUM day by day; longer ones week by week

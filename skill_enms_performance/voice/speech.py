@@ -97,30 +97,56 @@ def date_words(day: dt.date, today: dt.date | None, lang: str, part: str = "day"
         return written or day.isoformat()
 
 
+def tense(day: dt.date, today: dt.date | None) -> str:
+    """The tense a sentence about ``day`` (or a period ending on ``day``) takes: "present" for today (a day or
+    period still running), "past" for days before. Dialogs whose verb depends on it ship as ``<name>.present``
+    and ``<name>.past`` (``TENSED_DIALOGS``); the answer code picks one, no string is changed after rendering."""
+    return "present" if today is None or day >= today else "past"
+
+
+def _difference(actual_kwh: float, expected_kwh: float, percent: float, lang: str) -> tuple[str, str, str]:
+    """(actual, expected, difference) said in one unit; the difference as a percentage where that is meaningful
+    (``wording.percent_is_meaningful``), otherwise as the amount."""
+    deviation = actual_kwh - expected_kwh
+    actual, expected, amount = wording.energy_words_together([actual_kwh, expected_kwh, abs(deviation)], lang)
+    if wording.percent_is_meaningful(expected_kwh, percent):
+        return actual, expected, wording.speakable_percent(abs(percent), lang)
+    return actual, expected, amount
+
+
 def describe_analysis(result: Mapping[str, Any], lang: str, today: dt.date | None = None) -> tuple[str, dict[str, str]]:
-    """The dialog name and slot values that speak a ``PerformanceAnalysis`` (as a dict)."""
+    """The dialog name and slot values that speak a ``PerformanceAnalysis`` (as a dict).
+
+    Inside the prediction interval (not significant) no difference is said at all ("about as expected"); a
+    significant one is said as a percentage where that is meaningful, else as the amount; the verb's tense
+    follows the day."""
     day = dt.date.fromisoformat(str(result["date"]))
     window = result.get("window") or {}
     partial = bool(window.get("partial"))
     today = today or day
+    actual_kwh = float(result["actual_energy_kwh"])
+    expected_kwh = float(result["baseline_energy_kwh"])
     pct = float(result["deviation_percent"])
+    deviation = float(result.get("deviation_kwh", actual_kwh - expected_kwh))
     status = result["iso50001_status"]
+    significant = bool(result.get("significant", status != "on_target"))
     if status == "on_target":
-        dialog = "performance.on_target"
-    elif pct > 0:
-        dialog = "performance.above"
+        kind = "on_target" if significant else "as_expected"
+    elif deviation > 0:
+        kind = "above"
     else:
-        dialog = "performance.below"
-    slots = {
-        "seu": result["seu_name"],
-        "when": when_words(day, today, partial, lang),
-        "actual": wording.energy_words(float(result["actual_energy_kwh"]), lang),
-        "expected": wording.energy_words(float(result["baseline_energy_kwh"]), lang),
-        "percent": wording.speakable_percent(abs(pct), lang),
-        "direction": render("direction.above" if pct >= 0 else "direction.below", lang),
-        "cost": wording.speakable_money(abs(float(result["deviation_cost_usd"])), result.get("currency", "USD"), lang),
-    }
-    return dialog, slots
+        kind = "below"
+    actual, expected, difference = _difference(actual_kwh, expected_kwh, pct, lang)
+    slots = {"seu": result["seu_name"], "when": when_words(day, today, partial, lang),
+             "actual": actual, "expected": expected}
+    if kind != "as_expected":
+        slots["difference"] = difference
+    if kind == "on_target":
+        slots["direction"] = render("direction.above" if deviation >= 0 else "direction.below", lang)
+    if kind in ("above", "below"):
+        slots["cost"] = wording.speakable_money(abs(float(result["deviation_cost_usd"])),
+                                                result.get("currency", "USD"), lang)
+    return f"performance.{kind}.{tense(day, today)}", slots
 
 
 def without_article(spoken: str, lang: str) -> str:
@@ -146,7 +172,7 @@ def describe_error(error: Mapping[str, Any], lang: str, today: dt.date | None = 
         if error.get("first_date") and error.get("last_date"):
             first = dt.date.fromisoformat(str(error["first_date"]))
             last = dt.date.fromisoformat(str(error["last_date"]))
-            return "error.no_data", {"seu": str(error["seu_name"]), "date": date_words(day, today, lang),
+            return "error.no_data", {"seu": str(error["seu_name"]), "when": when_words(day, today or day, False, lang),
                                      "first": date_words(first, None, lang, "start"),
                                      "last": date_words(last, None, lang, "end")}
         return "error.no_data_at_all", {"seu": str(error["seu_name"])}
@@ -177,9 +203,22 @@ def speak(dialog: str, slots: Mapping[str, Any], lang: str) -> str:
     return render(dialog, lang, slots)
 
 
+#: dialogs whose verb follows the day: each ships as ``<name>.present`` (today, a running period) and
+#: ``<name>.past`` (days before); see :func:`tense`
+TENSED_DIALOGS: tuple[str, ...] = (
+    "performance.as_expected", "performance.on_target", "performance.above", "performance.below",
+    "why.normal", "why.raised", "why.lowered", "why.also_raised", "why.also_lowered", "why.offset_raised",
+    "why.offset_lowered", "why.none_raised", "why.none_lowered", "why.performance_normal",
+    "summary.worst", "summary.all_ok",
+)
+TENSES = ("present", "past")
+#: the dialogs that speak a day's verdict on one SEU (the first line of an ``analyze`` answer)
+VERDICT_DIALOGS: tuple[str, ...] = tuple(f"performance.{kind}.{t}" for kind in ("as_expected", "on_target", "above",
+                                                                                 "below") for t in TENSES)
+
 #: every dialog name the code can speak (checked against every shipped language by a test)
 SPOKEN_DIALOGS: tuple[str, ...] = (
-    "performance.on_target", "performance.above", "performance.below",
+    *(f"{name}.{t}" for name in TENSED_DIALOGS for t in TENSES),
     "when.today", "when.yesterday", "when.date", "direction.above", "direction.below",
     "source.electricity", "source.natural_gas", "source.steam", "source.compressed_air",
     "word.or", "word.and",
@@ -188,16 +227,21 @@ SPOKEN_DIALOGS: tuple[str, ...] = (
     "error.database_unavailable", "error.database_preparing", "error.timeout", "error.invalid_request",
     "error.internal_error", "error.read_only_database", "error.ambiguous_seu", "error.busy",
     "plan.ask_save", "plan.not_saved", "followup.not_ours", "ask.which_seu", "ask.energy_source", "ask.no_answer",
-    "why.factor", "why.performance_excess", "why.performance_saving", "why.performance_normal", "why.normal",
     "factor.reduced_production", "factor.increased_production", "factor.weather", "factor.calendar",
     "factor.excess_consumption", "factor.efficiency_gain",
-    "summary.header", "summary.worst", "summary.all_ok", "group.all", "group.all_one", "group.factory", "when.period",
-    "health.ok", "health.stale", "error.unknown_group",
-    "opportunities.none", "opportunities.header", "opportunities.header_one", "opportunity.excessive_idle", "opportunity.equipment_degradation",
-    "opportunity.equipment_degradation_ended", "opportunity.inefficient_scheduling", "plan.summary", "plan.saved",
+    "summary.header", "summary.empty", "summary.count_on_target", "summary.count_attention",
+    "summary.count_excellent", "group.all", "group.all_one", "group.factory", "when.period",
+    "health.ok", "health.stale", "health.no_readings", "health.models_none", "health.models_one_valid",
+    "health.models_one_invalid", "health.models_all", "health.models_none_valid", "health.models_some",
+    "health.models_some_one", "error.unknown_group",
+    "opportunities.none", "opportunities.header", "opportunities.header_one", "opportunity.excessive_idle",
+    "opportunity.equipment_degradation", "opportunity.equipment_degradation_ended",
+    "opportunity.inefficient_scheduling", "plan.summary", "plan.saved",
     "plan.none", "plan.no_context", "action.excessive_idle", "action.equipment_degradation_compressor",
     "action.equipment_degradation_hvac", "action.equipment_degradation", "action.inefficient_scheduling",
-    "plans.count", "savings.saved", "savings.excess", "subject.plant", "error.no_opportunity",
+    "plans.count", "plans.count_one", "plans.none", "plans.count_in_progress", "plans.count_planned",
+    "plans.count_completed", "savings.saved", "savings.excess", "savings.as_expected", "subject.plant",
+    "error.no_opportunity",
     *(f"machines.{kind}" for kind in MACHINE_TYPE_WORDS["en"]),  # the plural of every machine type known by word
     *(f"machine.{kind}" for kind in MACHINE_TYPE_WORDS["en"]),   # ... and its singular (a group of one)
 )
@@ -210,28 +254,84 @@ def _factor_words(factor: str, lang: str) -> str:
         return factor.replace("_", " ")
 
 
-def describe_attribution(result: Mapping[str, Any], lang: str, today: dt.date | None = None
-                         ) -> list[tuple[str, dict[str, str]]]:
-    """Dialogs that say why an SEU used what it used: the largest effect, then the performance part."""
+#: the factor word of an effect by its sign: what it is called when it raised (+) or lowered (-) the energy
+_EFFECT_FACTORS = {"production": ("increased_production", "reduced_production"), "weather": ("weather", "weather"),
+                   "calendar": ("calendar", "calendar"), "performance": ("excess_consumption", "efficiency_gain")}
+#: a driver's effect is worth saying from this share of a typical day (and at least 1 kWh); the performance part
+#: only when it is significant
+WHY_EFFECT_SHARE = 0.02
+
+
+def asked_direction(utterance: str, lang: str, strip: Sequence[str] = ()) -> str | None:
+    """"more" for "why did it use so much", "less" for "why did it use so little", None when the question names
+    no direction ("what's driving the energy use", "why?"). The words in ``strip`` (the machine's name as said:
+    "high bay lights") are not read."""
+    text = f" {_clean(utterance)} "
+    for words in strip:
+        if _clean(words):
+            text = text.replace(f" {_clean(words)} ", " ")
+    if has_phrase(text, "why_less", lang):
+        return "less"
+    if has_phrase(text, "why_more", lang):
+        return "more"
+    return None
+
+
+def describe_attribution(result: Mapping[str, Any], lang: str, today: dt.date | None = None,
+                         direction: str | None = None) -> list[tuple[str, dict[str, str]]]:
+    """Dialogs that say why an SEU used what it used, led by what moved the energy in the direction asked about.
+
+    ``direction`` is "more" (why so much), "less" (why so little) or None: then the direction of the significant
+    deviation from expected, else that of the difference from a typical day. The lead is the largest effect in
+    that direction, then a second one in the same direction, then the largest pulling the other way; when nothing
+    moved it the asked way, the answer says so and names what moved it the other way. The performance part (actual
+    - expected) counts only when significant; otherwise a last line says the machine ran as expected."""
     day = dt.date.fromisoformat(str(result["date"]))
-    when = when_words(day, today or day, bool((result.get("window") or {}).get("partial")), lang)
+    today = today or day
+    when = when_words(day, today, bool((result.get("window") or {}).get("partial")), lang)
+    t = tense(day, today)
     factor = result["root_cause_analysis"]["primary_factor"]
     attribution = result.get("attribution") or {}
+    seu = result["seu_name"]
     if factor == "normal_operation" or not attribution:
-        return [("why.normal", {"seu": result["seu_name"], "when": when})]
+        return [(f"why.normal.{t}", {"seu": seu, "when": when})]
+    significant = bool(result.get("significant"))
+    typical = max(float(attribution.get("typical_day_kwh", 0.0)), 0.0)
+    floor = max(1.0, WHY_EFFECT_SHARE * typical)
+    effects = {name: float(attribution.get(f"{name}_effect_kwh", 0.0)) for name in _EFFECT_FACTORS}
+    if not significant:
+        effects.pop("performance")
+    said = sorted(((n, v) for n, v in effects.items() if abs(v) >= floor), key=lambda nv: -abs(nv[1]))
+    if direction not in ("more", "less"):
+        performance = float(attribution.get("performance_effect_kwh", 0.0))
+        basis = performance if significant else float(attribution.get("difference_from_typical_kwh", 0.0))
+        direction = "less" if basis < 0 else "more"
+    sign = 1.0 if direction == "more" else -1.0
+    along = [(n, v) for n, v in said if v * sign > 0]
+    against = [(n, v) for n, v in said if v * sign < 0]
+    spoken = along[:2] + against[:1]
+    amounts = wording.energy_words_together([abs(v) for _, v in spoken] or [0.0], lang)
+    words = {n: (_factor_words(_EFFECT_FACTORS[n][0 if v > 0 else 1], lang), amounts[i])
+             for i, (n, v) in enumerate(spoken)}
+    way, other = ("raised", "lowered") if direction == "more" else ("lowered", "raised")
     out: list[tuple[str, dict[str, str]]] = []
-    primary = attribution.get("primary", "performance")
-    effect = float(attribution.get(f"{primary}_effect_kwh", 0.0))
-    out.append(("why.factor", {"seu": result["seu_name"], "when": when, "factor": _factor_words(factor, lang),
-                               "effect": wording.energy_words(effect, lang)}))
-    if primary != "performance":
-        excess = float(attribution.get("performance_effect_kwh", 0.0))
-        if result.get("significant") and excess > 0:
-            out.append(("why.performance_excess", {"excess": wording.energy_words(excess, lang)}))
-        elif result.get("significant") and excess < 0:
-            out.append(("why.performance_saving", {"excess": wording.energy_words(-excess, lang)}))
-        else:
-            out.append(("why.performance_normal", {}))
+    if along:
+        name = along[0][0]
+        out.append((f"why.{way}.{t}", {"seu": seu, "when": when, "factor": words[name][0], "effect": words[name][1]}))
+        if len(along) > 1:
+            name = along[1][0]
+            out.append((f"why.also_{way}.{t}", {"factor": words[name][0], "effect": words[name][1]}))
+        if against:
+            name = against[0][0]
+            out.append((f"why.offset_{other}.{t}", {"factor": words[name][0], "effect": words[name][1]}))
+    elif against:
+        name = against[0][0]
+        out.append((f"why.none_{way}.{t}", {"seu": seu, "when": when, "factor": words[name][0],
+                                            "effect": words[name][1]}))
+    else:
+        return [(f"why.normal.{t}", {"seu": seu, "when": when})]
+    if not significant:
+        out.append((f"why.performance_normal.{t}", {}))
     return out
 
 
@@ -354,25 +454,55 @@ def describe_summary(summary: Mapping[str, Any], spoken_group: str, lang: str, t
     items = list(summary.get("items") or [])
     if summary.get("period"):
         when = period_words(summary["period"], today, lang)
+        last = dt.date.fromisoformat(str(summary["period"]["end"]))
     else:
-        day = dt.date.fromisoformat(str(summary["date"]))
-        when = when_words(day, today or day, day == today, lang)
+        last = dt.date.fromisoformat(str(summary["date"]))
+        when = when_words(last, today or last, last == today, lang)
+    t = tense(last, today or last)
     group = _group_words(summary, lang, one=len(items) == 1)
-    counts = {s: sum(1 for i in items if i["iso50001_status"] == s)
-              for s in ("on_target", "requires_attention", "non_compliant", "excellent")}
+    if not items:
+        return [("summary.empty", {"group": group, "when": when})]
+    counts = {"on_target": sum(1 for i in items if i["iso50001_status"] == "on_target"),
+              "attention": sum(1 for i in items if i["iso50001_status"] in ("requires_attention", "non_compliant")),
+              "excellent": sum(1 for i in items if i["iso50001_status"] == "excellent")}
+    parts = [render(f"summary.count_{key}", lang, {"count": str(n)}) for key, n in counts.items() if n]
     out = [("summary.header", {"count": str(len(items)), "group": group, "when": when,
-                               "on_target": str(counts["on_target"]),
-                               "attention": str(counts["requires_attention"] + counts["non_compliant"]),
-                               "excellent": str(counts["excellent"])})]
+                               "parts": join_options(parts, lang, "and")})]
     worst = next((i for i in items if i["significant"] and i["deviation_kwh"] > 0), None)
     if worst:
-        out.append(("summary.worst", {"seu": worst["seu_name"],
-                                      "percent": wording.speakable_percent(worst["deviation_percent"], lang),
-                                      "cost": wording.speakable_money(abs(worst["deviation_cost"]),
-                                                                      summary.get("currency", "USD"), lang)}))
+        deviation = float(worst["deviation_kwh"])
+        expected = float(worst.get("baseline_energy_kwh", float(worst.get("actual_energy_kwh", 0.0)) - deviation))
+        out.append((f"summary.worst.{t}", {
+            "seu": worst["seu_name"],
+            "difference": _difference(expected + deviation, expected, float(worst["deviation_percent"]), lang)[2],
+            "cost": wording.speakable_money(abs(worst["deviation_cost"]), summary.get("currency", "USD"), lang)}))
     else:
-        out.append(("summary.all_ok", {}))
+        out.append((f"summary.all_ok.{t}", {}))
     return out
+
+
+def describe_plan_counts(counts: Mapping[str, Any], lang: str) -> tuple[str, dict[str, str]]:
+    """How many action plans there are per status, the statuses with none left out ("19 planned")."""
+    numbers = {k: int(counts.get(k, 0) or 0) for k in ("in_progress", "planned", "completed")}
+    parts = [render(f"plans.count_{key}", lang, {"count": str(n)}) for key, n in numbers.items() if n]
+    total = sum(numbers.values())
+    if not total:
+        return "plans.none", {}
+    return ("plans.count_one" if total == 1 else "plans.count"), {"parts": join_options(parts, lang, "and")}
+
+
+def _models_words(valid: int, models: int, lang: str) -> str:
+    """How many baseline models are valid, in words that fit the numbers ("all 10", "1 of 3 ... is")."""
+    if models == 0:
+        return render("health.models_none", lang)
+    if models == 1:
+        return render("health.models_one_valid" if valid else "health.models_one_invalid", lang)
+    if valid == models:
+        return render("health.models_all", lang, {"count": str(models)})
+    if valid == 0:
+        return render("health.models_none_valid", lang, {"count": str(models)})
+    return render("health.models_some_one" if valid == 1 else "health.models_some", lang,
+                  {"valid": str(valid), "count": str(models)})
 
 
 def describe_health(report: Mapping[str, Any], lang: str, stale_after_minutes: float = 120.0
@@ -382,16 +512,17 @@ def describe_health(report: Mapping[str, Any], lang: str, stale_after_minutes: f
     machines = [m for m in report.get("machines", []) if m.get("minutes_since_newest") is not None]
     models = report.get("models", [])
     valid = sum(1 for m in models if m.get("valid"))
+    model_words = _models_words(valid, len(models), lang)
     if not machines:
-        return "health.ok", {"age": "?", "valid": str(valid), "models": str(len(models))}
+        return "health.no_readings", {"models": model_words}
     stalest = max(machines, key=lambda m: m["minutes_since_newest"])
     freshest = min(machines, key=lambda m: m["minutes_since_newest"])
     if stalest["minutes_since_newest"] > stale_after_minutes:
         return "health.stale", {"machine": stalest["name"],
                                 "age": nice_duration(stalest["minutes_since_newest"] * 60, lang=lang),
-                                "valid": str(valid), "models": str(len(models))}
+                                "models": model_words}
     return "health.ok", {"age": nice_duration(max(freshest["minutes_since_newest"], 1) * 60, lang=lang),
-                         "valid": str(valid), "models": str(len(models))}
+                         "models": model_words}
 
 
 def split_name_and_when(slot: str, lang: str) -> str:
@@ -446,7 +577,7 @@ def describe_opportunities(report: Mapping[str, Any], lang: str, today: dt.date 
         kwh_week = wording.energy_words(item["estimated_savings_kwh_per_week"], lang)
         if kind == "excessive_idle":
             out.append(("opportunity.excessive_idle", {"seu": item["seu_name"], "kwh": kwh_week,
-                                                       "hours": wording.speakable(details.get("idle_hours_per_working_day", 0.0), lang)}))
+                                                       "hours": wording.hours_words(details.get("idle_hours_per_working_day", 0.0), lang)}))
         elif kind == "inefficient_scheduling":
             out.append(("opportunity.inefficient_scheduling", {"seu": item["seu_name"], "kwh": kwh_week}))
         else:
@@ -488,9 +619,12 @@ def describe_savings(report: Mapping[str, Any], lang: str, today: dt.date | None
     subject = report["items"][0]["seu_name"] if report.get("seu_name") and report.get("items") \
         else render("subject.plant", lang)
     saved = float(report.get("total_savings_kwh", 0.0))
+    uncertainty = float(report.get("total_uncertainty_kwh", 0.0))
+    if abs(saved) <= uncertainty:  # inside the uncertainty: no number at all
+        return "savings.as_expected", {"subject": subject, "when": when}
     currency = report.get("currency", "USD")
-    slots = {"subject": subject, "when": when, "kwh": wording.energy_words(abs(saved), lang),
-             "uncertainty": wording.energy_words(float(report.get("total_uncertainty_kwh", 0.0)), lang),
+    kwh, plus_minus = wording.energy_words_together([abs(saved), uncertainty], lang)
+    slots = {"subject": subject, "when": when, "kwh": kwh, "uncertainty": plus_minus,
              "money": wording.speakable_money(abs(float(report.get("total_savings_cost", 0.0))), currency, lang)}
     return ("savings.saved" if saved > 0 else "savings.excess"), slots
 

@@ -10,6 +10,10 @@ Rounding for speech (half up, never banker's):
 English groups thousands with a comma, which TTS engines read as one number ("1,009" is never "ten oh nine");
 German writes a decimal comma and no grouping (a grouping dot would read as a decimal point to some engines).
 Negative values are spoken with the word for minus ("minus 5.2"), which every TTS says the same way.
+Percentages keep two significant digits ("41 percent", "4.3 percent", "1,100 percent"), and below 1 they are
+"less than 1 percent": no listener can use "0.12 percent". Energies compared in one sentence share one unit
+(:func:`energy_words_together`): "13.7 megawatt hours, plus or minus 2 megawatt hours", never "... plus or minus
+2,040 kilowatt hours". Whether a percentage is worth saying at all is :func:`percent_is_meaningful`.
 
 Dates: a language listed in ``DATE_FORMATS`` writes them with digits for its TTS; the others speak them with
 ovos_date_parser's ``nice_date`` (English "monday, october twentieth"). A German TTS reads "Montag, 20. Oktober" as
@@ -22,17 +26,18 @@ import datetime as dt
 import math
 from decimal import ROUND_HALF_UP, Decimal
 
-__all__ = ["speakable", "speakable_percent", "speakable_money", "energy_words", "power_words", "written_date"]
+__all__ = ["speakable", "speakable_percent", "speakable_money", "energy_words", "energy_words_together",
+           "power_words", "hours_words", "percent_is_meaningful", "written_date"]
 
 # Per-language words. Keys are primary language subtags; unknown languages use "en".
 WORDS: dict[str, dict[str, object]] = {
     "en": {"decimal": ".", "group": ",", "minus": "minus", "million": ("million", "million"),
-           "percent": "percent",
+           "percent": "percent", "under_one_percent": "less than 1 percent", "hour": ("hour", "hours"),
            "kwh": ("kilowatt hour", "kilowatt hours"), "mwh": ("megawatt hour", "megawatt hours"),
            "gwh": ("gigawatt hour", "gigawatt hours"),
            "kw": ("kilowatt", "kilowatts"), "mw": ("megawatt", "megawatts")},
     "de": {"decimal": ",", "group": "", "minus": "minus", "million": ("Million", "Millionen"),
-           "percent": "Prozent",
+           "percent": "Prozent", "under_one_percent": "weniger als 1 Prozent", "hour": ("Stunde", "Stunden"),
            "kwh": ("Kilowattstunde", "Kilowattstunden"), "mwh": ("Megawattstunde", "Megawattstunden"),
            "gwh": ("Gigawattstunde", "Gigawattstunden"),
            "kw": ("Kilowatt", "Kilowatt"), "mw": ("Megawatt", "Megawatt")},
@@ -62,6 +67,11 @@ DATE_FORMATS: dict[str, dict[str, tuple[str, ...]]] = {
            "in_period": ("{day}. {month}", "{day}. {month} {year}")},
 }
 ENERGY_STEP = 10_000  # switch kWh -> MWh -> GWh at 10,000 of the smaller unit (12,345 kWh -> "12.3 megawatt hours")
+#: a percentage is said only against an expectation of at least this much energy ("1,073 percent above the expected
+#: 43.1 kilowatt hours" tells a listener nothing; "504 kilowatt hours against an expected 43" does)
+MEANINGFUL_EXPECTED_KWH = 50.0
+#: ... and only below this size: "twelve times the expected" is heard better as the two amounts
+MEANINGFUL_PERCENT_MAX = 100.0
 
 
 def _lang(lang: str) -> str:
@@ -128,12 +138,24 @@ def speakable(value: float, lang: str = "en-us") -> str:
 
 
 def speakable_percent(value: float, lang: str = "en-us") -> str:
-    """A percentage (40.72 means 40.72 %): whole numbers from 10 up ("41 percent"), otherwise as :func:`speakable`
-    ("4.3 percent", "0.04 percent")."""
+    """A percentage (40.72 means 40.72 %) to two significant digits: "41 percent", "4.3 percent", "1,100 percent";
+    below 1 (after rounding) "less than 1 percent" (German "weniger als 1 Prozent")."""
     number = _plain(value)
-    if abs(number) >= Decimal("9.95"):
-        number = _round(number.copy_abs(), 0).copy_sign(number)
-    return f"{_number(float(number), lang)[0]} {WORDS[_lang(lang)]['percent']}"
+    words = WORDS[_lang(lang)]
+    rounded = _sig(number.copy_abs(), 2)
+    if rounded < 1:
+        return str(words["under_one_percent"])
+    text = _format(rounded, lang)
+    sign = f"{words['minus']} " if number < 0 else ""
+    return f"{sign}{text} {words['percent']}"
+
+
+def percent_is_meaningful(expected_kwh: float, percent: float) -> bool:
+    """Whether a deviation is worth saying as a percentage of its expectation: the expectation is at least
+    ``MEANINGFUL_EXPECTED_KWH`` and the percentage below ``MEANINGFUL_PERCENT_MAX`` (in size). Otherwise the
+    sentence says the amounts."""
+    return (math.isfinite(expected_kwh) and math.isfinite(percent) and expected_kwh >= MEANINGFUL_EXPECTED_KWH
+            and abs(percent) < MEANINGFUL_PERCENT_MAX)
 
 
 def speakable_money(amount: float, currency: str = "USD", lang: str = "en-us") -> str:
@@ -156,28 +178,51 @@ def speakable_money(amount: float, currency: str = "USD", lang: str = "en-us") -
     return f"{text} {cents} {sub_one if cents == 1 else sub_many}" if cents else text
 
 
-def _with_unit(value: float, units: list[str], lang: str) -> str:
-    """Pick kWh, MWh or GWh (or kW, MW) so the number stays below 10,000 of its unit."""
-    words = WORDS[_lang(lang)]
-    number = _plain(value)
+def _unit_step(values: list[Decimal]) -> int:
+    """How many times to divide by 1000 so the largest of ``values`` stays below 10,000 of its unit."""
+    largest = max((abs(v) for v in values), default=Decimal(0))
     step = 0
-    while step < len(units) - 1 and abs(number) >= ENERGY_STEP - Decimal("0.5"):
-        number /= 1000
+    while largest >= ENERGY_STEP - Decimal("0.5"):
+        largest /= 1000
         step += 1
-    text, one = _number(float(number), lang)
+    return step
+
+
+def _with_unit(values: list[float], units: list[str], lang: str) -> list[str]:
+    """Each value in one unit, kWh, MWh or GWh (or kW, MW): the one that keeps the largest below 10,000."""
+    words = WORDS[_lang(lang)]
+    numbers = [_plain(v) for v in values]
+    step = min(_unit_step(numbers), len(units) - 1)
     singular, plural = words[units[step]]  # type: ignore[misc]
-    return f"{text} {singular if one else plural}"
+    out = []
+    for number in numbers:
+        text, one = _number(float(number / (1000 ** step)), lang)
+        out.append(f"{text} {singular if one else plural}")
+    return out
 
 
 def energy_words(kwh: float, lang: str = "en-us") -> str:
     """Energy in kWh as said aloud: "598 kilowatt hours", "1,200 kilowatt hours", "12.3 megawatt hours"
     (from 10,000 kWh on), "45 gigawatt hours"; German "598 Kilowattstunden"."""
-    return _with_unit(kwh, ["kwh", "mwh", "gwh"], lang)
+    return _with_unit([kwh], ["kwh", "mwh", "gwh"], lang)[0]
+
+
+def energy_words_together(values: list[float], lang: str = "en-us") -> list[str]:
+    """Energies said in one comparison, in one unit chosen by the largest: [13_700, 2_040] -> "13.7 megawatt
+    hours", "2 megawatt hours"; [598, 43.1] -> "598 kilowatt hours", "43.1 kilowatt hours"."""
+    return _with_unit(list(values), ["kwh", "mwh", "gwh"], lang)
 
 
 def power_words(kw: float, lang: str = "en-us") -> str:
     """Power in kW as said aloud: "55 kilowatts", "12.5 megawatts" (from 10,000 kW on)."""
-    return _with_unit(kw, ["kw", "mw"], lang)
+    return _with_unit([kw], ["kw", "mw"], lang)[0]
+
+
+def hours_words(hours: float, lang: str = "en-us") -> str:
+    """A number of hours with its word in the right number: "1 hour", "2.5 hours", German "1 Stunde"."""
+    text, one = _number(hours, lang)
+    singular, plural = WORDS[_lang(lang)]["hour"]  # type: ignore[misc]
+    return f"{text} {singular if one else plural}"
 
 
 def written_date(day: dt.date, lang: str, *, in_period: bool = False, year: bool = True) -> str | None:
