@@ -90,13 +90,12 @@ _LETTER_DIGIT = re.compile(r"(?<=[^\W\d])(?=\d)|(?<=\d)(?=[^\W\d])")
 def locale_aliases(lang: str) -> dict[str, str]:
     """``locale/<lang>/alias.value``: "said,name words" lines, spoken words for the words plant names are made of
     ("kältemaschine,chiller", "air handler,ahu"). Adding a language or a machine word is editing that file."""
-    try:
-        from .speech import _resources
-        from ovos_spec_tools.resources import read_resource_file
+    from .speech import locale_dir
 
-        path = _resources().find("alias", ".value", lang)
-        lines = read_resource_file(path) if path else []
-    except (OSError, ValueError, ImportError):
+    path = locale_dir() / (lang or "").lower().replace("_", "-") / "alias.value"
+    try:
+        lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")]
+    except OSError:
         return {}
     out = {}
     for line in lines:
