@@ -16,14 +16,16 @@ from .test_understanding import catalogue
 
 @pytest.fixture(scope="module")
 def engine(plant_dsn):
-    eng = Engine(plant_dsn, clock=lambda: REF_NOW)
-    yield eng
-    run(eng.close())
+    return plant_dsn  # an engine per question below: its pool belongs to the event loop that made it
 
 
-def _answer(engine, request, lang):
+def _answer(dsn, request, lang):
     async def go():
-        return await answer(engine, request, lang)
+        eng = Engine(dsn, clock=lambda: REF_NOW)
+        try:
+            return await answer(eng, request, lang)
+        finally:
+            await eng.close()
     return run(go())
 
 

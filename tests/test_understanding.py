@@ -27,9 +27,9 @@ from .conftest import REF_NOW
 #: measured floors (fraction understood); raise them when the parser improves, never lower them
 #: measured floors of the holdout through the pipeline (before the request parser: en 23.0 %, de 12.9 %)
 FLOORS = {("en-us", "holdout"): 0.72, ("de-de", "holdout"): 0.66}
-#: negatives claimed by the skill, at most: the goal is 0 (before: en 63, de 30; the rest are padatious templates
+#: negatives claimed by the skill, at most: the goal is 0 (before: en 63, de 30; what is left is padatious templates
 #: with a free-text slot, "how is {seu} doing", which claim before the request parser is asked)
-MAX_NEGATIVES_CLAIMED = {"en-us": 52, "de-de": 31}
+MAX_NEGATIVES_CLAIMED = {"en-us": 52, "de-de": 30}
 
 TODAY = corpus.TODAY.isoformat()
 _OP_OF_REQUEST = {"action_plans": "plans"}
