@@ -15,7 +15,7 @@ from .engine.errors import EnmsError, InvalidRequestError
 from .engine.timeutil import local_today
 from .runtime import redact
 from .validation import SCHEMAS, validate
-from .voice import speech
+from .voice import period_speech, speech
 
 #: dialog name + its slots
 Line = tuple[str, dict[str, str]]
@@ -49,8 +49,9 @@ class Request:
     def event(self) -> dict[str, Any]:
         """The ``enms.performance.request`` record of this request (fields as the bus API names them)."""
         if self.op in ("analyze", "why"):
-            return {"op": "analyze", "seu_name": self.seu_name, "energy_source": self.energy_source,
-                    "analysis_date": self.day}
+            record = {"op": "analyze", "seu_name": self.seu_name, "energy_source": self.energy_source,
+                      "analysis_date": self.day}
+            return record if self.period is None else {**record, "period": self.period}
         if self.op == "summary":
             return {"op": "summary", "machine_type": self.machine_type, "factory": self.factory,
                     "analysis_date": self.day, "period": self.period}
@@ -81,7 +82,8 @@ class Request:
         period = period.to_request() if hasattr(period, "to_request") else period
         day_iso = day.isoformat() if day is not None else None
         if op == "analyze":
-            return cls("analyze", seu_name=checked.seu_name, energy_source=checked.energy_source, day=day_iso)
+            return cls("analyze", seu_name=checked.seu_name, energy_source=checked.energy_source, day=day_iso,
+                       period=period)
         if op == "summary":
             return cls("summary", machine_type=checked.machine_type, factory=checked.factory, day=day_iso,
                        period=period, group_words=checked.machine_type or checked.factory or "")
@@ -124,7 +126,12 @@ def error_answer(err: EnmsError, lang: str, today: dt.date | None = None) -> Ans
 
 # --- one function per question ------------------------------------------------------------------------
 async def answer_analyze(engine: Engine, request: Request, lang: str) -> Answer:
-    """How did an SEU perform on a day; ``op == "why"`` speaks the attribution instead of the verdict."""
+    """How did an SEU perform on a day (or over ``request.period``); ``op == "why"`` speaks the attribution
+    first."""
+    if request.period is not None:
+        answered = await _answer_period(engine, request, lang)
+        if answered is not None:
+            return answered
     result = await engine.analyze_seu_performance(request.seu_name or "", request.energy_source, request.day)
     payload = result.to_dict()
     seu = await engine.find_seu(result.seu_name, result.energy_source)
@@ -137,6 +144,23 @@ async def answer_analyze(engine: Engine, request: Request, lang: str) -> Answer:
 
 
 answer_why = answer_analyze
+
+
+async def _answer_period(engine: Engine, request: Request, lang: str) -> Answer | None:
+    """One SEU over a period; None for a period that holds only today (answered as today, the part that has
+    passed). A period word ("week") is the complete days up to yesterday."""
+    seu = await engine.find_seu(request.seu_name or "", request.energy_source)
+    today = local_today(engine.now(), seu.timezone)
+    period = request.period
+    if isinstance(period, Mapping) and str(period.get("start")) == today.isoformat():
+        return None
+    result = await engine.analyze_seu_period(seu.name, seu.energy_source, period)
+    payload = result.to_dict()
+    lines = period_speech.describe_period_why(payload, lang, today, request.direction) if request.op == "why" \
+        else period_speech.describe_period(payload, lang, today)
+    answered = Answer(payload, lines, today)
+    payload["voice_summary"] = answered.text(lang)
+    return answered
 
 
 async def answer_summary(engine: Engine, request: Request, lang: str) -> Answer:

@@ -79,3 +79,24 @@ def fleet_chart(summary: Mapping[str, Any], path: str | Path) -> Path:
     out = Path(path)
     fig.savefig(out, format="png")
     return out
+
+
+def period_chart(analysis: Mapping[str, Any], path: str | Path) -> Path:
+    """One SEU over a period (a ``PeriodAnalysis`` as a dict): its days drawn as :func:`performance_chart` draws
+    an analysis, the period's first day marked; days left out (too few readings) are not drawn."""
+    daily = [d for d in analysis.get("daily") or [] if d.get("counted") and d.get("actual_kwh") is not None]
+    if not daily:
+        raise ChartUnavailable("no complete day in the period")
+    expected = [float(d["expected_kwh"]) for d in daily]
+    actual = [float(d["actual_kwh"]) for d in daily]
+    saved, total = [], 0.0
+    for e, a in zip(expected, actual, strict=True):
+        total += e - a
+        saved.append(total)
+    series = {"seu_name": analysis["seu_name"], "energy_source": analysis["energy_source"],
+              "analysis_date": analysis["period"]["start"], "days": [d["date"] for d in daily],
+              "actual_kwh": actual, "expected_kwh": expected,
+              "lower_kwh": [float(d["lower_kwh"]) for d in daily], "upper_kwh": [float(d["upper_kwh"]) for d in daily],
+              "cusum_kwh": saved, "method": (analysis.get("baseline") or {}).get("method", ""),
+              "confidence": analysis.get("confidence", 0.9)}
+    return performance_chart(series, path)

@@ -2,7 +2,7 @@
 
     enms-performance demo                     start/reuse the embedded database, load the plant, print DSN
     enms-performance ask "UTTERANCE" ...      ask the skill through the real OVOS intent pipeline
-    enms-performance analyze SEU [--date D]   run the analysis directly
+    enms-performance analyze SEU [--date D | --period P | --start D --end D]   run the analysis directly
     enms-performance summary [--machine-type T] [--factory F] [--date D | --start D --end D]
     enms-performance health                   database, newest readings, rollups, model validity
     enms-performance opportunities [--period week|month|quarter] [--factory F] [--seu S]
@@ -19,11 +19,13 @@ import logging
 import os
 import sys
 import warnings
-from typing import Any, Sequence
+from typing import Any, Awaitable, Callable, Sequence
 
 from .answers import Answer, Request, answer, error_answer
 from .engine import Engine, EngineSettings
 from .engine.errors import EnmsError, InvalidRequestError
+from .engine.timeutil import local_today
+from .validation import PERIOD_WORDS
 from .harness import AskSession  # noqa: F401 - `from skill_enms_performance.cli import AskSession` keeps working
 
 
@@ -110,13 +112,17 @@ def _print_error(err: EnmsError, args: argparse.Namespace) -> int:
     return _print_answer(error_answer(err, args.lang), args)
 
 
-def _answer(args: argparse.Namespace, request: Request) -> int:
-    """Answer one request on a fresh engine and print it."""
+def _answer(args: argparse.Namespace, request: Request | Callable[[Engine], Awaitable[Request]]) -> int:
+    """Answer one request (or the request a coroutine builds with the engine) on a fresh engine and print it."""
     engine = _engine(args)
 
     async def run() -> Answer:
         try:
-            reply = await answer(engine, request, args.lang)
+            try:
+                asked = request if isinstance(request, Request) else await request(engine)
+            except EnmsError as err:
+                return error_answer(err, args.lang)
+            reply = await answer(engine, asked, args.lang)
             if getattr(args, "chart", None) and reply.error_code is None:
                 await _draw_chart(engine, reply.payload, args.chart)
             return reply
@@ -133,6 +139,8 @@ async def _draw_chart(engine: Engine, payload: dict[str, Any], path: str) -> Non
     try:
         if "items" in payload:
             written = chart.fleet_chart(payload, path)
+        elif "daily" in payload:  # one SEU over a period
+            written = chart.period_chart(payload, path)
         else:
             series = await engine.chart_series(payload["seu_name"], payload["energy_source"], payload["date"])
             written = chart.performance_chart(series, path)
@@ -156,8 +164,34 @@ def _checked(op: str, **options: Any) -> Request:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    return _answer(args, _checked("analyze", seu_name=args.seu, energy_source=args.energy_source,
-                                  analysis_date=args.date))
+    """One day (--date, default today), or a period: --start/--end, --period week|month|quarter|year (the complete
+    days up to yesterday) or --period as said in --lang ("last_week", "this month", "october", "since monday"),
+    read against the SEU's local today."""
+    if args.date and (args.start or args.period):
+        raise InvalidRequestError("give --date or a period (--period, --start/--end), not both")
+    if args.start:
+        period: Any = {"start": args.start, "end": args.end or args.start}
+    else:
+        period = args.period
+    if not isinstance(period, str) or period.strip().lower() in PERIOD_WORDS:
+        return _answer(args, _checked("analyze", seu_name=args.seu, energy_source=args.energy_source,
+                                      analysis_date=args.date, period=period))
+
+    async def said(engine: Engine) -> Request:
+        from .voice.dates import resolve_period
+
+        _checked("analyze", seu_name=args.seu, energy_source=args.energy_source)  # the name checked first
+        today = local_today(engine.now(), (await engine.find_seu(args.seu, args.energy_source)).timezone)
+        span = resolve_period(period.replace("_", " "), today, args.lang)
+        if span is None:
+            raise InvalidRequestError(f"--period must be {', '.join(PERIOD_WORDS)}, a period said in {args.lang} "
+                                      "such as last_week, or --start/--end")
+        if span.start == span.end:
+            return _checked("analyze", seu_name=args.seu, energy_source=args.energy_source,
+                            analysis_date=span.start.isoformat())
+        return _checked("analyze", seu_name=args.seu, energy_source=args.energy_source, period=span.to_dict())
+
+    return _answer(args, said)
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
@@ -202,7 +236,10 @@ def _chart_of(record: dict[str, Any], args: argparse.Namespace) -> None:
     op = request.get("op")
 
     async def call(engine: Engine) -> None:
-        if op == "analyze":
+        if op == "analyze" and request.get("period"):
+            result = await engine.analyze_seu_period(request["seu_name"], request["energy_source"], request["period"])
+            chart.period_chart(result.to_dict(), args.chart)
+        elif op == "analyze":
             series = await engine.chart_series(request["seu_name"], request["energy_source"], request["analysis_date"])
             chart.performance_chart(series, args.chart)
         elif op == "summary":
@@ -272,11 +309,15 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for each answer")
     ask.add_argument("--chart", help="write the picture of the last answer (analysis or summary) to this PNG")
     ask.set_defaults(func=cmd_ask)
-    analyze = sub.add_parser("analyze", parents=[common], help="analyse one SEU for one day")
+    analyze = sub.add_parser("analyze", parents=[common], help="analyse one SEU for one day or a period")
     analyze.add_argument("seu")
     analyze.add_argument("--energy-source")
     analyze.add_argument("--chart", help="also write the picture of the analysis to this PNG")
     analyze.add_argument("--date", help="YYYY-MM-DD (default: today, the part that has passed)")
+    analyze.add_argument("--period", help="week, month, quarter, year (complete days up to yesterday) or as said, "
+                                          "e.g. last_week, this_month, october, 'since monday', 'last 30 days'")
+    analyze.add_argument("--start", help="period start YYYY-MM-DD (complete days; today is left out)")
+    analyze.add_argument("--end", help="period end YYYY-MM-DD (inclusive)")
     analyze.set_defaults(func=cmd_analyze)
     summary = sub.add_parser("summary", parents=[common], help="fleet summary ranked by normalised deviation")
     summary.add_argument("--machine-type", help="e.g. compressor, hvac, boiler")

@@ -33,6 +33,7 @@ class Draft:
     seu_name: str | None = None        # decided (a follow-up, an answer asked back)
     energy_source: str | None = None   # said or decided
     day: dt.date | None = None         # decided by a follow-up
+    period: dict[str, str] | None = None  # decided by a follow-up: one SEU over {start, end}
     group: str = ""                    # summary: the group as said
     factory_words: str = ""            # opportunities: the factory as said
     save: bool = False                 # action plan: the speaker asked to save it
@@ -93,6 +94,7 @@ class _Context:
     energy_source: str | None
     day: dt.date | None
     at: float
+    period: dict[str, str] | None = None
 
 
 class Conversation:
@@ -120,16 +122,25 @@ class Conversation:
             tz = next((s.timezone for s in seus if s.name == draft.seu_name), tz)
         today = local_today(engine.now(), tz)
         if draft.op in NEEDS_SOURCE:
+            period = draft.period if draft.day is None else None
+            said = None
+            if period is None and draft.day is None:
+                said = resolve_day(draft.utterance, today, lang, strip=[draft.spoken])
+                if said.day is None:  # no day said ("tuesday last week" is one): "last week" is a period
+                    period = _span(resolve_period(draft.utterance, today, lang, strip=[draft.spoken]))
+            direction = speech.asked_direction(draft.utterance, lang, [draft.spoken]) if draft.op == "why" else None
+            if period is not None:
+                return Request(draft.op, seu_name=draft.seu_name, energy_source=draft.energy_source, period=period,
+                               direction=direction)
             if draft.day is not None:
                 day = draft.day
             else:
-                said = resolve_day(draft.utterance, today, lang, strip=[draft.spoken])
+                said = said or resolve_day(draft.utterance, today, lang, strip=[draft.spoken])
                 if said.status == "future" and said.day is not None:
                     return _error(FutureDateError(said.day, today), lang, today)
                 day = said.day or today
             if day > today:
                 return _error(FutureDateError(day, today), lang, today)
-            direction = speech.asked_direction(draft.utterance, lang, [draft.spoken]) if draft.op == "why" else None
             return Request(draft.op, seu_name=draft.seu_name, energy_source=draft.energy_source,
                            day=day.isoformat(), direction=direction)
         if draft.op in ("summary", "ranking"):
@@ -191,14 +202,16 @@ class Conversation:
         if draft.seu_name is None:
             spoken = draft.spoken
             found = resolver.resolve(spoken, lang)
+            name_only = spoken
             if found.status == "unknown":  # the slot may have swallowed the date: "... one on october 29th"
                 name_only = speech.split_name_and_when(spoken, lang)
                 if name_only != spoken:
                     retry = resolver.resolve(name_only, lang)
                     if retry.status != "unknown":
                         found, spoken = retry, name_only
-            if found.status == "unknown":  # ... or a verb: "how much gas did boiler one use" -> "boiler one use"
-                for part in _shorter(spoken):
+            if found.status == "unknown":  # ... or a verb: "how much gas did boiler one use" -> "boiler one use",
+                # also before a period: "compressor one do this month" -> "compressor one do"
+                for part in _shorter(spoken) + (_shorter(name_only) if name_only != spoken else []):
                     retry = resolver.resolve(part, lang)
                     if retry.status == "match":
                         found, spoken = retry, part
@@ -328,7 +341,8 @@ class Conversation:
             return
         if request.op in NEEDS_SOURCE:
             context = _Context(payload.get("seu_name") or request.seu_name or "", payload.get("energy_source"),
-                               dt.date.fromisoformat(request.day) if request.day else None, time.monotonic())
+                               dt.date.fromisoformat(request.day) if request.day else None, time.monotonic(),
+                               request.period if isinstance(request.period, dict) else None)
         elif request.op == "opportunities" and payload.get("opportunities"):
             last = self.last(session)
             context = _Context(payload["opportunities"][0]["seu_name"], None, last.day if last else None,
@@ -350,11 +364,11 @@ class Conversation:
         """A short follow-up to the last analysis: why, another day, another machine (with its own day, if
         said). None when the utterance is none of these. Never touches the database."""
         context = self.last(session)
-        if context is None or context.day is None or resolver is None:
+        if context is None or (context.day is None and context.period is None) or resolver is None:
             return None
         if speech.is_followup_why(utterance, lang):
             return Draft("why", utterance, seu_name=context.seu_name, energy_source=context.energy_source,
-                         day=context.day)
+                         day=context.day, period=context.period)
         rest = speech.followup_rest(utterance, lang)
         if rest is None:
             return None
@@ -367,17 +381,23 @@ class Conversation:
         if found.status == "match":
             today = local_today(now, tz_of.get(found.seu_name, "UTC"))
             said = resolve_day(rest, today, lang, strip=[name]) if name != rest else None
+            span = _span(resolve_period(rest, today, lang, strip=[name])) if name != rest else None
             sources = [s.energy_source for s in seus if s.name == found.seu_name]
             source = found.energy_source or (context.energy_source if context.energy_source in sources else None) \
                 or (sources[0] if sources else None)
+            day = said.day if said is not None and said.day else None
+            # another machine, for the day or period said, else for the last answer's
             return Draft("analyze", utterance, spoken=name, seu_name=found.seu_name, energy_source=source,
-                         day=(said.day if said is not None and said.day else context.day))
+                         day=day or (None if span else context.day),
+                         period=None if day else (span or (None if context.day else context.period)))
         today = local_today(now, tz_of.get(context.seu_name, "UTC"))
         said = resolve_day(rest, today, lang)
-        if said.day is not None:
+        span = _span(resolve_period(rest, today, lang))
+        if said.day is not None or span is not None:
             sources = [s.energy_source for s in seus if s.name == context.seu_name]
             source = context.energy_source if context.energy_source in sources else (sources[0] if sources else None)
-            return Draft("analyze", utterance, seu_name=context.seu_name, energy_source=source, day=said.day)
+            return Draft("analyze", utterance, seu_name=context.seu_name, energy_source=source, day=said.day,
+                         period=None if said.day is not None else span)
         return None
 
 
@@ -405,6 +425,11 @@ def read_utterance(draft: Draft, lang: str, seus: Sequence[Any], resolver: SeuRe
 
 
 _HINT_OF = {"analyze": "performance", "plans": "plan_count", "action_plans": "plan_count"}
+
+
+def _span(period: Any) -> dict[str, str] | None:
+    """A period said that is more than one day, as {start, end} (one day is a day)."""
+    return period.to_dict() if period is not None and period.start != period.end else None
 
 
 def _error(err: Exception, lang: str, today: dt.date) -> Say:

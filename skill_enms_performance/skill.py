@@ -247,7 +247,9 @@ class EnmsPerformanceSkill(ConversationalSkill, FallbackSkill):
                 folder = Path(self.file_system.path) / "charts"
                 folder.mkdir(parents=True, exist_ok=True)
                 path = folder / f"{op}.png"
-                if op == "analyze":
+                if op == "analyze" and "daily" in request:  # one SEU over a period: its own days
+                    chart.period_chart(request, path)
+                elif op == "analyze":
                     series = self._run(engine.chart_series(request["seu_name"], request["energy_source"],
                                                            request["analysis_date"]))
                     chart.performance_chart(series, path)
@@ -422,5 +424,7 @@ def _chart_request(request: Request, reply: Answer) -> dict[str, Any]:
     if request.op == "summary":
         return {"machine_type": request.machine_type, "factory": request.factory,
                 "analysis_date": request.day, "period": request.period}
+    if "daily" in reply.payload:  # a period answer holds its days: the picture needs nothing more
+        return reply.payload
     return {"seu_name": reply.payload.get("seu_name"), "energy_source": reply.payload.get("energy_source"),
             "analysis_date": reply.payload.get("date")}

@@ -74,6 +74,14 @@ class AnalyzeRequest(_Request):
     seu_name: Name
     energy_source: Name | None = None
     analysis_date: Day | None = None
+    #: one SEU over a period instead of a day (issue 15): a period word or {start, end}
+    period: Period | None = None
+
+    @model_validator(mode="after")
+    def _day_or_period(self) -> "AnalyzeRequest":
+        if self.analysis_date is not None and self.period is not None:
+            raise ValueError("give analysis_date or period, not both")
+        return self
 
 
 class SummaryRequest(_Request):

@@ -118,3 +118,65 @@ def test_where_can_we_save_keeps_the_factory(session, utterance):
     record = session.ask(utterance)
     assert record["intent"] in ("opportunities", "request"), record  # a template or the request parser
     assert record["request"]["factory"] == "Munich", record
+
+
+# --- one machine over a period (issue 15): the period is answered, and kept through every question asked back ---
+LAST_WEEK = {"start": "2025-10-27", "end": "2025-11-02"}
+
+
+def _period_request(seu: str, source: str, period: dict) -> dict:
+    return {"op": "analyze", "seu_name": seu, "energy_source": source, "analysis_date": None, "period": period}
+
+
+@pytest.mark.parametrize("utterance, period", [
+    ("how did compressor one perform last week", LAST_WEEK),
+    ("how did compressor one do this month", {"start": "2025-11-01", "end": "2025-11-06"}),
+    ("how did compressor one perform in october", {"start": "2025-10-01", "end": "2025-10-31"}),
+    ("how did compressor one perform since monday", {"start": "2025-11-03", "end": "2025-11-06"}),
+    ("how was compressor one the last 30 days", {"start": "2025-10-08", "end": "2025-11-06"}),
+])
+def test_a_period_about_one_machine_is_answered_for_the_period(session, utterance, period):
+    record = session.ask(utterance)
+    assert record["request"] == _period_request("Compressor-1", "electricity", period), record
+    assert record["dialogs"][0].startswith("period."), record
+    spoken = record["spoken"][0]
+    assert "today" not in spoken and " is " not in spoken and "used" in spoken, spoken
+
+
+def test_the_source_asked_back_keeps_the_period(session):
+    record = session.ask("how did boiler one perform last week")
+    assert record["dialogs"] == ["ask.energy_source"], record
+    record = session.ask("natural gas")
+    assert record["intent"] == "converse", record
+    assert record["request"] == _period_request("Boiler-1", "natural_gas", LAST_WEEK), record
+    assert record["dialogs"][0].startswith("period.") and "today" not in record["spoken"][0]
+
+
+def test_the_machine_asked_back_keeps_the_period(session):
+    record = session.ask("how did the compressor perform in october")
+    assert record["dialogs"] == ["ask.which_seu"], record
+    record = session.ask("the one in munich please")
+    assert record["request"] == _period_request("Compressor-EU-1", "electricity",
+                                                {"start": "2025-10-01", "end": "2025-10-31"}), record
+
+
+def test_follow_ups_to_a_period_keep_it_unless_another_day_is_said(session):
+    session.ask("how did compressor one perform last week")
+    record = session.ask("why")
+    assert record["intent"] == "converse" and record["request"] == _period_request(
+        "Compressor-1", "electricity", LAST_WEEK), record
+    record = session.ask("how about hvac main")
+    assert record["request"] == _period_request("HVAC-Main", "electricity", LAST_WEEK), record
+    record = session.ask("and yesterday")
+    assert record["request"] == {"op": "analyze", "seu_name": "HVAC-Main", "energy_source": "electricity",
+                                 "analysis_date": "2025-11-05"}, record
+    record = session.ask("and in october")
+    assert record["request"] == _period_request("HVAC-Main", "electricity",
+                                                {"start": "2025-10-01", "end": "2025-10-31"}), record
+
+
+def test_why_over_a_period_is_answered_for_the_period(session):
+    record = session.ask("why did compressor one use so much energy last week")
+    assert record["intent"] == "why", record
+    assert record["request"] == _period_request("Compressor-1", "electricity", LAST_WEEK), record
+    assert all(d.startswith("period.") for d in record["dialogs"]), record

@@ -58,6 +58,44 @@ def test_a_plan_asked_to_be_saved_is_saved_at_once(session):
     assert record["dialogs"] == ["plan.summary", "plan.saved"], record
 
 
+# --- eine Maschine über einen Zeitraum (issue 15) ------------------------------------------------------------
+LAST_WEEK = {"start": "2025-10-27", "end": "2025-11-02"}
+
+
+@pytest.mark.parametrize("utterance, period", [
+    ("wie hat kompressor eins letzte woche abgeschnitten", LAST_WEEK),
+    ("wie hat kompressor eins im oktober abgeschnitten", {"start": "2025-10-01", "end": "2025-10-31"}),
+    ("wie hat kompressor eins diesen monat abgeschnitten", {"start": "2025-11-01", "end": "2025-11-06"}),
+    ("wie hat kompressor eins seit montag abgeschnitten", {"start": "2025-11-03", "end": "2025-11-06"}),
+    ("wie hat kompressor eins in den letzten 30 tagen abgeschnitten", {"start": "2025-10-08", "end": "2025-11-06"}),
+])
+def test_ein_zeitraum_einer_maschine_wird_fuer_den_zeitraum_beantwortet(session, utterance, period):
+    record = session.ask(utterance)
+    assert record["request"] == {"op": "analyze", "seu_name": "Compressor-1", "energy_source": "electricity",
+                                 "analysis_date": None, "period": period}, record
+    assert record["dialogs"][0].startswith("period."), record
+    spoken = record["spoken"][0]
+    assert "heute" not in spoken and " liegt " not in spoken and "verbraucht" in spoken, spoken
+
+
+def test_die_rueckfrage_nach_der_energie_behaelt_den_zeitraum(session):
+    record = session.ask("wie hat kessel eins letzte woche abgeschnitten")
+    assert record["dialogs"] == ["ask.energy_source"], record
+    record = session.ask("äh, das gas bitte")
+    assert record["intent"] == "converse", record
+    assert record["request"] == {"op": "analyze", "seu_name": "Boiler-1", "energy_source": "natural_gas",
+                                 "analysis_date": None, "period": LAST_WEEK}, record
+    assert record["dialogs"][0].startswith("period.")
+
+
+def test_die_rueckfrage_nach_der_maschine_behaelt_den_zeitraum(session):
+    record = session.ask("wie hat der kompressor letzte woche abgeschnitten")
+    assert record["dialogs"] == ["ask.which_seu"], record
+    record = session.ask("der in münchen bitte")
+    assert record["request"] == {"op": "analyze", "seu_name": "Compressor-EU-1", "energy_source": "electricity",
+                                 "analysis_date": None, "period": LAST_WEEK}, record
+
+
 # --- issue 15: what the user hears, in German (the style checks: tests/test_speech_style.py) -----------------------
 @pytest.mark.parametrize("utterance, tense", style.PIPELINE_DAYS["de-de"])
 def test_style_a_day_is_spoken_in_its_tense(session, utterance, tense):

@@ -129,6 +129,18 @@ def _bus_call(session, data, timeout=10.0):
     return answer
 
 
+def test_bus_analyze_over_a_period_answers_the_period(session):
+    reply = _bus_call(session, {"seu_name": "Compressor-1", "period": {"start": "2025-10-27", "end": "2025-11-02"}})
+    assert reply["period"] == {"start": "2025-10-27", "end": "2025-11-02"} and reply["days"] == 7, reply
+    assert reply["voice_summary"].startswith("Compressor-1 used") and "today" not in reply["voice_summary"]
+    for key in ("actual_energy_kwh", "baseline_energy_kwh", "deviation_kwh", "uncertainty_kwh", "top_days"):
+        assert key in reply
+    reply = _bus_call(session, {"seu_name": "Compressor-1", "period": "month"})  # the 30 complete days to yesterday
+    assert reply["period"] == {"start": "2025-10-07", "end": "2025-11-05"}, reply
+    reply = _bus_call(session, {"seu_name": "Compressor-1", "period": {"start": "2025-11-02", "end": "2025-10-27"}})
+    assert reply["error"]["code"] == "invalid_request"
+
+
 def test_bus_api_answers_json_with_voice_summary(session):
     reply = _bus_call(session, {"seu_name": "Compressor-1", "analysis_date": "2025-11-05"})
     assert reply["seu_name"] == "Compressor-1" and reply["date"] == "2025-11-05"

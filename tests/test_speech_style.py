@@ -173,6 +173,15 @@ SUMMARIES = [[], ["on_target"], ["on_target", "requires_attention"], ["excellent
              ["non_compliant"], ["on_target"] * 12]
 
 
+#: one SEU over a period: (actual kWh, expected kWh, uncertainty kWh, significant, days imputed, days left out)
+PERIODS = [
+    (0.0, 0.0, 0.0, False, 0, 0), (2343.0, 2249.0, 60.0, True, 0, 0), (504.0, 43.1, 30.0, True, 0, 2),
+    (30_900.0, 26_400.0, 900.0, True, 0, 1), (-5.0, 20.0, 3.0, True, 0, 0), (2.5e9, 2.0e9, 1e7, True, 0, 0),
+    (8003.0, 7957.0, 200.0, False, 0, 0), (900.0, 1000.0, 40.0, False, 2, 0), (900.0, 1000.0, 40.0, False, 0, 5),
+    (800.0, 1000.0, 40.0, True, 0, 1), (1000.5, 1000.0, 0.2, True, 0, 0),
+]
+
+
 def rendered_cases(lang: str) -> list[tuple[str, str, str | None]]:
     """(dialog, text heard, tense the day asks for or None) for every boundary case; each text is one line as
     the answer code builds it. Every template line of each dialog is rendered (``speech.phrases`` in order)."""
@@ -257,6 +266,23 @@ def rendered_cases(lang: str) -> list[tuple[str, str, str | None]]:
     ]
     for error in errors:
         say(speech.describe_error(error, lang, TODAY))
+    # one SEU over a period (a past period: period_speech), every verdict and why at the edges
+    from skill_enms_performance.voice import period_speech
+
+    for actual, expected, band, significant, imputed, excluded in PERIODS:
+        deviation = actual - expected
+        result = {"seu_name": "Compressor-1", "period": {"start": "2025-10-27", "end": "2025-11-02"},
+                  "actual_energy_kwh": actual, "baseline_energy_kwh": expected, "deviation_kwh": deviation,
+                  "deviation_percent": 100.0 * deviation / expected if expected else 0.0, "uncertainty_kwh": band,
+                  "significant": significant, "deviation_cost": deviation * 0.12, "currency": "USD",
+                  "top_days": [{"date": "2025-10-29", "deviation_kwh": deviation / 3, "significant": True}],
+                  "episode": {"start": "2025-10-30", "direction": "above" if deviation > 0 else "below"},
+                  "effects": {"production_effect_kwh": -0.5 * deviation, "weather_effect_kwh": 0.1 * deviation,
+                              "calendar_effect_kwh": 0.0, "performance_effect_kwh": deviation},
+                  "data_quality": {"days_excluded": excluded, "days_drivers_imputed": imputed}}
+        say(period_speech.describe_period(result, lang, TODAY))
+        for direction in ("more", "less", None):
+            say(period_speech.describe_period_why(result, lang, TODAY, direction))
     # the questions asked back and short replies, with the slots conversation.py gives them
     options = speech.join_options(["Compressor-1", "Compressor-EU-1"], lang)
     sources = speech.join_options([speech.source_words(s, lang) for s in ("electricity", "natural_gas", "steam",

@@ -12,12 +12,12 @@ import datetime as dt
 from typing import Callable
 
 from ..store import SeuRow, Store, StoreError
-from . import fleet, health, opportunity_scan, performance, plans
+from . import fleet, health, opportunity_scan, performance, period_analysis, plans
 from .baseline import BaselineModel, DailyData, Predictions
 from .catalogue import SOURCE_ALIASES, Catalogue, canonical_source, price_per_kwh, select_seus
 from .errors import EnmsError, FutureDateError, from_store
-from .models import PLAN_STATUSES, ActionPlan, FleetSummary, OpportunityReport, PerformanceAnalysis
-from .periods import EARLIEST_DAY, LATEST_DAY, parse_day, period_days
+from .models import PLAN_STATUSES, ActionPlan, FleetSummary, OpportunityReport, PerformanceAnalysis, PeriodAnalysis
+from .periods import EARLIEST_DAY, LATEST_DAY, parse_day, parse_period, period_days
 from .savings import SavingsQuestions
 from .series import CALENDAR_LABEL_LIST, Series
 from .settings import EngineSettings
@@ -124,6 +124,23 @@ class Engine(SavingsQuestions):
         if day > today:
             raise FutureDateError(day, today)
         return await performance.analyse_day(self.series, seu, day, now, today)
+
+    async def analyze_seu_period(self, seu_name: str, energy_source: str | None = None,
+                                 period: str | dict[str, str] | tuple[dt.date, dt.date] | None = None
+                                 ) -> PeriodAnalysis:
+        """Energy performance of one SEU over a period ({start, end}, or week | month | quarter | year: the
+        complete days up to yesterday) against the baseline fitted before it; the period is cut at yesterday
+        (today is not over). A period starting after today is a ``FutureDateError``."""
+        seu = await self.find_seu(seu_name, energy_source)
+        now = self.now()
+        today = local_today(now, seu.timezone)
+        if isinstance(period, str) or period is None:
+            start, end = period_days(period or "week", today)
+        else:
+            start, end = parse_period(period) or (today, today)
+        if start > today:
+            raise FutureDateError(start, today)
+        return await period_analysis.analyse_period(self.series, seu, start, end, now, today)
 
     async def chart_series(self, seu_name: str, energy_source: str | None = None,
                            analysis_date: dt.date | str | None = None, days: int = 56) -> dict[str, object]:

@@ -317,3 +317,63 @@ class SavingsReport(JsonMixin):
     errors: list[dict[str, Any]]
     voice_summary: str
     timestamp: dt.datetime
+
+
+@dataclasses.dataclass
+class PeriodDataQuality(JsonMixin):
+    """What stands behind a period's figures: reporting days under ``min_coverage`` of their readings are left
+    out of both sides (as in savings), and days whose drivers were missing or outside the baseline's range."""
+
+    coverage_fraction: float                     # mean coverage of the reporting days
+    days_counted: int
+    days_excluded: int
+    excluded_days: list[dict[str, Any]]          # [{date, coverage_percent}]
+    days_drivers_imputed: int
+    days_out_of_range: int
+    baseline_days_used: int
+    baseline_days_missing: int
+    notes: list[str]
+    note_codes: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class PeriodAnalysis(JsonMixin):
+    """One SEU over complete local days [period.start, period.end] against the baseline fitted before them.
+
+    ``uncertainty_kwh`` is the half width of the period sum's interval at ``confidence`` (mv.period_uncertainty);
+    ``significant``: the deviation lies outside it, with a baseline that decides and no imputed or out-of-range
+    driver among the counted days. ``top_days``: the counted days with the largest |actual - expected|;
+    ``episode``: the start of a persistent run of days above (or below) expected found by Page's CUSUM."""
+
+    seu_name: str
+    energy_source: str
+    period: dict[str, str]
+    requested_period: dict[str, str]
+    actual_energy_kwh: float
+    baseline_energy_kwh: float
+    deviation_kwh: float
+    deviation_percent: float
+    uncertainty_kwh: float
+    standard_error_kwh: float
+    confidence: float
+    significant: bool
+    iso50001_status: ISO50001Status
+    efficiency_score: float
+    deviation_cost: float
+    currency: str
+    price_per_kwh: float
+    primary_factor: str
+    effects: dict[str, float]                    # production/weather/calendar/performance _effect_kwh
+    days: int
+    top_days: list[dict[str, Any]]               # [{date, actual_kwh, expected_kwh, deviation_kwh, significant}]
+    episode: dict[str, Any] | None               # {start, detected, direction: above|below}
+    daily: list[dict[str, Any]]                  # [{date, actual_kwh, expected_kwh, lower_kwh, upper_kwh, counted}]
+    baseline: dict[str, Any]                     # method, period, validity, decides
+    data_quality: PeriodDataQuality
+    voice_summary: str
+    timestamp: dt.datetime
+    # --- the seed's analysis fields too, so that a reader of analyze replies finds them in a period reply ---
+    date: dt.date | None = None                  # the last day analysed
+    deviation_cost_usd: float = 0.0              # = deviation_cost (in ``currency``: the seed's name)
+    root_cause_analysis: RootCauseAnalysis | None = None
+    recommendations: list[Recommendation] = dataclasses.field(default_factory=list)
