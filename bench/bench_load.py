@@ -17,7 +17,9 @@ before the run, "warm" runs again on the filled caches. Printed: latency p50/p95
 the checks: every request answered exactly once and the same as in the cold sequential run (the
 reference), invalid requests with the expected code, at most ``pool_max_size`` (8) connections of
 application_name 'skill-enms-performance' in pg_stat_activity at any time (sampled every few ms), and the
-asyncio tasks left on the skill's loop after the replies (only the maintenance task ``keep_fresh``).
+asyncio tasks left on the skill's loop after the replies (only the maintenance task ``keep_fresh``), and the
+longest stalls of the skill's event loop during each run (``LoopLag``: its own part, p99 and max; fits and scans
+run in the engine's compute threads, so the loop only waits for I/O).
 Exit status 0; checks that fail are marked MISSED.
 """
 from __future__ import annotations
@@ -211,6 +213,8 @@ class RunResult:
     samples: int
     tasks_after: list[str]
     connections_after: dict[str, int]
+    stall_p99_ms: float = 0.0
+    stall_max_ms: float = 0.0
 
     @property
     def throughput(self) -> float:
@@ -221,6 +225,8 @@ def run_mix(session: Any, admin_dsn: str, mix: list[Req], *, concurrent: bool, l
             timeout: float) -> RunResult:
     from ovos_bus_client.message import Message
 
+    from skill_enms_performance.runtime import LoopLag
+
     bus = session.croft.bus
     replies = Replies()
     for kind in (ANALYZE, SUMMARY, HEALTH):
@@ -228,7 +234,7 @@ def run_mix(session: Any, admin_dsn: str, mix: list[Req], *, concurrent: bool, l
     ids = [uuid.uuid4().hex for _ in mix]
     sent_at: dict[str, float] = {}
     try:
-        with ConnectionWatch(admin_dsn) as watch:
+        with ConnectionWatch(admin_dsn) as watch, LoopLag(session.skill._loop) as lag:  # noqa: SLF001
             time.sleep(0.05)
             t0 = time.perf_counter()
             for fid, req in zip(ids, mix, strict=True):
@@ -246,7 +252,8 @@ def run_mix(session: Any, admin_dsn: str, mix: list[Req], *, concurrent: bool, l
             bus.remove(f"{kind}.response", replies.on_reply)
     got = {fid: list(replies.got.get(fid, [])) for fid in ids}
     samples = [(got[fid][0][0] - sent_at[fid]) * 1000.0 for fid in ids if got[fid]]
-    return RunResult(label, Timing(label, samples), wall, got, ids, watch.max_seen, watch.samples, tasks, after)
+    return RunResult(label, Timing(label, samples), wall, got, ids, watch.max_seen, watch.samples, tasks, after,
+                     lag.quantile(0.99) * 1000, lag.worst() * 1000)
 
 
 def clear_caches(skill: Any) -> None:
@@ -369,6 +376,7 @@ def report(mix: list[Req], runs: list[RunResult], args: argparse.Namespace) -> N
         rows.append([run.label, run.timing.n, fmt_ms(run.timing.p50), fmt_ms(run.timing.p95), fmt_ms(run.timing.p99),
                      fmt_ms(run.timing.max), f"{run.wall_s:.2f} s", f"{run.throughput:.1f}/s",
                      f"{run.max_connections} ({run.samples} samples)", len(run.tasks_after),
+                     f"{run.stall_p99_ms:.0f} / {run.stall_max_ms:.0f} ms",
                      " ".join(f"{c}:{n}" for c, n in codes.most_common())])
         checks += [
             [f"{run.label}: every request answered exactly once", f"{answered}/{len(mix)}, {duplicated} duplicated",
@@ -392,10 +400,11 @@ def report(mix: list[Req], runs: list[RunResult], args: argparse.Namespace) -> N
                               "p99_ms": run.timing.p99, "max_ms": run.timing.max, "wall_s": run.wall_s,
                               "throughput_per_s": run.throughput, "max_connections": run.max_connections,
                               "tasks_after": run.tasks_after, "codes": dict(codes), "answered": answered,
-                              "unexpected": len(wrong_kind), "differs": len(differs)}
+                              "unexpected": len(wrong_kind), "differs": len(differs),
+                              "loop_stall_p99_ms": run.stall_p99_ms, "loop_stall_max_ms": run.stall_max_ms}
     print()
     print(table(["run", "n", "p50 ms", "p95 ms", "p99 ms", "max ms", "wall", "throughput", "max conns",
-                 "tasks", "replies"], rows, title=f"{len(mix)} bus requests (emit -> reply), seed {args.seed}"))
+                 "tasks", "loop stall p99/max", "replies"], rows, title=f"{len(mix)} bus requests (emit -> reply), seed {args.seed}"))
     ratios = []
     for cache in ("cold", "warm"):
         seq, con = (next(r for r in runs if r.label == f"{cache} {m}") for m in ("sequential", "concurrent"))

@@ -20,7 +20,8 @@ from .voice import period_speech, speech
 #: dialog name + its slots
 Line = tuple[str, dict[str, str]]
 
-OPS = ("analyze", "why", "summary", "health", "opportunities", "action_plan", "action_plans", "savings")
+OPS = ("analyze", "why", "summary", "health", "opportunities", "action_plan", "action_plans", "savings", "ranking",
+       "compare")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,6 +42,8 @@ class Request:
     limit: int | None = None          # action_plans: one page of the list
     offset: int = 0
     group_words: str = ""
+    ranking: dict[str, Any] | None = None  # ranking: {"n": 3 | None, "order": "most"|"least", "by": "energy"|...}
+    seu_name_b: str | None = None          # compare: the second SEU
     direction: str | None = None      # why: "more" (why so much), "less" (why so little) or None (not said)
 
     def event(self) -> dict[str, Any]:
@@ -58,6 +61,14 @@ class Request:
             return {"op": "action_plan", "seu_name": self.seu_name, "issue_type": self.issue_type}
         if self.op == "savings":
             return {"op": "savings", "seu_name": self.seu_name, "period": self.period}
+        if self.op == "ranking":
+            return {"op": "ranking", "machine_type": self.machine_type, "factory": self.factory,
+                    "analysis_date": self.day, "period": self.period, "ranking": self.ranking}
+        if self.op == "compare":
+            return {"op": "compare", "seu_name": self.seu_name, "seu_name_b": self.seu_name_b,
+                    "energy_source": self.energy_source, "analysis_date": self.day, "period": self.period}
+        if self.op == "action_plans" and self.seu_name:
+            return {"op": "action_plans", "seu_name": self.seu_name}
         return {"op": self.op}
 
     # --- from bus message data (checked once by ``validation``: a caller gets invalid_request, never a crash) ---
@@ -202,6 +213,33 @@ async def answer_savings(engine: Engine, request: Request, lang: str) -> Answer:
     return _with_summary(Answer(payload, [speech.describe_savings(payload, lang, today)], today), lang)
 
 
+async def answer_ranking(engine: Engine, request: Request, lang: str) -> Answer:
+    """"Top five consumers", "which compressor did worst last week": the fleet summary of the group, ranked."""
+    result = await engine.summary(machine_type=request.machine_type, factory=request.factory,
+                                  analysis_date=request.day, period=request.period)
+    payload = result.to_dict()
+    ranking = dict(request.ranking or {"n": None, "order": "most", "by": "energy"})
+    payload["ranking"] = ranking
+    payload["ranked"] = [i["seu_name"] for i in speech.rank_items(payload.get("items") or [], ranking)]
+    today = await engine.today()
+    return _with_summary(Answer(payload, speech.describe_ranking(payload, ranking, lang, today), today), lang)
+
+
+async def answer_compare(engine: Engine, request: Request, lang: str) -> Answer:
+    """"Compare compressor one and compressor two": both SEUs from one fleet summary of the day or period."""
+    names = [request.seu_name or "", request.seu_name_b or ""]
+    for name in names:
+        await engine.find_seu_any_source(name)  # an unknown name is an error answer, as for one SEU
+    result = await engine.summary(analysis_date=request.day, period=request.period)
+    payload = result.to_dict()
+    payload["items"] = [i for i in payload.get("items") or [] if i["seu_name"] in names
+                        and (request.energy_source is None or i["energy_source"] == request.energy_source)]
+    payload["compared"] = names
+    today = await engine.today()
+    lines = speech.describe_compare(payload, names, request.energy_source, lang, today)
+    return _with_summary(Answer(payload, lines, today), lang)
+
+
 def _with_summary(answer: Answer, lang: str) -> Answer:
     answer.payload["voice_summary"] = answer.text(lang)
     return answer
@@ -209,7 +247,8 @@ def _with_summary(answer: Answer, lang: str) -> Answer:
 
 ANSWERS = {"analyze": answer_analyze, "why": answer_why, "summary": answer_summary, "health": answer_health,
            "opportunities": answer_opportunities, "action_plan": answer_action_plan,
-           "action_plans": answer_action_plans, "savings": answer_savings}
+           "action_plans": answer_action_plans, "savings": answer_savings, "ranking": answer_ranking,
+           "compare": answer_compare}
 
 
 async def answer(engine: Engine, request: Request, lang: str) -> Answer:

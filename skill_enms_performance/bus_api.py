@@ -5,10 +5,15 @@ Admission control: at most ``bus_concurrency`` requests are worked on at once, t
 arrival order (a burst then finishes what it starts instead of timing everything out half-way); the work
 timeout starts with the turn, and a request that waits longer than ``bus_queue_timeout_s`` is answered with
 code ``busy``. Spoken questions do not queue here: a person waiting goes first.
+
+Replies are serialised and sent by one thread of their own, not on the event loop: a reply is up to tens of
+kB of JSON, and a bus client's send may block on its socket.
 """
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import threading
 import time
 from typing import Any, Callable, Coroutine, Mapping
 
@@ -39,6 +44,8 @@ class BusApi:
         self.engine = engine                       # the engine, or raises the reason there is none
         self.default_concurrency = default_concurrency
         self.turns: asyncio.Semaphore | None = None  # bus requests worked on at once (made on the loop)
+        self._sender: concurrent.futures.ThreadPoolExecutor | None = None
+        self._sender_lock = threading.Lock()
 
     def register(self) -> None:
         for kind, op in OPERATIONS.items():
@@ -105,9 +112,33 @@ class BusApi:
                 payload = {"error": {"code": "internal_error", "message": type(err).__name__}}
             payload.setdefault("elapsed_ms", round((time.monotonic() - started) * 1000, 1))
             payload.setdefault("queued_ms", round(waited[0] * 1000, 1) if waited else None)
-            self.skill.bus.emit(message.response(payload))
+            self.send(lambda: self.skill.bus.emit(message.response(payload)))
 
         self.loop.submit(guarded()).add_done_callback(done)
+
+    def send(self, emit: Callable[[], None]) -> None:
+        """``emit`` on the reply thread (inline once the API is closed: a reply is never lost)."""
+        with self._sender_lock:
+            if self._sender is None:
+                self._sender = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="enms-bus-reply")
+            sender = self._sender
+        try:
+            sender.submit(self._emit, emit)
+        except RuntimeError:  # shut down meanwhile
+            self._emit(emit)
+
+    def _emit(self, emit: Callable[[], None]) -> None:
+        try:
+            emit()
+        except Exception:  # noqa: BLE001 - a broken bus must not end the reply thread
+            self.skill.log.exception("bus reply failed")
+
+    def close(self) -> None:
+        """Send the replies still waiting, then stop the reply thread."""
+        with self._sender_lock:
+            sender, self._sender = self._sender, None
+        if sender is not None:
+            sender.shutdown(wait=True)
 
     def _turns(self) -> asyncio.Semaphore:
         if self.turns is None:

@@ -15,7 +15,7 @@ from typing import Any, Sequence, Union
 from .answers import Line, Request
 from .engine.errors import FutureDateError, UnknownEnergySourceError, UnknownSeuError
 from .engine.timeutil import local_today
-from .voice import speech
+from .voice import parse, speech
 from .voice.dates import resolve_day, resolve_period
 from .voice.names import SeuResolver, spoken_source
 
@@ -37,6 +37,12 @@ class Draft:
     group: str = ""                    # summary: the group as said
     factory_words: str = ""            # opportunities: the factory as said
     save: bool = False                 # action plan: the speaker asked to save it
+    parsed: bool = False               # the whole utterance has been read (voice.parse): the fields below hold
+    machine_type: str | None = None    # summary, ranking: the group as read
+    factory: str | None = None
+    ranking: dict[str, Any] | None = None
+    spoken_b: str = ""                 # compare: the words that named the second SEU
+    seu_name_b: str | None = None
 
 
 @dataclasses.dataclass
@@ -45,6 +51,17 @@ class Ask:
 
     dialog: str
     slots: dict[str, str]
+    slot: str = ""                          # what the answer fills: seu_name, energy_source, save
+    draft: Any = None                       # the question so far (a Draft or a Request)
+
+    def event(self) -> dict[str, Any]:
+        """The ``enms.performance.ask_back`` record: the question so far and the slot asked for."""
+        d = self.draft
+        return {"op": getattr(d, "op", None), "seu_name": getattr(d, "seu_name", None),
+                "energy_source": getattr(d, "energy_source", None), "slot": self.slot,
+                "options": list(self.options)}
+
+    options: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass
@@ -91,7 +108,13 @@ class Conversation:
     def understand(self, session: str, draft: Draft, lang: str, seus: Sequence[Any], resolver: SeuResolver,
                    engine: Any) -> Outcome:
         """The request a draft makes, or what to ask back or say first."""
+        if not draft.parsed and draft.seu_name is None:
+            draft = read_utterance(draft, lang, seus, resolver)
+        if draft.op == "request":  # read by the parser, and still no question in it
+            return Say([("request.unclear", {})])
         tz = seus[0].timezone if seus else "UTC"
+        if draft.op == "compare":
+            return self._compare(session, draft, lang, seus, resolver, engine)
         if draft.op in ("analyze", "why", "action_plan") or draft.spoken:
             outcome = self._resolve_seu(session, draft, lang, seus, resolver)
             if outcome is not None:
@@ -120,12 +143,12 @@ class Conversation:
                 return _error(FutureDateError(day, today), lang, today)
             return Request(draft.op, seu_name=draft.seu_name, energy_source=draft.energy_source,
                            day=day.isoformat(), direction=direction)
-        if draft.op == "summary":
+        if draft.op in ("summary", "ranking"):
             return self._summary(draft, lang, seus, resolver, today)
         if draft.op in ("opportunities", "savings"):
             factory = None
             if draft.op == "opportunities":
-                factory = self._factory(draft, lang, seus, resolver)
+                factory = draft.factory if draft.parsed else self._factory(draft, lang, seus, resolver)
             said = resolve_period(draft.utterance, today, lang, strip=[draft.spoken, draft.factory_words])
             if said is not None:
                 period = said.to_dict()
@@ -135,7 +158,39 @@ class Conversation:
             return Request(draft.op, seu_name=draft.seu_name, factory=factory, period=period)
         if draft.op == "action_plan":
             return Request("action_plan", seu_name=draft.seu_name, save=draft.save)
+        if draft.op == "plans":
+            return Request("action_plans", seu_name=draft.seu_name)
         return Request(draft.op)
+
+    def _compare(self, session: str, draft: Draft, lang: str, seus: Sequence[Any], resolver: SeuResolver,
+                 engine: Any) -> Outcome:
+        """Two SEUs on one day or period: each must be named exactly (a name fitting several is asked back)."""
+        names = []
+        for spoken in (draft.spoken, draft.spoken_b):
+            found = resolver.resolve(spoken, lang) if spoken else None
+            if found is None or found.status == "unknown":
+                return Say([speech.describe_error(UnknownSeuError(spoken, list(found.candidates) if found else [])
+                                                  .to_dict(), lang)])
+            if found.status == "ambiguous":
+                options = list(found.candidates)
+                ask = _Question("seu_name", dataclasses.replace(draft, op="analyze", spoken=spoken), options, {},
+                                time.monotonic())
+                self._ask(session, ask)
+                return Ask("ask.which_seu", {"options": speech.join_options(options, lang)}, "seu_name", ask.draft,
+                           tuple(options))
+            names.append(found.seu_name)
+        tz = next((s.timezone for s in seus if s.name == names[0]), seus[0].timezone if seus else "UTC")
+        today = local_today(engine.now(), tz)
+        period = resolve_period(draft.utterance, today, lang)
+        said = resolve_day(draft.utterance, today, lang)
+        if period is not None and period.start != period.end:
+            return Request("compare", seu_name=names[0], seu_name_b=names[1], energy_source=draft.energy_source,
+                           period=period.to_dict())
+        if said.status == "future" and said.day is not None:
+            return _error(FutureDateError(said.day, today), lang, today)
+        day = said.day or (period.start if period else None) or today
+        return Request("compare", seu_name=names[0], seu_name_b=names[1], energy_source=draft.energy_source,
+                       day=day.isoformat())
 
     def _resolve_seu(self, session: str, draft: Draft, lang: str, seus: Sequence[Any],
                      resolver: SeuResolver) -> Ask | Say | None:
@@ -170,7 +225,8 @@ class Conversation:
             if found.status == "ambiguous":
                 options = list(found.candidates)
                 self._ask(session, _Question("seu_name", draft, options, {}, time.monotonic()))
-                return Ask("ask.which_seu", {"options": speech.join_options(options, lang)})
+                return Ask("ask.which_seu", {"options": speech.join_options(options, lang)}, "seu_name", draft,
+                           tuple(options))
             draft.seu_name = found.seu_name
         if draft.op not in NEEDS_SOURCE:
             return None
@@ -180,7 +236,8 @@ class Conversation:
         if draft.energy_source is None and len(sources) > 1:
             words = {speech.source_words(s, lang): s for s in sources}
             self._ask(session, _Question("energy_source", draft, sources, words, time.monotonic()))
-            return Ask("ask.energy_source", {"seu": draft.seu_name, "options": speech.join_options(list(words), lang)})
+            return Ask("ask.energy_source", {"seu": draft.seu_name, "options": speech.join_options(list(words), lang)},
+                       "energy_source", draft, tuple(sources))
         if sources and draft.energy_source not in sources:  # "compressor one gas": said, not asked for
             return Say([speech.describe_error(
                 UnknownEnergySourceError(draft.seu_name, draft.energy_source, sources).to_dict(), lang)])
@@ -188,19 +245,23 @@ class Conversation:
 
     def _summary(self, draft: Draft, lang: str, seus: Sequence[Any], resolver: SeuResolver,
                  today: dt.date) -> Request | Say:
-        machine_type, factory = speech.resolve_group(draft.group, resolver, seus, lang)
-        if machine_type is None and factory is None and not speech.means_everything(draft.group, lang):
-            return Say([("error.unknown_group", {"group": speech.without_article(draft.group, lang)})])
+        if draft.parsed:
+            machine_type, factory = draft.machine_type, draft.factory
+        else:
+            machine_type, factory = speech.resolve_group(draft.group, resolver, seus, lang)
+            if machine_type is None and factory is None and not speech.means_everything(draft.group, lang):
+                return Say([("error.unknown_group", {"group": speech.without_article(draft.group, lang)})])
+        op, ranking = draft.op, draft.ranking
         period = resolve_period(draft.utterance, today, lang, strip=[draft.group])
         if period is not None and period.start != period.end:
-            return Request("summary", machine_type=machine_type, factory=factory, period=period.to_dict(),
-                           group_words=draft.group)
+            return Request(op, machine_type=machine_type, factory=factory, period=period.to_dict(),
+                           group_words=draft.group, ranking=ranking)
         said = resolve_day(draft.utterance, today, lang, strip=[draft.group])
         if said.status == "future" and said.day is not None:
             return _error(FutureDateError(said.day, today), lang, today)
         day = said.day or (period.start if period else None) or today
-        return Request("summary", machine_type=machine_type, factory=factory, day=day.isoformat(),
-                       group_words=draft.group)
+        return Request(op, machine_type=machine_type, factory=factory, day=day.isoformat(),
+                       group_words=draft.group, ranking=ranking)
 
     @staticmethod
     def _factory(draft: Draft, lang: str, seus: Sequence[Any], resolver: SeuResolver) -> str | None:
@@ -220,7 +281,7 @@ class Conversation:
     def ask_to_save(self, session: str, request: Request) -> Ask:
         """After a proposed plan: shall it be saved? Nothing is written without a yes."""
         self._ask(session, _Question("save", request, ["yes", "no"], {}, time.monotonic()))
-        return Ask("plan.ask_save", {})
+        return Ask("plan.ask_save", {}, "save", request)
 
     def open_question(self, session: str, take: bool) -> _Question | None:
         """The question this session was asked, if it is still open (``take``: and close it)."""
@@ -238,6 +299,17 @@ class Conversation:
     def close(self, session: str) -> None:
         with self._lock:
             self._questions.pop(session, None)
+
+    def forget(self, session: str | None = None) -> None:
+        """Drop the session's open question and its follow-up context (a new conversation); all sessions' when
+        ``session`` is None."""
+        with self._lock:
+            if session is None:
+                self._questions.clear()
+                self._context.clear()
+            else:
+                self._questions.pop(session, None)
+                self._context.pop(session, None)
 
     def take_answer(self, question: _Question, reply: str, lang: str, seus: Sequence[Any],
                     resolver: SeuResolver | None) -> Outcome | None:
@@ -327,6 +399,32 @@ class Conversation:
             return Draft("analyze", utterance, seu_name=context.seu_name, energy_source=source, day=said.day,
                          period=None if said.day is not None else span)
         return None
+
+
+def read_utterance(draft: Draft, lang: str, seus: Sequence[Any], resolver: SeuResolver) -> Draft:
+    """The draft of an intent, re-read from the whole utterance (voice.parse): the names spotted in it, not the
+    intent's slot; the op its cue words say. When nothing of the plant is found the intent's own reading stays (so
+    an unknown name is still answered with the closest names)."""
+    parsed = parse.parse(draft.utterance, lang, resolver, seus, hint=_HINT_OF.get(draft.op, draft.op))
+    if parsed.op is None or not (parsed.ours or parsed.plant_word):
+        return draft
+    if parsed.op in ("analyze", "why", "action_plan", "compare") and parsed.seu is None:
+        return draft  # a machine question whose machine was not found: the slot's words say which
+    group_words = ""  # the group is read (machine_type, factory); its words are not spoken back
+    spoken = parsed.seu.words if parsed.seu is not None else ""
+    others = [s for s in parsed.names[1:] if s.seu_name != (parsed.seu.seu_name if parsed.seu else None)]
+    # days and periods are read from the utterance as said ("on 2025-11-05", "11/03/2025"), the names cut out
+    utterance = draft.utterance
+    for spot in parsed.names:
+        utterance = _without(utterance, spot.words) if spot.words.lower() in utterance.lower() else utterance
+    return dataclasses.replace(
+        draft, op=parsed.op, utterance=utterance, spoken=spoken, parsed=True,
+        energy_source=draft.energy_source or parsed.energy_source, group=group_words,
+        machine_type=parsed.machine_type, factory=parsed.factory, ranking=parsed.ranking,
+        spoken_b=others[0].words if others else "", save=draft.save or parsed.save)
+
+
+_HINT_OF = {"analyze": "performance", "plans": "plan_count", "action_plans": "plan_count"}
 
 
 def _span(period: Any) -> dict[str, str] | None:

@@ -10,6 +10,7 @@ PIPELINE = [
     "ovos-converse-pipeline-plugin",
     "ovos-padatious-pipeline-plugin-high",
     "ovos-adapt-pipeline-plugin-high",
+    "ovos-fallback-pipeline-plugin-high",   # as on a device: any phrasing the templates miss (voice.parse)
     "ovos-padatious-pipeline-plugin-medium",
     "ovos-adapt-pipeline-plugin-medium",
     "ovos-padatious-pipeline-plugin-low",
@@ -38,6 +39,8 @@ class _Capture:
         self.intent: str | None = None
         self.slots: dict[str, Any] = {}
         self.request: dict[str, Any] | None = None
+        self.op: str | None = None          # the question's own op ("why" where the request says "analyze")
+        self.asked_back: dict[str, Any] | None = None
         self.handlers = 0           # handlers started and not yet completed
         self.handled = False
         self.done = threading.Event()
@@ -62,11 +65,17 @@ class _Capture:
                               if k not in ("utterance", "utterances", "lang", "__tags__", "intent_type",
                                            "target", "confidence")
                               and not k.startswith(self.skill_id)}
+            elif kind == f"ovos.skills.fallback.{self.skill_id}.response" and data.get("result") and \
+                    self.intent is None:
+                self.intent = "request"  # read by the request parser (voice.parse), no template matched
             elif kind == "skill.converse.response" and data.get("result") and \
                     data.get("skill_id") == self.skill_id and self.intent is None:
                 self.intent = "converse"  # a follow-up answered in conversation, not by an intent
             elif kind == "enms.performance.request":
                 self.request = dict(data)
+                self.op = (msg.context or {}).get("enms_op") or data.get("op")
+            elif kind == "enms.performance.ask_back":
+                self.asked_back = dict(data)
             elif kind == "mycroft.skill.handler.start":
                 self.handlers += 1
             elif kind == "mycroft.skill.handler.complete":
@@ -115,8 +124,14 @@ class AskSession:
         self.capture.done.wait(timeout)
         with self.capture.lock:
             return {"utterance": utterance, "lang": self.lang, "intent": self.capture.intent,
-                    "slots": dict(self.capture.slots), "request": self.capture.request,
+                    "slots": dict(self.capture.slots), "request": self.capture.request, "op": self.capture.op,
+                    "asked_back": self.capture.asked_back,
                     "spoken": list(self.capture.spoken), "dialogs": list(self.capture.dialogs)}
+
+    def forget(self) -> None:
+        """Start a new conversation: no question asked back is open, no machine is remembered for follow-ups."""
+        if self.skill.conversation is not None:
+            self.skill.conversation.forget()
 
     def close(self) -> None:
         self.croft.stop()

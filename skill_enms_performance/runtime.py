@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import gc
 import logging
 import threading
+import time
 from typing import Any, Awaitable, Callable, Coroutine, TypeVar
 
 T = TypeVar("T")
@@ -83,3 +85,88 @@ class LoopThread:
             self._thread.join(timeout)
         if not self._thread.is_alive():
             self._loop.close()
+
+
+def _run_queue_wait_s() -> float:
+    """Seconds the calling thread has waited for a CPU while runnable (Linux schedstat; 0.0 elsewhere)."""
+    try:
+        with open("/proc/thread-self/schedstat", encoding="ascii") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+class LoopLag:
+    """The stalls of a ``LoopThread``, measured on the loop itself: how late a short sleep wakes up.
+
+    ``wall_s`` holds each wake-up's lateness; ``own_s`` the part this process caused: the lateness less the time
+    the loop thread waited for a CPU (another program's turn on a busy machine), and never more than the CPU time
+    the process used meanwhile (a process the system did not run stalled nothing of its own). Callbacks that
+    compute on the loop, and threads that hold the GIL or collect garbage, count in both. ``gc_s`` holds the time
+    the process spent collecting garbage during each sleep: a full collection walks every object of the process
+    (in a device's skill process, every skill's), so its length says more about the process than about this
+    skill."""
+
+    def __init__(self, loop: LoopThread, interval_s: float = 0.01) -> None:
+        self.loop, self.interval_s = loop, interval_s
+        self.wall_s: list[float] = []
+        self.own_s: list[float] = []
+        self.gc_s: list[float] = []
+        self._gc_total, self._gc_started = 0.0, 0.0
+        self._running = threading.Event()
+        self._future: concurrent.futures.Future | None = None
+
+    def _on_gc(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        elif self._gc_started:
+            self._gc_total += time.perf_counter() - self._gc_started
+
+    def start(self) -> "LoopLag":
+        gc.callbacks.append(self._on_gc)
+        self._running.set()
+        self._future = self.loop.submit(self._probe())
+        return self
+
+    def stop(self) -> "LoopLag":
+        self._running.clear()
+        if self._future is not None:
+            try:
+                self._future.result(timeout=5.0)
+            except Exception as err:  # noqa: BLE001 - a loop stopped first ends the probe too
+                LOG.debug("loop lag probe ended: %s", type(err).__name__)
+        if self._on_gc in gc.callbacks:
+            gc.callbacks.remove(self._on_gc)
+        return self
+
+    def __enter__(self) -> "LoopLag":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    async def _probe(self) -> None:
+        while self._running.is_set():
+            started, cpu, queued, collected = (time.perf_counter(), time.process_time(), _run_queue_wait_s(),
+                                               self._gc_total)
+            await asyncio.sleep(self.interval_s)
+            late = max(0.0, time.perf_counter() - started - self.interval_s)
+            own = min(late - (_run_queue_wait_s() - queued), time.process_time() - cpu)
+            self.wall_s.append(late)
+            self.own_s.append(max(0.0, own))
+            self.gc_s.append(self._gc_total - collected)
+
+    @staticmethod
+    def _quantile(values: list[float], q: float) -> float:
+        ordered = sorted(values)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
+
+    def worst(self, own: bool = True) -> float:
+        return max(self.own_s if own else self.wall_s, default=0.0)
+
+    def worst_besides_gc(self) -> float:
+        """The longest stall of the process's own, less the garbage collection within it."""
+        return max((max(0.0, o - g) for o, g in zip(self.own_s, self.gc_s, strict=True)), default=0.0)
+
+    def quantile(self, q: float, own: bool = True) -> float:
+        return self._quantile(self.own_s if own else self.wall_s, q)

@@ -16,9 +16,10 @@ from typing import Any, Callable, Coroutine
 from ovos_bus_client.message import Message
 from ovos_bus_client.session import SessionManager
 from ovos_utils import classproperty
-from ovos_workshop.decorators import intent_handler
+from ovos_workshop.decorators import fallback_handler, intent_handler
 from ovos_utils.process_utils import RuntimeRequirements
 from ovos_workshop.skills.converse import ConversationalSkill
+from ovos_workshop.skills.fallback import FallbackSkill
 
 from . import SKILL_ID  # noqa: F401 - the skill id, for callers of this module
 from .answers import Answer, Request, answer
@@ -28,7 +29,7 @@ from .engine import Engine, EngineSettings
 from .engine.errors import DatabasePreparingError, DatabaseUnavailableError, EnmsError
 from .engine.errors import TimeoutError_ as EngineTimeout
 from .runtime import LoopThread, redact
-from .voice import speech
+from .voice import parse, speech
 from .voice.names import SeuRef, SeuResolver
 
 
@@ -44,6 +45,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "connect_timeout_s": 2.0,
     "statement_timeout_s": 10.0,
     "pool_max_size": 8,
+    "compute_threads": 2,            # fits and scans run in these threads, off the event loop
     "confidence": 0.90,
     "demo_resolution_minutes": 15,
     "baseline_days": 365,           # rolling baseline before the analysed day ...
@@ -58,10 +60,12 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 
 #: skill settings handed to the engine unchanged (see EngineSettings)
 ENGINE_SETTING_KEYS = ("currency", "confidence", "connect_timeout_s", "statement_timeout_s", "pool_max_size",
-                       "baseline_days", "baseline_start", "baseline_end", "holiday_countries")
+                       "baseline_days", "baseline_start", "baseline_end", "holiday_countries", "compute_threads")
 
 #: emitted for every engine call a question leads to; `enms-performance ask --json` reports it
 REQUEST_EVENT = "enms.performance.request"
+#: emitted when a question is asked back instead (which SEU, which energy source): what is known so far
+ASK_BACK_EVENT = "enms.performance.ask_back"
 
 
 def _clock_from_env() -> Callable[[], dt.datetime] | None:
@@ -83,7 +87,7 @@ def _workshop_major() -> int:
         return 0
 
 
-class EnmsPerformanceSkill(ConversationalSkill):
+class EnmsPerformanceSkill(ConversationalSkill, FallbackSkill):
     @classproperty
     def runtime_requirements(self) -> RuntimeRequirements:
         # the EnMS database is local or on the plant network, never on the internet: load and answer offline
@@ -157,6 +161,8 @@ class EnmsPerformanceSkill(ConversationalSkill):
         if self._loop is not None:
             engine = self._engine
             self._loop.stop(cleanup=engine.close if engine else None, timeout=2.0)
+        if self.bus_api is not None:
+            self.bus_api.close()
         super().shutdown()
 
     # --- plumbing ---------------------------------------------------------------------
@@ -200,6 +206,7 @@ class EnmsPerformanceSkill(ConversationalSkill):
                 outcome = self.conversation.understand(_session_id(message), heard, self.lang,
                                                        self._resolver_source, resolver, engine)
             if isinstance(outcome, Ask):
+                self.bus.emit(message.forward(ASK_BACK_EVENT, outcome.event()))
                 self.speak_dialog(outcome.dialog, outcome.slots, expect_response=True)
             elif isinstance(outcome, Say):
                 self._speak(outcome.lines)
@@ -209,8 +216,10 @@ class EnmsPerformanceSkill(ConversationalSkill):
             self._speak([speech.describe_error(err.to_dict(), self.lang)])
 
     def _respond(self, message: Message, engine: Engine, request: Request) -> None:
-        self.bus.emit(message.forward(REQUEST_EVENT, request.event()))
-        slow = request.op in ("summary", "opportunities", "action_plan", "savings", "health")
+        event = message.forward(REQUEST_EVENT, request.event())
+        event.context["enms_op"] = request.op  # "why" and "analyze" share the request record; the op is said here
+        self.bus.emit(event)
+        slow = request.op in ("summary", "ranking", "compare", "opportunities", "action_plan", "savings", "health")
         timeout = float(self.settings.get("summary_timeout_s" if slow else "answer_timeout_s", 5.0 if slow else 3.0))
         reply = self._run(answer(engine, request, self.lang), timeout)
         if reply.error_code == "no_opportunity" and request.op == "action_plan":
@@ -315,7 +324,7 @@ class EnmsPerformanceSkill(ConversationalSkill):
     @intent_handler("plan_count.intent")
     def handle_plan_count(self, message: Message) -> None:
         """How many action plans are in progress?"""
-        self._answer_spoken(message, Request("action_plans"))
+        self._answer_spoken(message, Draft("plans", _utterance(message)))
 
     @intent_handler("savings.intent")
     def handle_savings(self, message: Message) -> None:
@@ -325,7 +334,41 @@ class EnmsPerformanceSkill(ConversationalSkill):
     @intent_handler("health.intent")
     def handle_health(self, message: Message) -> None:
         """Is the energy database ok?"""
-        self._answer_spoken(message, Request("health"))
+        self._answer_spoken(message, Draft("health", _utterance(message)))
+
+    # --- any phrasing: the whole utterance read, when no intent template matched -------------------
+    def can_answer(self, message: Message) -> bool:
+        """Whether an utterance no intent matched is ours: the request parser reads an op, and a name of this
+        plant (SEU, machine type, factory, place) or a strong word of the domain is said. Everything else is left to
+        the other skills ("how is my team doing", "summary of the news")."""
+        return self._parsed(message) is not None
+
+    def _parsed(self, message: Message) -> parse.Parsed | None:
+        if self._engine is None or self._resolver is None and self._resolver_source is None:
+            try:
+                if self._engine is None:
+                    return None
+                self._resolver_for(self._engine)
+            except Exception:  # noqa: BLE001 - without the catalogue nothing is known to be ours
+                return None
+        lang = self._lang_of(message)
+        for utterance in message.data.get("utterances") or []:
+            parsed = parse.parse(str(utterance), lang, self._resolver, self._resolver_source or [])
+            if parsed.ours:
+                return parsed
+        return None
+
+    @fallback_handler(priority=4)
+    def handle_any_phrasing(self, message: Message) -> bool:
+        """How's the chiller doing / top five consumers / compressor one yesterday: read by ``voice.parse``."""
+        utterances = [str(u) for u in message.data.get("utterances") or []]
+        lang = self._lang_of(message)
+        chosen = next((u for u in utterances if self._resolver is not None and parse.parse(
+            u, lang, self._resolver, self._resolver_source or []).ours), None)
+        if chosen is None:
+            return False
+        self._answer_spoken(message, Draft("request", chosen))
+        return True
 
     # --- converse: answers to questions asked back, follow-ups -----------------------------------
     def can_converse(self, message: Message) -> bool:

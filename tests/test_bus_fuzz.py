@@ -29,6 +29,8 @@ from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 from ovos_bus_client.message import Message
 
+from skill_enms_performance.runtime import LoopLag
+
 from .conftest import _SANDBOX, REF_NOW, run
 
 set_hypothesis_home_dir(str(_SANDBOX / "hypothesis"))  # its caches stay out of the checkout
@@ -214,14 +216,21 @@ ALWAYS = [
     (ACTION_PLAN, {"list": "false"}),
     (ACTION_PLAN, {"list": True, "limit": 10 ** 12}),
 ]
-EXAMPLES = 135         # x ~23 messages = ~3,100 messages
+EXAMPLES = 145         # x 20-26 messages (hypothesis favours the short end; 135 drew 2,956 once) = ~3,200
 REPLY_TIMEOUT = 45.0   # bus_timeout_s is 10 s; a batch is answered well within this
 MAX_REPLY_BYTES = 64_000  # the largest real reply (a fleet summary) is a few kB
 MAX_REJECTION_BYTES = 16_384  # a reply to an invalid request, whatever it carried
-#: the skill's loop sleeps 10 ms at a time through the run and must never stand still for seconds (a quadratic
-#: redaction held it for 105 s). Measured 2026-12-01: about 0.6 s at worst, from baseline fits and opportunity
-#: scans computed on the loop thread; the goal of 0.1 s needs that work off the loop (an open item)
-MAX_LOOP_STALL_S = 2.0
+#: the skill's loop sleeps 10 ms at a time through the run and must never stand still (a quadratic redaction held
+#: it for 105 s; baseline fits and opportunity scans computed on the loop held it up to 0.9 s). What counts is the
+#: part this process causes (``LoopLag.own_s``: not the time the system gives other programs). Issue 14's goal is
+#: 100 ms at most. Measured 2026-12-01 with the work in compute threads, 3 runs on the shared 2-core machine at load
+#: average 8-9: p99 19-24 ms, max 214-321 ms (garbage collection aside still up to 265 ms: GIL hand-overs to the
+#: loop among the compute, bus and test threads, not yet explained further). So: p99 <= 50 ms, max <= 0.5 s.
+#: Wall clock, everything counted: up to 1.9 s in the same runs, in which collections of the whole test process
+#: (hypothesis, OVOS) took up to 1.9 s while the system ran other programs.
+MAX_OWN_STALL_P99_S = 0.05
+MAX_OWN_STALL_S = 0.5
+MAX_WALL_STALL_S = 3.0
 
 
 # --- the run -------------------------------------------------------------------------------
@@ -326,8 +335,6 @@ async def _enms_fingerprint(dsn: str) -> dict[str, Any]:
 
 
 def test_bus_survives_3000_generated_messages(session, plant_dsn):
-    from .test_hostile import _loop_stall_probe
-
     before = run(_enms_fingerprint(plant_dsn))
     assert before["seus"] == 10
     ledger = Ledger()
@@ -335,7 +342,7 @@ def test_bus_survives_3000_generated_messages(session, plant_dsn):
     for kind in KINDS:
         bus.on(f"{kind}.response", ledger.on_reply)
     started = time.monotonic()
-    stop_probe, stall = _loop_stall_probe(session.skill)
+    lag = LoopLag(session.skill._loop).start()
 
     @settings(max_examples=EXAMPLES, deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
               suppress_health_check=list(HealthCheck))
@@ -359,7 +366,7 @@ def test_bus_survives_3000_generated_messages(session, plant_dsn):
         send_batch()
         time.sleep(1.0)  # late duplicates, if any, arrive now
     finally:
-        stop_probe.set()
+        lag.stop()
         for kind in KINDS:
             bus.remove(f"{kind}.response", ledger.on_reply)
 
@@ -377,7 +384,10 @@ def test_bus_survives_3000_generated_messages(session, plant_dsn):
     elapsed = time.monotonic() - started
     lat = sorted(ledger.latency_ms)
     print(f"\n{len(sent)} messages in {elapsed:.1f} s; reply latency p50 {lat[len(lat) // 2]:.0f} ms, "
-          f"p99 {lat[int(len(lat) * 0.99)]:.0f} ms, max {lat[-1]:.0f} ms; longest loop stall {stall[0] * 1000:.0f} ms")
+          f"p99 {lat[int(len(lat) * 0.99)]:.0f} ms, max {lat[-1]:.0f} ms; loop stall of its own p99 {lag.quantile(0.99) * 1000:.0f} ms, "
+          f"max {lag.worst() * 1000:.0f} ms (wall clock p99 {lag.quantile(0.99, own=False) * 1000:.0f} ms, "
+          f"max {lag.worst(own=False) * 1000:.0f} ms); besides garbage collection max "
+          f"{lag.worst_besides_gc() * 1000:.0f} ms, collection at most {max(lag.gc_s) * 1000:.0f} ms")
     for (kind, code), n in sorted(ledger.codes.items(), key=lambda kv: (kv[0][0], -kv[1])):
         print(f"  {kind.rsplit('.', 1)[1]:8s} {code:22s} {n}")
 
@@ -390,7 +400,9 @@ def test_bus_survives_3000_generated_messages(session, plant_dsn):
     after = run(_enms_fingerprint(plant_dsn))
     assert len(sent) >= 3000, f"only {len(sent)} messages generated"
     assert {kind for kind, _ in sent.values()} == set(KINDS)
-    assert stall[0] < MAX_LOOP_STALL_S, f"the skill's event loop stood still {stall[0] * 1000:.0f} ms"
+    assert lag.quantile(0.99) <= MAX_OWN_STALL_P99_S, f"loop stall p99 {lag.quantile(0.99) * 1000:.0f} ms"
+    assert lag.worst() <= MAX_OWN_STALL_S, f"the skill's event loop stood still {lag.worst() * 1000:.0f} ms"
+    assert lag.worst(own=False) < MAX_WALL_STALL_S, f"the loop stood still {lag.worst(own=False):.1f} s (wall clock)"
     assert not strays, f"replies to messages never sent: {len(strays)}"
     assert after == before, f"EnMS data changed: {before} -> {after}"
     assert not ledger.violations, f"{len(ledger.violations)} of {len(sent)} messages mishandled:\n{report}"

@@ -116,7 +116,7 @@ def test_a_follow_up_naming_a_new_machine_is_answered_for_that_machine(session):
 ])
 def test_where_can_we_save_keeps_the_factory(session, utterance):
     record = session.ask(utterance)
-    assert record["intent"] == "opportunities", record
+    assert record["intent"] in ("opportunities", "request"), record  # a template or the request parser
     assert record["request"]["factory"] == "Munich", record
 
 

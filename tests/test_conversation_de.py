@@ -54,7 +54,7 @@ def test_a_new_question_while_a_question_is_asked_back_is_answered(session):
 
 def test_a_plan_asked_to_be_saved_is_saved_at_once(session):
     record = session.ask("speichere einen aktionsplan für kompressor eins")
-    assert record["intent"] == "action_plan", record
+    assert record["intent"] in ("action_plan", "request"), record  # a template or the request parser
     assert record["dialogs"] == ["plan.summary", "plan.saved"], record
 
 

@@ -5,7 +5,6 @@ real skill on MiniCroft with a private copy of the reference plant (plans are wr
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 import time
@@ -19,6 +18,7 @@ from hypothesis.configuration import set_hypothesis_home_dir
 
 from skill_enms_performance.engine.errors import InvalidRequestError
 from skill_enms_performance.engine.models import PLAN_STATUSES
+from skill_enms_performance.runtime import LoopLag
 from skill_enms_performance.store import redact_dsn, rollup_sql
 from skill_enms_performance.validation import NAME_MAX_CHARS, SCHEMAS, validate
 
@@ -131,25 +131,15 @@ async def _plans(dsn: str) -> list[dict]:
         await conn.close()
 
 
-def _loop_stall_probe(skill) -> tuple[threading.Event, list[float]]:
-    """Measure, on the skill's own event loop, how late a 10 ms sleep wakes up (the loop's longest stall)."""
-    stop, worst = threading.Event(), [0.0]
-
-    async def probe() -> None:
-        while not stop.is_set():
-            before = time.perf_counter()
-            await asyncio.sleep(0.01)
-            worst[0] = max(worst[0], time.perf_counter() - before - 0.01)
-
-    skill._loop.submit(probe())
-    return stop, worst
+#: the longest the skill's loop may stand still through this process's own doing (issue 14: <= 100 ms); what the
+#: system takes for other programs on a busy machine is not counted (``LoopLag.own_s``)
+MAX_OWN_STALL_S = 0.1
 
 
 @pytest.mark.e2e
 def test_a_huge_factory_is_rejected_at_once_and_stalls_nothing(hostile_session):
     session, _ = hostile_session
-    stop, worst = _loop_stall_probe(session.skill)
-    try:
+    with LoopLag(session.skill._loop) as lag:
         for size in (20_000, 40_000, 100_000):
             started = time.perf_counter()
             reply = bus_call(session, "enms.performance.opportunities", {"factory": "M" * size}, timeout=10)
@@ -158,9 +148,7 @@ def test_a_huge_factory_is_rejected_at_once_and_stalls_nothing(hostile_session):
             assert len(json.dumps(reply)) <= MAX_REJECTION_BYTES
         reply = bus_call(session, "enms.performance.health", {})
         assert reply["database_reachable"]
-    finally:
-        stop.set()
-    assert worst[0] < 1.0, f"the skill's loop stood still {worst[0] * 1000:.0f} ms"
+    assert lag.worst() <= MAX_OWN_STALL_S, f"the skill's loop stood still {lag.worst() * 1000:.0f} ms"
 
 
 @pytest.mark.e2e

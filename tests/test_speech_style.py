@@ -289,7 +289,20 @@ def rendered_cases(lang: str) -> list[tuple[str, str, str | None]]:
                                                                           "compressed_air")], lang)
     say([("ask.which_seu", {"options": options}), ("ask.energy_source", {"seu": "Boiler-1", "options": sources}),
          ("ask.no_answer", {}), ("plan.ask_save", {}), ("plan.not_saved", {}), ("plan.no_context", {}),
-         ("plan.none", {"seu": "Conveyor-A"}), ("followup.not_ours", {})])
+         ("plan.none", {"seu": "Conveyor-A"}), ("followup.not_ours", {}), ("request.unclear", {})])
+    # rankings and comparisons (answers.answer_ranking / answer_compare), for a past day and a period
+    yesterday = TODAY - dt.timedelta(days=1)
+    week = {"start": (TODAY - dt.timedelta(days=7)).isoformat(), "end": yesterday.isoformat()}
+    for summary in (_summary(yesterday, ["on_target", "requires_attention", "excellent"]),
+                    _summary(yesterday, ["on_target"], period=week), _summary(yesterday, [])):
+        for by in ("energy", "deviation"):
+            for order in ("most", "least"):
+                for n in (None, 1):
+                    say(speech.describe_ranking(summary, {"n": n, "order": order, "by": by}, lang, TODAY), "past")
+        if summary["items"]:
+            names = [i["seu_name"] for i in summary["items"]]
+            say(speech.describe_compare(summary, [names[0], names[-1]], None, lang, TODAY), "past")
+            say(speech.describe_compare(summary, [names[0], "Compressor-9"], None, lang, TODAY), "past")
     return out
 
 

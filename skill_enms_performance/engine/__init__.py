@@ -45,6 +45,7 @@ class Engine(SavingsQuestions):
         return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
     async def close(self) -> None:
+        self.series.close()
         await self.store.close()
 
     async def _guard(self, awaitable):

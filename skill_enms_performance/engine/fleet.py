@@ -11,11 +11,13 @@ import numpy as np
 
 from ..store import SeuRow
 from . import analysis, mv
+from .baseline import BaselineModel, DailyData, Predictions
 from .catalogue import Catalogue, select_seus
 from .errors import InvalidRequestError, NoDataError, per_seu
 from .models import FleetSummary, PerformanceAnalysis, SeuSummary
 from .periods import parse_day, parse_period
 from .series import Series
+from .settings import EngineSettings
 from .timeutil import local_today
 
 AnalyseDay = Callable[[SeuRow, dt.date | None], Awaitable[PerformanceAnalysis]]
@@ -101,9 +103,18 @@ async def _period_line(series: Series, now: Callable[[], dt.datetime], seu: SeuR
     if end < start:
         raise NoDataError(seu.name, start, None, None)
     model, report, predicted = await series.reporting(seu, start, end)
+    price = await series.price(seu, start, end)
+    # the period arithmetic (uncertainty over hundreds of days) is CPU work: a compute thread
+    return await series.compute(period_line, series.settings, seu, start, end, model, report, predicted, price)
+
+
+def period_line(settings: EngineSettings, seu: SeuRow, start: dt.date, end: dt.date, model: BaselineModel,
+                report: DailyData, predicted: Predictions, price: float) -> tuple[SeuSummary, tuple]:
+    """One SEU's line of the complete days [start, end], from its reporting days and their prediction, and its
+    baseline's fitted residuals (pure)."""
     # incomplete days (under half their readings) leave both sides, as in savings (CalTRACK)
-    period = mv.compare_period(model, report, predicted.expected_kwh, series.settings.confidence,
-                               series.settings.min_coverage)
+    period = mv.compare_period(model, report, predicted.expected_kwh, settings.confidence,
+                               settings.min_coverage)
     actual, expected, deviation, m = period.actual_kwh, period.expected_kwh, period.deviation_kwh, period.days
     se_sum = period.band.se_kwh
     imputed = int(np.sum(predicted.imputed & period.counted))
@@ -113,7 +124,6 @@ async def _period_line(series: Series, now: Callable[[], dt.datetime], seu: SeuR
     significant = bool(mv.decides(model, (end - start).days + 1) and m > 0 and not imputed and not out_of_range
                        and abs(deviation) > period.band.half_width_kwh)
     pct = 100.0 * deviation / expected if expected > 0 else 0.0
-    price = await series.price(seu, start, end)
     effects = {**analysis.period_effects(model, report.production, report.temp_mean_c, report.calendar),
                "performance": deviation}
     primary = max(effects, key=lambda k: abs(effects[k]))

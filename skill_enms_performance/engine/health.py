@@ -28,7 +28,7 @@ async def health(catalogue: Catalogue, series: Series, now_fn: Callable[[], dt.d
         try:
             yesterday = local_today(now, seu.timezone) - dt.timedelta(days=1)
             first, last = series.baseline_period(yesterday + dt.timedelta(days=1))
-            model = (await series.history(seu, (first, last), (first, last), mode)).model
+            model = (await (await series.history(seu, (first, last), (first, last), mode)).fit()).model
             models.append({"seu_name": seu.name, "energy_source": seu.energy_source, "method": model.method,
                            "drivers": list(model.drivers), "verdict": model.validity.verdict,
                            "valid": model.validity.valid, "cv_rmse": round(model.cv_rmse, 4),

@@ -9,7 +9,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..store import SeuRow
+from ..store import SeriesDay, SeuRow
 from . import analysis, calendar
 from . import opportunities as opp
 from .baseline import BaselineModel
@@ -17,7 +17,7 @@ from .catalogue import Catalogue, select_seus
 from .errors import InsufficientHistoryError, InvalidRequestError, ReadOnlyDatabaseError, per_seu
 from .models import ImplementationEffort, ImprovementType, Opportunity, OpportunityReport, Priority
 from .periods import period_days
-from .series import Series
+from .series import Baseline, Series
 from .settings import EngineSettings
 from .timeutil import day_bounds_utc, local_today
 
@@ -64,7 +64,22 @@ async def scan(series: Series, seu: SeuRow, start: dt.date, end: dt.date) -> lis
     window = [r for r in fit.rows if window_start <= r.day <= end]
     if len(fit.history) < 30 or len(window) < 7:
         raise InsufficientHistoryError(seu.name, window_start, len(fit.history))
-    data, model = fit.data, fit.model
+    await fit.fit()  # model input and fit in a compute thread
+    hourly = None
+    if np.isfinite(fit.data.production).any():
+        utc_start, utc_end = day_bounds_utc(window_start, end, seu.timezone)
+        hourly = await series.hourly(seu, window_start, end, utc_start, utc_end)
+    price = await series.price(seu, start, end)
+    # the detectors walk every hour of the window in Python: a compute thread, not the event loop
+    return await series.compute(detect, series, seu, start, window_start, fit, window, hourly, price)
+
+
+def detect(series: Series, seu: SeuRow, start: dt.date, window_start: dt.date, fit: Baseline,
+           window: list[SeriesDay], hourly: list | None, price: float) -> list[Opportunity]:
+    """The detectors on an SEU's window of days (and hours, where it reports production), priced (pure but
+    for the cache of model input)."""
+    settings = series.settings
+    model = fit.model
     report_data = fit.report_data(window)
     predicted = model.predict_many(report_data)
     days = [dt.date.fromisoformat(str(d)) for d in report_data.day]
@@ -72,30 +87,26 @@ async def scan(series: Series, seu: SeuRow, start: dt.date, end: dt.date) -> lis
                                                  model.mean_energy_kwh, model.residual_autocorrelation)
                 if f.end is None or f.end >= start] if model.valid else []
     working = [c == calendar.WORKING for c in report_data.calendar]
-    if np.isfinite(data.production).any():
-        utc_start, utc_end = day_bounds_utc(window_start, end, seu.timezone)
-        hourly = await series.hourly(seu, window_start, end, utc_start, utc_end)
-        if hourly:
-            h_days = [h[0] for h in hourly]
-            energy = np.array([h[2] for h in hourly])
-            production = np.array([np.nan if h[3] is None else h[3] for h in hourly])
-            production = np.where(np.isfinite(production), production, 0.0)
-            day_work = dict(zip(days, working, strict=True))
-            idle = opp.idle_running(h_days, np.array([h[1] for h in hourly]), energy, production,
-                                    [day_work.get(d, False) for d in sorted(set(h_days))], start)
-            if idle is not None:
-                # the residual rise the idle running causes is the same energy: keep one finding
-                findings = [f for f in findings if not explained_by(f, idle)]
-                findings.append(idle)
-            if not findings:
-                slot_busy = working_slots(h_days, [h[1] for h in hourly], production)
-                off = np.array([not slot_busy.get((d.isoweekday(), h[1]), False) for d, h in zip(h_days, hourly,
-                                                                                                  strict=True)])
-                in_period = np.array([d >= start for d in h_days])
-                extra = opp.off_hours(energy, production, off, in_period)
-                if extra is not None:
-                    findings.append(extra)
-    price = await series.price(seu, start, end)
+    if hourly:
+        h_days = [h[0] for h in hourly]
+        energy = np.array([h[2] for h in hourly])
+        production = np.array([np.nan if h[3] is None else h[3] for h in hourly])
+        production = np.where(np.isfinite(production), production, 0.0)
+        day_work = dict(zip(days, working, strict=True))
+        idle = opp.idle_running(h_days, np.array([h[1] for h in hourly]), energy, production,
+                                [day_work.get(d, False) for d in sorted(set(h_days))], start)
+        if idle is not None:
+            # the residual rise the idle running causes is the same energy: keep one finding
+            findings = [f for f in findings if not explained_by(f, idle)]
+            findings.append(idle)
+        if not findings:
+            slot_busy = working_slots(h_days, [h[1] for h in hourly], production)
+            off = np.array([not slot_busy.get((d.isoweekday(), h[1]), False) for d, h in zip(h_days, hourly,
+                                                                                              strict=True)])
+            in_period = np.array([d >= start for d in h_days])
+            extra = opp.off_hours(energy, production, off, in_period)
+            if extra is not None:
+                findings.append(extra)
     return [opportunity(settings, seu, f, price, model) for f in findings]
 
 

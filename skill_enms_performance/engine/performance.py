@@ -20,7 +20,7 @@ from . import analysis, calendar, mv
 from .baseline import BaselineModel, DailyData, DayDrivers, Prediction, cusum
 from .errors import InsufficientHistoryError
 from .models import AnalysisWindow, DataQuality, PerformanceAnalysis
-from .series import Series
+from .series import Baseline, Series
 from .settings import EngineSettings
 from .timeutil import day_bounds_utc, local_midnight_utc, local_time_of_day
 
@@ -141,7 +141,7 @@ async def analyse_day(series: Series, seu: SeuRow, day: dt.date, now: dt.datetim
 
     Today is the part of the day that has passed, compared with the same hours of the
     baseline days (a model fitted on those hours)."""
-    settings, store, guard = series.settings, series.store, series.guard
+    store, guard = series.store, series.guard
     mode = await series.mode()
     first, last = series.baseline_period(day)
     partial = day == today
@@ -178,6 +178,20 @@ async def analyse_day(series: Series, seu: SeuRow, day: dt.date, now: dt.datetim
         raise await series.no_data_error(seu, day)
     if len(fit.history) < 3:
         raise InsufficientHistoryError(seu.name, day, len(fit.history))
+    price = await series.price(seu, day, day)
+    args = (series, seu, day, now, partial, start, end, fit, day_row, left_out, price)
+    if fit.is_fitted():  # a day against a cached baseline: milliseconds, answered without queueing
+        return verdict_of(*args)
+    # the fit, the prediction and the recommendations are CPU work: a compute thread, not the event loop
+    return await series.compute(verdict_of, *args)
+
+
+def verdict_of(series: Series, seu: SeuRow, day: dt.date, now: dt.datetime, partial: bool, start: dt.datetime,
+               end: dt.datetime, fit: Baseline, day_row: SeriesDay, left_out: tuple[int, int, int],
+               price: float) -> PerformanceAnalysis:
+    """The analysis of a day whose rows and baseline days are read (pure but for the caches of model input
+    and models)."""
+    settings = series.settings
     data, model = fit.data, fit.model
     day_class = series.judged(seu, [day_row], fit)[0]
     cal = day_class.code
@@ -193,7 +207,6 @@ async def analyse_day(series: Series, seu: SeuRow, day: dt.date, now: dt.datetim
     status = verdict.status
     attribution, root_cause = analysis.attribute(model, drivers, actual, prediction, significant)
 
-    price = await series.price(seu, day, day)
     recs: list = []
     if significant and deviation > 0:
         recs = recommend(settings, seu, model, data, fit.history, day_row, cal, deviation, status, price)
@@ -255,6 +268,11 @@ async def chart_series(series: Series, seu: SeuRow, day: dt.date, days: int) -> 
     shown = [r for r in fit.rows if span_start <= r.day <= day]
     if len(fit.history) < 3 or not shown:
         raise InsufficientHistoryError(seu.name, day, len(fit.history))
+    return await series.compute(_chart_points, series, seu, day, fit, shown)
+
+
+def _chart_points(series: Series, seu: SeuRow, day: dt.date, fit: Baseline, shown: list[SeriesDay]
+                  ) -> dict[str, object]:
     model = fit.model
     report = fit.report_data(shown)
     predicted = model.predict_many(report)

@@ -147,7 +147,9 @@ async def analyse_period(series: Any, seu: SeuRow, start: dt.date, end: dt.date,
     if last < start:
         raise NoDataError(seu.name, start, None, None)
     model, report, predicted = await series.reporting(seu, start, last)
-    verdict = period_verdict(model, report, predicted, settings.confidence, settings.min_coverage)
+    # the period arithmetic (uncertainty over up to years of days) is CPU work: a compute thread
+    verdict = await series.compute(period_verdict, model, report, predicted, settings.confidence,
+                                   settings.min_coverage)
     comparison = verdict.comparison
     price = await series.price(seu, start, last)
     deviation, expected = comparison.deviation_kwh, comparison.expected_kwh

@@ -102,7 +102,7 @@ async def action_plan(catalogue, series, opportunities: Callable[..., Awaitable[
     today = local_today(now(), row.timezone)
     first, last = series.baseline_period(today)
     mode = await series.mode()
-    model = (await series.history(row, (first, last), (first, last), mode)).model
+    model = (await (await series.history(row, (first, last), (first, last), mode)).fit()).model
     plan = build_plan(top, model, row.machine_types[0] if row.machine_types else "", today, now())
     if save:
         if mode != "rollup":

@@ -11,7 +11,7 @@ import datetime as dt
 
 from ..store import SeuRow
 from . import mv
-from .baseline import cusum
+from .baseline import BaselineModel, DailyData, Predictions, cusum
 from .errors import InsufficientHistoryError, InvalidRequestError
 from .errors import per_seu as _per_seu
 from .models import SavingsReport, SeuSavings
@@ -85,31 +85,41 @@ class SavingsQuestions:
         if model.method == "insufficient_data":
             # no baseline: "savings" would be minus all the energy used; the SEU is an error, not a number
             raise InsufficientHistoryError(seu.name, start, model.n)
-        # incomplete days leave both sides; one period method (mv) at 68 %, as Guideline 14 asks
-        period = mv.compare_period(model, report, predicted.expected_kwh, 0.68, self.settings.min_coverage)
-        curve = cusum(period.expected_daily_kwh, period.actual_daily_kwh)
-        saved = -period.deviation_kwh
-        total_expected = period.expected_kwh
-        fraction = saved / total_expected if total_expected > 0 else 0.0
-        m = period.days
-        uncertainty = period.band.half_width_kwh
-        fsu = uncertainty / abs(saved) if saved != 0 and m > 0 else None
         price = await self._price(seu, start, end)
-        # Guideline 14's CV(RMSE) limit is that of the reporting period (20 % under a year, 25 % to 5 years)
-        reporting_days = (end - start).days + 1
-        decides = mv.decides(model, reporting_days)
-        return SeuSavings(
-            seu_name=seu.name, energy_source=seu.energy_source, expected_energy_kwh=round(total_expected, 1),
-            actual_energy_kwh=round(period.actual_kwh, 1), savings_kwh=round(saved, 1),
-            savings_percent=round(100 * fraction, 2), savings_cost=round(saved * price, 2),
-            uncertainty_kwh=round(uncertainty, 1),
-            fractional_savings_uncertainty=round(fsu, 4) if fsu is not None else None,
-            verified=bool(decides and saved > 0 and fsu is not None and fsu < 0.5),
-            days=m, cusum_kwh=curve_points(report.day, curve),
-            baseline_method=model.method, days_excluded=period.days_excluded, included_in_total=decides,
-            baseline_verdict=mv.reporting_validity(model, reporting_days).verdict,
-            baseline_period={"start": first.isoformat(), "end": last.isoformat(), "basis": basis}
-        ), model.fitted_residuals
+        # the period arithmetic and the CUSUM are CPU work: a compute thread, not the event loop
+        return await self.series.compute(seu_savings, self.settings.min_coverage, seu, start, end, model, report,
+                                         predicted, price, (first, last, basis))
+
+
+def seu_savings(min_coverage: float, seu: SeuRow, start: dt.date, end: dt.date, model: BaselineModel,
+                report: DailyData, predicted: Predictions, price: float, baseline: tuple[dt.date, dt.date, str]
+                ) -> tuple[SeuSavings, tuple]:
+    """One SEU's savings over its reporting days and its baseline's fitted residuals (pure)."""
+    first, last, basis = baseline
+    # incomplete days leave both sides; one period method (mv) at 68 %, as Guideline 14 asks
+    period = mv.compare_period(model, report, predicted.expected_kwh, 0.68, min_coverage)
+    curve = cusum(period.expected_daily_kwh, period.actual_daily_kwh)
+    saved = -period.deviation_kwh
+    total_expected = period.expected_kwh
+    fraction = saved / total_expected if total_expected > 0 else 0.0
+    m = period.days
+    uncertainty = period.band.half_width_kwh
+    fsu = uncertainty / abs(saved) if saved != 0 and m > 0 else None
+    # Guideline 14's CV(RMSE) limit is that of the reporting period (20 % under a year, 25 % to 5 years)
+    reporting_days = (end - start).days + 1
+    decides = mv.decides(model, reporting_days)
+    return SeuSavings(
+        seu_name=seu.name, energy_source=seu.energy_source, expected_energy_kwh=round(total_expected, 1),
+        actual_energy_kwh=round(period.actual_kwh, 1), savings_kwh=round(saved, 1),
+        savings_percent=round(100 * fraction, 2), savings_cost=round(saved * price, 2),
+        uncertainty_kwh=round(uncertainty, 1),
+        fractional_savings_uncertainty=round(fsu, 4) if fsu is not None else None,
+        verified=bool(decides and saved > 0 and fsu is not None and fsu < 0.5),
+        days=m, cusum_kwh=curve_points(report.day, curve),
+        baseline_method=model.method, days_excluded=period.days_excluded, included_in_total=decides,
+        baseline_verdict=mv.reporting_validity(model, reporting_days).verdict,
+        baseline_period={"start": first.isoformat(), "end": last.isoformat(), "basis": basis}
+    ), model.fitted_residuals
 
 
 #: periods up to this many days carry their CUSUM day by day; longer ones week by week

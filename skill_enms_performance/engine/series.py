@@ -4,17 +4,23 @@ The one path every question takes: ``Series.history`` fetches (seu, days) once p
 generation, ``daily_data`` turns rows into ``DailyData`` and ``model_for`` fits the baseline.
 Everything is kept in one kind of cache (``LRU``) under keys made by one function (``key``),
 which ends with the generation the cached value follows.
+
+Model input and fits are CPU work on user input: they run in ``Series.compute``'s small thread pool, never on
+the event loop (a fit of a year of days held the skill's loop for up to 0.9 s). The caches are therefore
+shared by threads: ``LRU`` is locked, and ``LRU.make`` lets two requests for the same model fit it once.
 """
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
 import datetime as dt
 import functools
 import hashlib
+import threading
 import time
 from collections import OrderedDict
-from typing import Any, Awaitable, Callable, Hashable
+from typing import Any, Awaitable, Callable, Hashable, TypeVar
 
 import numpy as np
 
@@ -27,6 +33,7 @@ from .settings import EngineSettings
 from .timeutil import local_today
 
 CALENDAR_LABEL_LIST = tuple(calendar.LABELS[k] for k in sorted(calendar.LABELS))
+T = TypeVar("T")
 #: days before the baseline read to learn the calendar only (holidays move by up to five weeks between years)
 CALENDAR_MARGIN_DAYS = 42
 #: a meter read less often than this (seconds) gets no daily model: two days
@@ -34,24 +41,55 @@ BILLING_INTERVAL_S = 2 * 86400.0
 
 
 class LRU(OrderedDict):
-    """A mapping that keeps the ``size`` most recently used entries (``get`` counts as a use)."""
+    """A mapping that keeps the ``size`` most recently used entries (``get`` counts as a use); safe to share
+    between the event loop and the compute threads."""
 
     def __init__(self, size: int) -> None:
         super().__init__()
         self.size = size
+        self.lock = threading.RLock()
+        self._making: dict[Hashable, concurrent.futures.Future] = {}
 
     def get(self, key: Hashable, default: Any = None) -> Any:
-        if key not in self:
-            return default
-        self.move_to_end(key)
-        return self[key]
+        with self.lock:
+            if key not in self:
+                return default
+            self.move_to_end(key)
+            return self[key]
 
     def put(self, key: Hashable, value: Any) -> Any:
-        self[key] = value
-        self.move_to_end(key)
-        while len(self) > self.size:
-            self.popitem(last=False)
-        return value
+        with self.lock:
+            self[key] = value
+            self.move_to_end(key)
+            while len(self) > self.size:
+                self.popitem(last=False)
+            return value
+
+    def make(self, key: Hashable, build: Callable[[], T]) -> T:
+        """The value under ``key``, built once by ``build`` when missing: a thread that asks while another
+        builds it waits for that result instead of building it again (two questions, one fit)."""
+        with self.lock:
+            if key in self:
+                self.move_to_end(key)
+                return self[key]
+            pending = self._making.get(key)
+            owner = pending is None
+            if owner:
+                pending = self._making[key] = concurrent.futures.Future()
+        if not owner:
+            return pending.result()
+        try:
+            value = build()
+        except BaseException as err:
+            pending.set_exception(err)
+            raise
+        else:
+            self.put(key, value)
+            pending.set_result(value)
+            return value
+        finally:
+            with self.lock:
+                self._making.pop(key, None)
 
 
 @dataclasses.dataclass
@@ -63,34 +101,63 @@ class Baseline:
     history: list[SeriesDay]
     tag: tuple               # what the rows are, for the cache of model input (see ``Series.daily_data``)
     series: "Series" = dataclasses.field(repr=False)
+    generation: int = 0      # the cache generation the rows were read in (what cached model input follows)
     #: days just before the baseline, read only to learn the calendar (last year's Ascension bridge day lies
     #: before a 365-day baseline of this year's)
     margin: list[SeriesDay] = dataclasses.field(default_factory=list)
 
-    @functools.cached_property
-    def calendar_days(self) -> dict[dt.date, calendar.DayClass]:
-        """Calendar classes learned from the margin and baseline days' own data, by day."""
-        rows = self.margin + self.history
-        return dict(zip((r.day for r in rows), self.series.learned(self.seu, rows), strict=True))
+    # plain memos, not functools.cached_property: before Python 3.12 that holds one lock per property for every
+    # instance, so the loop reading a cached model would wait for any fit running in a compute thread
+    _data: DailyData | None = dataclasses.field(default=None, init=False, repr=False)
+    _model: BaselineModel | None = dataclasses.field(default=None, init=False, repr=False)
+    _calendar_days: dict[dt.date, calendar.DayClass] | None = dataclasses.field(default=None, init=False, repr=False)
 
-    @functools.cached_property
+    @property
+    def data(self) -> DailyData:
+        if self._data is None:
+            self._data = self.series.daily_data(self.seu, self.history, self.tag, self.generation, self.classes)
+        return self._data
+
+    @property
+    def calendar_days(self) -> dict[dt.date, calendar.DayClass]:
+        """Calendar classes learned from the margin and baseline days' own data, by day (cached by the series)."""
+        if self._calendar_days is None:
+            self._calendar_days = self.series.learned_days(self)
+        return self._calendar_days
+
+    @property
     def classes(self) -> list[calendar.DayClass]:
         """The baseline days' calendar classes, learned from their own data."""
-        return [self.calendar_days[r.day] for r in self.history]
-
-    @functools.cached_property
-    def data(self) -> DailyData:
-        return self.series.daily_data(self.seu, self.history, self.tag, self.classes)
+        by_day = self.calendar_days
+        return [by_day[r.day] for r in self.history]
 
     def report_data(self, rows: list[SeriesDay]) -> DailyData:
         """Analysed or reported days as model input, their classes judged against these baseline days."""
         return with_production(self.data, self.series.daily_data(
             self.seu, rows, ("report", self.tag, self.history[0].day if self.history else None),
-            self.series.judged(self.seu, rows, self)))
+            self.generation, self.series.judged(self.seu, rows, self)))
 
-    @functools.cached_property
+    @property
     def model(self) -> BaselineModel:
-        return self.series.model_for(self.seu, self.data)
+        if self._model is None:
+            self._model = self.series.model_for(self.seu, self.data)
+        return self._model
+
+    def is_fitted(self) -> bool:
+        """Model input and model are in the caches: using them costs milliseconds, which the loop may spend
+        (a cached question then does not queue behind fits in the compute threads)."""
+        if self._model is not None:
+            return True
+        if not self.history:
+            return False
+        data = self.series.data.get(self.series.data_key(self.seu, self.history, self.tag, self.generation,
+                                                         self.classes))
+        return data is not None and self.series.model_key(self.seu, data) in self.series.models
+
+    async def fit(self) -> "Baseline":
+        """This baseline with its model input and model built in a compute thread (not on the event loop)."""
+        await self.series.compute(lambda: self.model)
+        return self
 
 
 class Series:
@@ -107,6 +174,32 @@ class Series:
         size = settings.model_cache_size
         self.series, self.data, self.models = LRU(size), LRU(size), LRU(size)
         self.rates, self.left_out, self.intervals = LRU(size), LRU(size), LRU(size)
+        self.calendars = LRU(size)
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+
+    # --- CPU work off the event loop ------------------------------------------------------
+    async def compute(self, work: Callable[..., T], *args: Any) -> T:
+        """``work(*args)`` in the engine's compute threads: fits, scans and period arithmetic on user input
+        never hold the event loop (numpy releases the GIL for its heavy parts; pure Python shares it, but the
+        loop gets its turn every switch interval). Bounded: at most ``compute_threads`` at once, the rest queue;
+        a question cancelled while queued is dropped from the queue. ``compute_threads`` 0 works on the loop itself
+        (the design before: a reference for benches and tests)."""
+        if self.settings.compute_threads <= 0:
+            return work(*args)
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = concurrent.futures.ThreadPoolExecutor(self.settings.compute_threads,
+                                                                   thread_name_prefix="enms-compute")
+            pool = self._pool
+        return await asyncio.get_running_loop().run_in_executor(pool, functools.partial(work, *args))
+
+    def close(self) -> None:
+        """Stop the compute threads (work queued is dropped; a running fit finishes on its own)."""
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
 
     # --- rollups: what the caches follow ------------------------------------------------
     async def mode(self) -> str:
@@ -142,10 +235,13 @@ class Series:
             return self.generation
         return int(time.monotonic() // self.settings.rollup_refresh_s)
 
-    def key(self, seu: SeuRow, *parts: Hashable, follows_data: bool = True) -> tuple:
+    def key(self, seu: SeuRow, *parts: Hashable, follows_data: bool = True, generation: int | None = None) -> tuple:
         """The one cache key: the SEU and energy source, what is kept, and the generation it follows (not for
-        what is keyed by its own content, such as a model by a digest of its data)."""
-        return (seu.id, seu.energy_source, *parts, self.cache_generation() if follows_data else None)
+        what is keyed by its own content, such as a model by a digest of its data). ``generation``: the one the
+        data was read in, when the key is made later (in a compute thread, after a refresh may have run)."""
+        if not follows_data:
+            return (seu.id, seu.energy_source, *parts, None)
+        return (seu.id, seu.energy_source, *parts, self.cache_generation() if generation is None else generation)
 
     async def _kept(self, cache: LRU, key: tuple, fetch: Callable[[], Awaitable]) -> Any:
         found = cache.get(key)
@@ -197,11 +293,11 @@ class Series:
         rows = [r for r in read if r.day >= fetch[0]]
         history = [r for r in rows if first <= r.day <= last and not (exclude and exclude[0] <= r.day <= exclude[1])]
         margin = [r for r in read if r.day < first]
-        return Baseline(seu, rows, history, ("daily", exclude), self, margin)
+        return Baseline(seu, rows, history, ("daily", exclude), self, self.cache_generation(), margin)
 
     def fitted(self, seu: SeuRow, history: list[SeriesDay], kind: str) -> Baseline:
         """The same for rows read another way (a running day's same hours): ``kind`` names how."""
-        return Baseline(seu, history, history, (kind,), self)
+        return Baseline(seu, history, history, (kind,), self, self.cache_generation())
 
     async def left_out_readings(self, seu: SeuRow, day: dt.date, start: dt.datetime, end: dt.datetime,
                                 partial: bool) -> tuple[int, int, int]:
@@ -237,8 +333,12 @@ class Series:
             raise await self.no_data_error(seu, start)
         if len(fit.history) < 3:
             raise InsufficientHistoryError(seu.name, start, len(fit.history))
-        report = fit.report_data(reporting)
-        return fit.model, report, fit.model.predict_many(report)
+
+        def predicted() -> tuple[BaselineModel, DailyData, Predictions]:
+            report = fit.report_data(reporting)
+            return fit.model, report, fit.model.predict_many(report)
+
+        return await self.compute(predicted)
 
     # --- model input and models -------------------------------------------------------------
     def country(self, seu: SeuRow) -> tuple[str | None, str | None]:
@@ -285,20 +385,33 @@ class Series:
         return [calendar.judge(r.day, r.production, has_production, typical, p, by_day, country, subdiv)
                 for r, p in zip(rows, priors, strict=True)]
 
-    def daily_data(self, seu: SeuRow, rows: list[SeriesDay], tag: tuple = (),
+    def learned_days(self, fit: "Baseline") -> dict[dt.date, calendar.DayClass]:
+        """``learned`` for a baseline's margin and history, by day, kept like model input (the loop asks for it to
+        know whether a model is cached)."""
+        rows = fit.margin + fit.history
+        if not rows:
+            return {}
+        key = self.key(fit.seu, "calendar", *fit.tag, rows[0].day, rows[-1].day, len(rows),
+                       generation=fit.generation)
+        return self.calendars.make(key, lambda: dict(zip((r.day for r in rows), self.learned(fit.seu, rows),
+                                                         strict=True)))
+
+    def daily_data(self, seu: SeuRow, rows: list[SeriesDay], tag: tuple = (), generation: int | None = None,
                    classes: list[calendar.DayClass] | None = None) -> DailyData:
         """Rows as model input, kept like the rows (calendars of 365 days cost time). ``tag`` names what the rows
         are: same-hours and whole-day series of the same days are different data, and so are days with one
         day left out (``("daily", excluded span)``); ``("daily", None)`` is every day between the first and last.
-        ``classes``: the days' calendar classes (default: learned from the rows themselves, as baseline days)."""
+        ``generation``: the one the rows were read in (default: now). ``classes``: the days' calendar classes
+        (default: learned from the rows themselves, as baseline days)."""
         if not rows:
             return self.build_daily_data(seu, rows)
-        key = self.key(seu, "data", *tag, rows[0].day, rows[-1].day, len(rows),
-                       None if classes is None else tuple(c.code for c in classes))
-        data = self.data.get(key)
-        if data is None:
-            data = self.data.put(key, self.build_daily_data(seu, rows, classes))
-        return data
+        return self.data.make(self.data_key(seu, rows, tag, generation, classes),
+                              lambda: self.build_daily_data(seu, rows, classes))
+
+    def data_key(self, seu: SeuRow, rows: list[SeriesDay], tag: tuple, generation: int | None,
+                 classes: list[calendar.DayClass] | None = None) -> tuple:
+        return self.key(seu, "data", *tag, rows[0].day, rows[-1].day, len(rows),
+                        None if classes is None else tuple(c.code for c in classes), generation=generation)
 
     def build_daily_data(self, seu: SeuRow, rows: list[SeriesDay],
                          classes: list[calendar.DayClass] | None = None) -> DailyData:
@@ -317,15 +430,15 @@ class Series:
     def model_for(self, seu: SeuRow, data: DailyData, key: tuple = ()) -> BaselineModel:
         """The fitted baseline for this data, from the cache when the data has not changed (the key holds a
         digest of the data, so the same days fitted for two questions are fitted once)."""
+        return self.models.make(self.model_key(seu, data, key),
+                                lambda: fit_baseline(data, confidence=self.settings.confidence))
+
+    def model_key(self, seu: SeuRow, data: DailyData, key: tuple = ()) -> tuple:
         digest = hashlib.blake2b(digest_size=16)
         for arr in (data.day, data.energy_kwh, data.production, data.temp_mean_c, data.coverage, data.calendar,
                     data.temp_min_c, data.temp_max_c):
             digest.update(np.ascontiguousarray(arr).tobytes())
-        cache_key = self.key(seu, "model", *key, digest.hexdigest(), follows_data=False)
-        model = self.models.get(cache_key)
-        if model is None:
-            model = self.models.put(cache_key, fit_baseline(data, confidence=self.settings.confidence))
-        return model
+        return self.key(seu, "model", *key, digest.hexdigest(), follows_data=False)
 
 
 def with_production(history: DailyData, report: DailyData) -> DailyData:

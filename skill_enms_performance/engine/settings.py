@@ -40,6 +40,7 @@ class EngineSettings:
     connect_timeout_s: float = 3.0
     statement_timeout_s: float = 10.0
     catalogue_ttl_s: float = 300.0      # SEU list refreshed after this many seconds
+    compute_threads: int = 2            # fits, scans and period arithmetic run here, off the event loop (0: on it)
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any]) -> "EngineSettings":

@@ -10,6 +10,7 @@ A name may be said in part ("the boiler"); when the part fits several names the 
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 from dataclasses import dataclass
 from typing import Literal, Sequence
@@ -83,6 +84,25 @@ _TYPE_FILLERS = {"en": frozenset("all the my our of plant factory in at from".sp
 _SPLIT = re.compile(r"[-_\s./,]+")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])")
 _LETTER_DIGIT = re.compile(r"(?<=[^\W\d])(?=\d)|(?<=\d)(?=[^\W\d])")
+
+
+@functools.lru_cache(maxsize=None)
+def locale_aliases(lang: str) -> dict[str, str]:
+    """``locale/<lang>/alias.value``: "said,name words" lines, spoken words for the words plant names are made of
+    ("kältemaschine,chiller", "air handler,ahu"). Adding a language or a machine word is editing that file."""
+    from .speech import locale_dir
+
+    path = locale_dir() / (lang or "").lower().replace("_", "-") / "alias.value"
+    try:
+        lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")]
+    except OSError:
+        return {}
+    out = {}
+    for line in lines:
+        pair = [w.strip().lower() for w in line.split(",")]
+        if len(pair) == 2 and all(pair):
+            out[pair[0]] = pair[1]
+    return out
 
 
 def _lang(lang: str) -> str:
@@ -222,7 +242,7 @@ class SeuResolver:
         # a name made of that word ("Power-Unit-1") keeps it
         sources = {k: v for k, v in sources.items() if not set(k.split()) & self._vocab}
         text, found = _phrase_sub(text, sources, replace=False)
-        aliases = {k: v for k, v in ALIASES[key].items() if k not in self._vocab}
+        aliases = {k: v for k, v in {**ALIASES[key], **locale_aliases(lang)}.items() if k not in self._vocab}
         text = " ".join(self._known_words(word, key, aliases) for word in text.split())
         text, _ = _phrase_sub(text, aliases)
         return [_canon(t) for t in text.split()], (found[0] if found else None)

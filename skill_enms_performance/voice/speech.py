@@ -701,3 +701,66 @@ def followup_rest(utterance: str, lang: str) -> str | None:
         if text.startswith(prefix + " "):
             return text[len(prefix) + 1:].strip() or None
     return None
+
+
+def _when_of(summary: Mapping[str, Any], today: dt.date | None, lang: str) -> str:
+    if summary.get("period"):
+        return period_words(summary["period"], today, lang)
+    day = dt.date.fromisoformat(str(summary["date"]))
+    return when_words(day, today or day, day == today, lang)
+
+
+def rank_items(items: Sequence[Mapping[str, Any]], ranking: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """A fleet summary's items in the asked order: by energy used or by deviation from the baseline (kWh), most
+    or least first, the first ``n`` (all when ``n`` is None)."""
+    key = "deviation_kwh" if ranking.get("by") == "deviation" else "actual_energy_kwh"
+    ordered = sorted(items, key=lambda i: (float(i[key]), str(i["seu_name"])), reverse=ranking.get("order") != "least")
+    n = ranking.get("n")
+    return ordered[:int(n)] if n else ordered
+
+
+def describe_ranking(summary: Mapping[str, Any], ranking: Mapping[str, Any], lang: str, today: dt.date | None,
+                     most_spoken: int = 5) -> list[tuple[str, dict[str, str]]]:
+    """"The biggest consumers yesterday: Compressor-1 with 215 kilowatt hours, ..." (at most ``most_spoken`` named;
+    the bus payload carries them all)."""
+    ranked = rank_items(summary.get("items") or [], ranking)
+    when = _when_of(summary, today, lang)
+    if not ranked:
+        return [("ranking.none", {"when": when})]
+    by = "deviation" if ranking.get("by") == "deviation" else "energy"
+    order = "least" if ranking.get("order") == "least" else "most"
+    parts = []
+    for item in ranked[:most_spoken]:
+        pct = float(item["deviation_percent"])
+        item_dialog = "ranking.item_energy" if by == "energy" else \
+            "ranking.item_deviation_" + ("above" if pct >= 0 else "below")
+        parts.append(render(item_dialog, lang, {
+            "seu": item["seu_name"], "energy": wording.energy_words(float(item["actual_energy_kwh"]), lang),
+            "percent": wording.speakable_percent(abs(pct), lang)}))
+    dialog = f"ranking.{by}_{order}" + ("_one" if len(ranked) == 1 else "")
+    return [(dialog, {"when": when, "items": join_options(parts, lang, "and"),
+                      "group": _group_words(summary, lang), "count": str(len(ranked))})]
+
+
+def describe_compare(summary: Mapping[str, Any], names: Sequence[str], source: str | None, lang: str,
+                     today: dt.date | None) -> list[tuple[str, dict[str, str]]]:
+    """Two SEUs side by side from a fleet summary: energy used, and how each stands against its baseline."""
+    when = _when_of(summary, today, lang)
+    items = []
+    for name in names:
+        rows = [i for i in summary.get("items") or [] if i["seu_name"] == name and (
+            source is None or i["energy_source"] == source)]
+        if not rows:
+            return [("compare.missing", {"seu": name, "when": when})]
+        items.append(rows[0])
+    a, b = items
+    lines = [("compare.energy", {"seu_a": a["seu_name"], "energy_a": wording.energy_words(float(a["actual_energy_kwh"]),
+                                                                                         lang),
+                                 "seu_b": b["seu_name"], "energy_b": wording.energy_words(float(b["actual_energy_kwh"]),
+                                                                                         lang),
+                                 "when": when})]
+    for item in items:
+        pct = float(item["deviation_percent"])
+        lines.append(("compare.baseline_" + ("above" if pct >= 0 else "below"),
+                      {"seu": item["seu_name"], "percent": wording.speakable_percent(abs(pct), lang)}))
+    return lines

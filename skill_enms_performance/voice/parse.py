@@ -1,0 +1,430 @@
+"""One request parser: the whole utterance -> what is asked (op, SEU(s) or group, source, ranking, save).
+
+Names are *spotted* in the whole utterance, never taken from an intent's free-text slot: every word n-gram is
+tried against the plant's names (``SeuResolver``: numbers normalised, the machine kind fuzzy, unit numbers and
+letters exact), longest first, so "how's hvac main's consumption", "boiler one's gas" and "compressor one
+yesterday" all find their machine whatever stands around it. The op comes from cue phrases of the language
+(``locale/<lang>/cue.<op>.voc``), checked in a fixed order; the intent that matched is only a hint. Dates and
+periods are read later, by ``conversation``, from what is left once the names are cut out.
+
+Language data lives in locale files (cue.*.voc, we.voc, everything.voc, filler.voc); this module holds none.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+from functools import lru_cache
+from typing import Any, Sequence
+
+from rapidfuzz import fuzz
+
+from .names import SeuResolver, _clean, name_tokens, spoken_source
+
+#: ops whose cue phrases are read, in the order they win (see ``_op``)
+CUE_OPS = ("compare", "ranking", "why", "action_plan", "plans", "opportunities", "savings", "health", "summary")
+MAX_NGRAM = 6
+_KIND_MATCH = 90.0
+#: single-word cue phrases at least this long are found inside compounds ("Energiedatenbank", "Druckluftleckagen")
+_COMPOUND_CUE = 6
+
+
+@dataclasses.dataclass
+class Spotted:
+    """A name found in the utterance: the words said and what they resolved to."""
+
+    words: str
+    start: int
+    end: int
+    seu_name: str | None            # a single SEU
+    candidates: tuple[str, ...]      # several fit ("the compressor")
+    energy_source: str | None
+
+
+@dataclasses.dataclass
+class Parsed:
+    op: str | None
+    names: list[Spotted]
+    machine_type: str | None
+    factory: str | None
+    plural_type: bool                # "the compressors", "all pumps": a group, not one machine
+    everything: bool                 # "we", "the plant", "all machines"
+    energy_source: str | None
+    ranking: dict[str, Any] | None
+    save: bool
+    rest: str                        # the utterance without the names (for dates and periods)
+    plant_word: bool                 # a name, type or factory of this plant was said
+    cue: bool                        # an op's cue phrase was said
+    domain: bool = False             # a strong word of the domain was said (``domain_cue.voc``: "kilowatt hours")
+    foreign: bool = False            # words of another skill's question (``not_ours.voc``: "the weather", "spell")
+    scoped: bool = False             # the op's cue said of us or of a time: "how much did we save", "top three
+    #                                  this week", "is the database ok" (health's own words)
+
+    @property
+    def ours(self) -> bool:
+        """Whether the utterance is this skill's to answer: an op is read, a plant word or a strong domain word was
+        said, and nothing marks it as another skill's. "how is my team doing" and "summary of the news" have no
+        plant word; "what time is it in munich" names a place, not a plant; "what is a heat pump" asks about a
+        kind of machine, not one of ours."""
+        return self.op is not None and (self.plant_word or self.domain or self.scoped) and not self.foreign
+
+    @property
+    def seu(self) -> Spotted | None:
+        """The machine asked about: the first name that fits one SEU, else the first that fits several."""
+        return next((s for s in self.names if s.seu_name), None) or (self.names[0] if self.names else None)
+
+
+def _voc(name: str, lang: str) -> list[str]:
+    from .speech import _voc as load
+
+    return load(name, lang)
+
+
+def tokens(utterance: str, lang: str) -> list[str]:
+    """Lower case, possessives off ("main's" -> main, "compressors'" -> compressors), punctuation out,
+    number words to digits."""
+    text = re.sub(r"(?<=\w)['’]s\b", "", (utterance or "").lower())
+    text = re.sub(r"(?<=s)['’](?=\s|$)", "", text)
+    text = text.replace("'", " ").replace("’", " ")
+    return _clean(text, lang).split()
+
+
+@lru_cache(maxsize=None)
+def _cue_phrases(name: str, lang: str) -> tuple[str, ...]:
+    """A locale list of phrases, each read as utterances are read (``tokens``)."""
+    return tuple(p for p in (" ".join(tokens(line, lang)) for line in _voc(name, lang)) if p)
+
+
+def cue(words: Sequence[str], name: str, lang: str) -> bool:
+    """Whether a phrase of ``locale/<lang>/<name>.voc`` is said in ``words``."""
+    return has_cue(words, _cue_phrases(name, lang))
+
+
+def has_cue(words: Sequence[str], phrases: Sequence[str]) -> bool:
+    text = f" {' '.join(words)} "
+    for phrase in phrases:
+        cleaned = phrase
+        if not cleaned:
+            continue
+        if f" {cleaned} " in text:
+            return True
+        if " " not in cleaned and len(cleaned) >= _COMPOUND_CUE and any(cleaned in w for w in words):
+            return True
+    return False
+
+
+def _kinds(resolver: SeuResolver, name: str) -> set[str]:
+    """The words of a name that say what kind of machine it is: its first word and the words of its machine type
+    ("hydraulic" and "pump" of Hydraulic-Pump-1)."""
+    kinds = {name_tokens(name)[0]}
+    for ref in getattr(resolver, "_seus", ()):
+        if ref.name == name and ref.machine_type:
+            kinds |= set(name_tokens(ref.machine_type.replace("_", " ")))
+    return kinds & set(name_tokens(name)) | {name_tokens(name)[0]}
+
+
+def _kind_said(span: Sequence[str], name: str, resolver: SeuResolver, lang: str) -> bool:
+    """A partial name counts only when its kind was said: "main" alone is not HVAC-Main, "the boiler" is
+    Boiler-1, "pump one" is Hydraulic-Pump-1, "Kessel eins" is Boiler-1 (the resolver's aliases apply)."""
+    span = resolver._spoken_tokens(" ".join(span), lang)[0] or list(span)
+    joined = "".join(span)
+    for kind in _kinds(resolver, name):
+        if kind in joined or any(len(t) >= 4 and fuzz.ratio(t, kind) >= _KIND_MATCH for t in span):
+            return True
+    return False
+
+
+def _nameish(word: str, lang: str, resolver: SeuResolver) -> bool:
+    """Whether ``word`` may be (part of) a name of this plant: a name token, or a word the resolver reads as one
+    (an alias, a declined or compound form, a near spelling of a kind). Cached per resolver."""
+    cache = resolver.__dict__.setdefault("_nameish_cache", {})
+    key = (word, lang)
+    if key not in cache:
+        vocab = getattr(resolver, "_vocab", frozenset())
+        from .names import ALIASES, _lang, locale_aliases
+
+        alias_words = {w for k in {**ALIASES[_lang(lang)], **locale_aliases(lang)} for w in k.split()}
+        said = resolver._spoken_tokens(word, lang)[0]
+        cache[key] = word in alias_words or bool(said) and all(
+            t in vocab or t.isdigit() or len(t) == 1 or t in _name_fillers(lang) or any(t in v for v in vocab) or
+            len(t) >= 4 and any(len(v) >= 4 and fuzz.ratio(t, v) >= 80.0 for v in vocab) for t in said)
+    return cache[key]
+
+
+def _name_fillers(lang: str) -> frozenset[str]:
+    from .names import FILLERS, _lang
+
+    return FILLERS[_lang(lang)]
+
+
+def _source_positions(words: list[str], lang: str) -> set[int]:
+    """Positions of source words ("compressed air", "gas"): never part of a name."""
+    out: set[int] = set()
+    for phrase in sorted(_source_phrases(lang), key=len, reverse=True):
+        ph = phrase.split()
+        for i in range(len(words) - len(ph) + 1):
+            if words[i:i + len(ph)] == ph:
+                out |= set(range(i, i + len(ph)))
+    return out
+
+
+def _source_phrases(lang: str) -> list[str]:
+    from .names import SOURCE_WORDS, _lang
+
+    return list(SOURCE_WORDS[_lang(lang)])
+
+
+def spot_names(words: list[str], lang: str, resolver: SeuResolver, fillers: set[str]) -> list[Spotted]:
+    """Non-overlapping names in ``words``, longest n-gram first, in the order said. A plural type word ("the
+    hydraulic pumps") is a group, not a name."""
+    vocab = getattr(resolver, "_vocab", frozenset())
+    taken: set[int] = {i for i in _source_positions(words, lang) if words[i] not in vocab}
+    # only spans whose every word may belong to a name (or is a filler, a number, a letter) can fit one: the
+    # resolver is asked about those alone
+    usable = [w in fillers or w.isdigit() or len(w) == 1 or _nameish(w, lang, resolver) for w in words]
+    found: list[Spotted] = []
+    n_max = min(MAX_NGRAM, len(words))
+    for n in range(n_max, 0, -1):
+        for i in range(0, len(words) - n + 1):
+            span = words[i:i + n]
+            spelled = len(span) > 1 and len(span[0]) == 1 and len(span[1]) == 1  # "a h u 1"
+            if taken & set(range(i, i + n)) or span[0] in fillers and not spelled \
+                    or span[-1] in fillers and len(span[-1]) > 1 or span[0].isdigit() or not all(usable[i:i + n]):  # a unit number belongs to the name before it: "one and compressor eu"
+                continue
+            result = resolver.resolve(" ".join(span), lang)
+            if result.status != "unknown" and _plural_type(span, resolver, lang):
+                found.append(Spotted(" ".join(span), i, i + n, None, result.candidates or (result.seu_name,), None))
+                taken |= set(range(i, i + n))
+            elif result.status == "match" and _kind_said(span, result.seu_name or "", resolver, lang):
+                found.append(Spotted(" ".join(span), i, i + n, result.seu_name, (), result.energy_source))
+                taken |= set(range(i, i + n))
+            elif result.status == "ambiguous":
+                after = words[i + n] if i + n < len(words) else ""
+                if after.isdigit() or len(after) == 1 and after.isalpha() and after not in fillers:
+                    continue  # "compressor 3": a unit that does not exist, never a choice among the others
+                fitting = tuple(c for c in result.candidates if _kind_said(span, c, resolver, lang))
+                if fitting:
+                    one = fitting[0] if len(fitting) == 1 else None
+                    found.append(Spotted(" ".join(span), i, i + n, one, () if one else fitting,
+                                         result.energy_source))
+                    taken |= set(range(i, i + n))
+    return sorted(found, key=lambda s: s.start)
+
+
+def _when_said(text: str, lang: str) -> bool:
+    """Whether a day or a period is said ("yesterday", "this week", "since january")."""
+    import datetime as dt
+
+    from .dates import resolve_day, resolve_period
+
+    probe = dt.date(2025, 6, 15)  # any day: only whether a date is said counts, not which
+    return resolve_day(text, probe, lang).day is not None or resolve_period(text, probe, lang) is not None
+
+
+def _general_sense(words: Sequence[str], names: list[Spotted], resolver: SeuResolver, lang: str) -> list[Spotted]:
+    """Names said in a general sense: a kind without its unit after an indefinite article ("a boiler", "ein
+    Kompressor") or right after a definition question ("what is injection molding", "Was ist Spritzguss")."""
+    indefinite = set(_cue_phrases("indefinite", lang))
+    openers = _cue_phrases("definition", lang)
+    out = []
+    for spot in names:
+        said = spot.words.split()
+        if any(w.isdigit() or len(w) == 1 for w in said) or resolver.resolve_machine_type(spot.words, lang) is None:
+            continue  # a unit number or letter, or more than a kind ("hvac main"): one of ours
+        before = list(words[:spot.start])
+        if before and (before[-1] in indefinite or len(before) > 1 and before[-2] in indefinite):  # "a new boiler"
+            out.append(spot)
+        elif " ".join(before) in openers or (len(before) > 1 and " ".join(before[:-1]) in openers
+                                             and before[-1] in indefinite):
+            out.append(spot)
+    return out
+
+
+def _shared_type(candidates: Sequence[str], resolver: SeuResolver) -> str | None:
+    """The machine type all ``candidates`` have, if one ("chiller units" fits Chiller-1 and Chiller-DE-2)."""
+    types = {ref.machine_type for ref in getattr(resolver, "_seus", ()) if ref.name in candidates}
+    return types.pop() if len(types) == 1 and None not in types else None
+
+
+def _plural_type(span: Sequence[str], resolver: SeuResolver, lang: str) -> bool:
+    if span[-1] in getattr(resolver, "_vocab", ()) and resolver.resolve_machine_type(span[-1], lang) is None:
+        return False  # ends in a word of a name that is no kind ("klimaanlage main"): a name
+    phrase = " ".join(span)
+    mtype = resolver.resolve_machine_type(phrase, lang)
+    return mtype is not None and _is_plural(phrase, mtype, lang)
+
+
+def _number_near(words: Sequence[str]) -> int | None:
+    for w in words:
+        if w.isdigit() and 0 < int(w) <= 100:
+            return int(w)
+    return None
+
+
+def parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any], hint: str | None = None) -> Parsed:
+    """What the utterance asks; ``hint`` is the op of the intent that matched (used when no cue decides)."""
+    from . import speech
+
+    words = tokens(utterance, lang)
+    fillers = set(_voc("filler", lang)) | {"the", "a", "an"}
+    names = spot_names(words, lang, resolver, fillers)
+    general = _general_sense(words, names, resolver, lang)
+    names = [s for s in names if s not in general]
+    every = set(_cue_phrases("all", lang))
+    for k, spot in enumerate(names):  # "all boilers", "alle Kessel": the kind, even when the plant has one
+        if spot.start > 0 and words[spot.start - 1] in every and \
+                (mtype := resolver.resolve_machine_type(spot.words, lang)) is not None:
+            names[k] = Spotted(spot.words, spot.start, spot.end, None, resolver.names_of_type(mtype) and
+                               tuple(resolver.names_of_type(mtype)) or (), None)
+    used = {i for s in names for i in range(s.start, s.end)}
+    rest_words = [w for i, w in enumerate(words) if i not in used]
+    rest = " ".join(rest_words)
+    # a type word that fits several machines is a group when plural or when the sentence is about a group
+    machine_type = None
+    plural_type = False
+    for spot in list(names):
+        if spot.seu_name is None:
+            mtype = resolver.resolve_machine_type(spot.words, lang) or _shared_type(spot.candidates, resolver)
+            if mtype is not None:
+                machine_type = mtype
+                plural_type = _is_plural(spot.words, mtype, lang) or words[spot.start - 1:spot.start] in (
+                    [w] for w in every)
+    if machine_type is None:
+        machine_type, plural_type = _compound_type(rest_words, lang)
+        machine_type = machine_type if plural_type else None  # "Wärmepumpe" is a kind of thing, not our pumps
+    if machine_type is None:
+        for n in (3, 2, 1):
+            for i in range(len(rest_words) - n + 1):
+                phrase = " ".join(rest_words[i:i + n])
+                after = rest_words[i + n] if i + n < len(rest_words) else ""
+                if any(w.isdigit() or len(w) == 1 for w in rest_words[i:i + n]):
+                    continue
+                if len(phrase) >= 4 and (mtype := resolver.resolve_machine_type(phrase, lang)) is not None:
+                    plural = _is_plural(phrase, mtype, lang)
+                    if not plural and (after.isdigit() or len(after) == 1 and after.isalpha()):
+                        continue  # "compressor 3": a unit that does not exist, not the compressors
+                    machine_type, plural_type = mtype, plural
+                    break
+            if machine_type:
+                break
+    _, factory = speech.resolve_group(" ".join(w for w in rest_words if w not in ("all", "alle")), resolver, seus,
+                                      lang) if rest_words else (None, None)
+    everything = cue(rest_words, "we", lang) or cue(rest_words, "everything", lang)
+    source = spoken_source(" ".join(words), lang) or next((s.energy_source for s in names if s.energy_source), None)
+    cues = {op: cue(words, f"cue.{op}", lang) for op in CUE_OPS}
+    save = cue(words, "save_cue", lang) and not cues["opportunities"]
+    singles = [s for s in names if s.seu_name is not None]
+    distinct = list(dict.fromkeys(s.seu_name for s in singles))
+    op = _op(cues, hint, names, distinct, machine_type, plural_type, factory, everything, save, source)
+    ranking = _ranking(words, lang) if op == "ranking" else None
+    if op in ("summary", "ranking") and machine_type is not None:
+        names = [s for s in names if s.seu_name is not None]
+    if machine_type is not None and not resolver.names_of_type(machine_type):
+        machine_type = None  # a kind of machine this plant does not have: "what does a compressor do"
+    domain = cue(words, "domain_cue", lang)
+    # a place alone is the weather's or the clock's ("what time is it in munich"): a factory needs a plant word
+    site = factory is not None and (cue(words, "generic_place", lang) or domain or bool(names) or
+                                    machine_type is not None or any(cues[o] for o in _SITE_OPS))
+    plant_word = bool(names) or machine_type is not None or site
+    we = cue(words, "we", lang)
+    # the price of a thing, not what we paid: "how much does electricity cost in germany", "Was kostet Erdgas"
+    price = cue(words, "price", lang) and not names and not we and machine_type is None
+    foreign = cue(words, "not_ours", lang) or bool(general) or price
+    op_cue = op is not None and cues.get(op, False)
+    # an op's own words, said of us ("how much did we save", "how many plans do we have") or of a time ("the
+    # summary for yesterday"); a ranking or a plan needs "we": "top five movies this year", "the plan for today"
+    # are not ours. Health's words are ours alone ("is the database ok").
+    scoped = op_cue and op != "action_plan" and (
+        we or op == "health" or op not in ("ranking", "plans") and _when_said(rest, lang)) or \
+        op == "summary" and we and _when_said(rest, lang)  # "how much gas did we burn last week"
+    return Parsed(op, names, machine_type, factory, plural_type, everything, source, ranking, save, rest,
+                  plant_word, any(cues.values()), domain, foreign, scoped)
+
+
+def _compound_type(words: Sequence[str], lang: str) -> tuple[str | None, bool]:
+    """A machine type said as the last part of a compound ("Druckluftkompressoren", "Abluftpumpen")."""
+    from .names import MACHINE_TYPE_WORDS, _lang
+
+    key = _lang(lang)
+    if key != "de":
+        return None, False
+    for word in words:
+        for mtype, forms in MACHINE_TYPE_WORDS[key].items():
+            for form in sorted(forms, key=len, reverse=True):
+                if " " not in form and len(form) >= 5 and word.endswith(form) and len(word) - len(form) >= 3:
+                    return mtype, _is_plural(form, mtype, lang)
+    return None, False
+
+
+def _factory_name(said: str | None, seus: Sequence[Any]) -> str | None:
+    """A place said ("Munich", "San Jose") as the name of the one factory there; a factory's name as it is."""
+    if said is None:
+        return None
+    names = {getattr(s, "factory", None) for s in seus} - {None}
+    if said in names:
+        return said
+    there = {s.factory for s in seus if said.lower() in (getattr(s, "location", None) or "").lower()}
+    return there.pop() if len(there) == 1 else said
+
+
+def _is_plural(phrase: str, mtype: str, lang: str) -> bool:
+    from .names import MACHINE_TYPE_WORDS, _lang
+
+    forms = MACHINE_TYPE_WORDS.get(_lang(lang), {}).get(mtype, ())
+    words = phrase.lower().split()
+    last = words[-1] if words else ""
+    singular = {f.split()[-1] for f in forms[:1]} | {mtype.split("_")[-1]}
+    endings = ("en", "er", "n") if _lang(lang) == "de" else ("s",)
+    return last not in singular and last.endswith(endings)
+
+
+def _op(cues: dict[str, bool], hint: str | None, names: list[Spotted], distinct: list[str],
+        machine_type: str | None, plural_type: bool, factory: str | None, everything: bool, save: bool,
+        source: str | None) -> str | None:
+    one = len(distinct) == 1 or (len(names) == 1 and names[0].seu_name is None and not plural_type)
+    if len(distinct) >= 2 and not cues["ranking"]:
+        return "compare"
+    if cues["ranking"] and not cues["opportunities"] and not (one and not plural_type and machine_type is None):
+        return "ranking"
+    if cues["why"] and one:
+        return "why"
+    if save and (one or cues["action_plan"]):
+        return "action_plan"
+    if cues["plans"]:
+        return "plans"
+    if cues["action_plan"]:
+        return "action_plan"
+    if cues["opportunities"]:
+        return "opportunities"
+    if cues["savings"]:
+        return "savings"
+    if cues["health"] and not (one and hint in ("performance", "why")):
+        return "health"
+    if one and not plural_type:
+        return "analyze"
+    if machine_type or factory or everything or cues["summary"] or source and not names:
+        return "summary"
+    return _HINTS.get(hint or "", None)
+
+
+#: ops whose cue makes a place a site of ours: "summary of Munich", "what has Augsburg saved"
+_SITE_OPS = ("summary", "savings", "opportunities", "ranking")
+
+_HINTS = {"performance": "analyze", "why": "why", "summary": "summary", "opportunities": "opportunities",
+          "action_plan": "action_plan", "plan_count": "plans", "savings": "savings", "health": "health"}
+
+
+def _ranking(words: Sequence[str], lang: str) -> dict[str, Any]:
+    deviation_phrases = _cue_phrases("rank.deviation", lang)
+    by_deviation = has_cue(words, deviation_phrases)
+    text = f" {' '.join(words)} "
+    for phrase in deviation_phrases:  # "least efficient" is the most over its baseline, not the least
+        text = text.replace(f" {phrase} ", " ")
+    least = cue(text.split(), "rank.least", lang)
+    saved = cue(words, "cue.savings", lang)
+    order = "least" if least or saved else "most"
+    if saved:
+        by_deviation = True
+    n = _number_near(words[:6])  # "top 5 ...", "the 3 biggest ...", "which 2 machines ...": said early
+    if n is None:
+        n = None if cue(words, "rank.all", lang) else 1
+    return {"n": n, "order": order, "by": "deviation" if by_deviation else "energy"}

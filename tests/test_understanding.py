@@ -1,0 +1,298 @@
+"""How many of the paraphrase corpus' questions the skill understands.
+
+Through the real pipeline: the holdout positives of ``tests/corpus/<lang>/positives.jsonl`` (demo plant, spoken
+forms walked by line number) and every negative go through one MiniCroft per language (padatious + adapt + the
+fallback stage, with the utterance normaliser a device runs when it is installed); a positive counts as
+*understood* when the request the skill answers (or the question it asks back) has the expected op, the SEU or group,
+the day or period and the energy source (see tests/corpus/README.md); a negative must not be claimed.
+
+At parse level, on both plants of ``plants.json`` (demo and the invented second plant): the request parser
+(``voice.parse``) alone reads the tuning and the holdout part (op, SEU or group, ranking, source) and must claim no
+negative. This is milliseconds, so the tuning part is measured here and not through the pipeline (CI time).
+
+The rates are printed and held as a ratchet: floors at the measured figures, raised as the parser improves.
+Set ENMS_CORPUS_MISSES=1 to list the tuning part's misses (never look at the holdout's while tuning).
+"""
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from . import corpus
+from .conftest import REF_NOW
+
+
+#: measured floors (fraction understood); raise them when the parser improves, never lower them
+#: measured floors of the holdout through the pipeline (before the request parser: en 23.0 %, de 12.9 %)
+FLOORS = {("en-us", "holdout"): 0.72, ("de-de", "holdout"): 0.66}
+#: negatives claimed by the skill, at most: the goal is 0 (before: en 63, de 30; what is left is padatious templates
+#: with a free-text slot, "how is {seu} doing", which claim before the request parser is asked)
+MAX_NEGATIVES_CLAIMED = {"en-us": 52, "de-de": 30}
+
+TODAY = corpus.TODAY.isoformat()
+_OP_OF_REQUEST = {"action_plans": "plans"}
+
+
+def factory_of(said: str | None, plant: str = "demo") -> str | None:
+    """A factory as the request names it (its name, or a place of its location: "Munich") -> its name."""
+    if said is None:
+        return None
+    for f in corpus.load_plants()["plants"][plant]["factories"]:
+        if said == f["name"] or said.lower() in f["location"].lower():
+            return f["name"]
+    return said
+
+
+def _group(req: dict) -> dict | None:
+    mtype, factory = req.get("machine_type"), factory_of(req.get("factory"))
+    if mtype and factory:
+        return {"kind": "type_factory", "type": mtype, "factory": factory}
+    if mtype:
+        return {"kind": "type", "type": mtype, "factory": None}
+    if factory:
+        return {"kind": "factory", "type": None, "factory": factory}
+    return {"kind": "all", "type": None, "factory": None}
+
+
+def _when_ok(expect: dict, req: dict) -> tuple[bool, str]:
+    """Day and period: what was said must be what is answered; nothing said lets the skill's default stand."""
+    day, period = expect.get("day"), expect.get("period")
+    got_day = req.get("analysis_date")
+    got_period = req.get("period")
+    if isinstance(got_period, dict):
+        got_period = {"start": got_period.get("start"), "end": got_period.get("end")}
+    if period is not None:
+        if got_period == period:
+            return True, ""
+        if period["start"] == period["end"] and got_day == period["start"]:
+            return True, ""
+        return False, f"period {got_period or got_day} != {period}"
+    if day is not None:
+        if got_day == day or (isinstance(got_period, dict) and got_period == {"start": day, "end": day}):
+            return True, ""
+        return False, f"day {got_day or got_period} != {day}"
+    if got_day not in (None, TODAY) and "analysis_date" in req:
+        return False, f"day {got_day} said where none was"
+    return True, ""
+
+
+def judge(record: dict, expect: dict, sources: dict[str, list[str]]) -> tuple[bool, str]:
+    """(understood, why not) for one positive; ``expect`` is resolved on the demo plant."""
+    op = expect["op"]
+    asked = record.get("asked_back")
+    req = record.get("request")
+    if req is None and asked is not None:
+        # asking back is right only where the question cannot be answered as said: a multi-source SEU
+        # with no source named (the slot asked is the source), or a name that fits several SEUs
+        got_op = _OP_OF_REQUEST.get(asked.get("op"), asked.get("op"))
+        if got_op != op:
+            return False, f"asked back in op {got_op}"
+        if asked.get("slot") == "energy_source" and expect.get("energy_source") is None \
+                and asked.get("seu_name") == expect.get("seu") and len(sources.get(expect.get("seu"), [])) > 1:
+            return True, ""
+        return False, f"asked back for {asked.get('slot')}: {asked.get('options')}"
+    if req is None:
+        return False, f"no request (intent {record.get('intent')}, dialogs {record.get('dialogs')})"
+    got_op = record.get("op") or req.get("op")
+    got_op = _OP_OF_REQUEST.get(got_op, got_op)
+    if got_op != op:
+        return False, f"op {got_op}"
+    if op in ("analyze", "why", "action_plan", "savings", "opportunities", "plans", "compare"):
+        if expect.get("seu") is not None or op in ("analyze", "why", "action_plan", "compare"):
+            if req.get("seu_name") != expect.get("seu"):
+                return False, f"seu {req.get('seu_name')} != {expect.get('seu')}"
+    if op == "compare" and req.get("seu_name_b") != expect.get("seu_b"):
+        return False, f"seu_b {req.get('seu_name_b')} != {expect.get('seu_b')}"
+    if op in ("summary", "ranking") or (op == "opportunities" and expect.get("group")):
+        group = expect.get("group") or {"kind": "all", "type": None, "factory": None}
+        if _group(req) != group:
+            return False, f"group {_group(req)} != {group}"
+    if op == "ranking":
+        rank, got = expect.get("ranking") or {}, req.get("ranking") or {}
+        for key in ("n", "order", "by"):
+            if rank.get(key) != got.get(key):
+                return False, f"ranking {got} != {rank}"
+    if op == "action_plan" and bool(req.get("save")) != bool(expect.get("save")) and "save" in req:
+        return False, "save"
+    source = expect.get("energy_source")
+    if op in ("analyze", "why"):
+        if source is not None and req.get("energy_source") != source:
+            return False, f"source {req.get('energy_source')} != {source}"
+        if source is None and len(sources.get(expect["seu"], [])) > 1:
+            return False, "a source chosen that was not said"
+    if op in ("analyze", "why", "summary", "ranking", "compare", "opportunities", "savings"):
+        ok, why = _when_ok(expect, req)
+        if not ok:
+            return False, why
+    return True, ""
+
+
+def _positives(lang: str, plants: dict) -> list[tuple[dict, str, dict]]:
+    """(record, utterance on the demo plant, expectation resolved there)."""
+    out = []
+    for i, rec in enumerate(corpus.load_jsonl(lang, "positives")):
+        utt = corpus.fill(rec["utt"], plants, "demo", lang, pick=i)
+        out.append((rec, utt, corpus.resolve_expect(rec["expect"], plants, "demo")))
+    return out
+
+
+async def _request_only(engine, request, lang):
+    """Understanding is measured, not answering (tests/test_golden.py and test_skill_e2e.py hear the answers): the
+    engine's work per question would make this file take minutes. The request is emitted as before."""
+    from skill_enms_performance.answers import Answer
+
+    return Answer({"seu_name": request.seu_name, "energy_source": request.energy_source}, [])
+
+
+@pytest.fixture(scope="module", params=corpus.LANGS)
+def measured(request, plant_dsn):
+    """Every positive and negative of one language through its own MiniCroft, once."""
+    from skill_enms_performance import skill as skill_module
+    from skill_enms_performance.harness import AskSession
+
+    lang = request.param
+    patch = pytest.MonkeyPatch()
+    patch.setattr(skill_module, "answer", _request_only)
+    os.environ["ENMS_DSN"] = plant_dsn
+    os.environ["ENMS_NOW"] = REF_NOW.isoformat()
+    session = None
+    try:
+        started = time.perf_counter()
+        session = AskSession(lang)
+        booted = time.perf_counter()
+        plants = corpus.load_plants()
+        sources = {e["canonical"]: e.get("sources") or []
+                   for r in plants["roles"].values() if (e := r["plants"]["demo"]) and r["kind"] == "seu"}
+        results: dict[str, list] = {"tune": [], "holdout": [], "negatives": []}
+        for rec, utt, expect in _positives(lang, plants):
+            if rec["split"] != "holdout":  # the tuning part is read at parse level (below): CI time
+                continue
+            session.forget()
+            record = session.ask(utt)
+            ok, why = judge(record, expect, sources)
+            results[rec["split"]].append((rec, utt, ok, why))
+        for rec in corpus.load_jsonl(lang, "negatives"):
+            session.forget()
+            record = session.ask(rec["utt"])
+            claimed = record["intent"] is not None
+            results["negatives"].append((rec, rec["utt"], claimed, record["intent"]))
+        results["seconds"] = (booted - started, time.perf_counter() - booted)
+        yield lang, results
+    finally:
+        patch.undo()
+        if session is not None:
+            session.close()
+        os.environ.pop("ENMS_DSN", None)
+        os.environ.pop("ENMS_NOW", None)
+
+
+def rate(rows: list) -> float:
+    return sum(1 for *_, ok, _ in rows if ok) / len(rows) if rows else 0.0
+
+
+def report(lang: str, results: dict) -> str:
+    lines = [f"understanding {lang} through the pipeline: "
+             f"holdout {rate(results['holdout']):.1%} of {len(results['holdout'])}, negatives claimed "
+             f"{sum(1 for *_, c, _ in results['negatives'] if c)} of {len(results['negatives'])} "
+             f"(boot {results['seconds'][0]:.1f} s, utterances {results['seconds'][1]:.1f} s)"]
+    return "\n".join(lines)
+
+
+@pytest.mark.e2e
+def test_understanding_rates_hold_their_floor(measured, capsys):
+    lang, results = measured
+    with capsys.disabled():
+        print("\n" + report(lang, results))
+        if os.environ.get("ENMS_CORPUS_MISSES"):
+            for rec, utt, claimed, intent in results["negatives"]:
+                if claimed:
+                    print(f"  CLAIMED {rec['id']} {utt!r} by {intent}")
+    assert rate(results["holdout"]) >= FLOORS[(lang, "holdout")]
+
+
+@pytest.mark.e2e
+def test_negatives_are_left_to_other_skills(measured):
+    lang, results = measured
+    claimed = [(rec["id"], utt, intent) for rec, utt, c, intent in results["negatives"] if c]
+    if os.environ.get("ENMS_CORPUS_MISSES"):
+        for row in claimed:
+            print("  CLAIMED", *row)
+    assert len(claimed) <= MAX_NEGATIVES_CLAIMED[lang], claimed[:20]
+
+
+# --- parse level, on both plants: the request parser alone (no database, no pipeline; milliseconds) ---------------
+#: measured floors of the parse-level reading (op, SEU or group, ranking, source) per (plant, lang, split)
+PARSE_FLOORS = {
+    ("demo", "en-us", "tune"): 0.96, ("demo", "en-us", "holdout"): 0.90,
+    ("demo", "de-de", "tune"): 0.96, ("demo", "de-de", "holdout"): 0.85,
+    ("second", "en-us", "tune"): 0.92, ("second", "en-us", "holdout"): 0.85,
+    ("second", "de-de", "tune"): 0.91, ("second", "de-de", "holdout"): 0.84,
+}
+
+
+def catalogue(plants: dict, plant: str) -> list:
+    """The plant of ``plants.json`` as the engine lists its SEUs (one per machine and energy source)."""
+    from types import SimpleNamespace
+
+    where = {f["name"]: f["location"] for f in plants["plants"][plant]["factories"]}
+    return [SimpleNamespace(name=m["name"], energy_source=src, machine_types=[m["type"]], machine_type=m["type"],
+                            factory=m["factory"], location=where.get(m["factory"]), timezone="UTC")
+            for m in plants["plants"][plant]["machines"] for src in m["sources"]]
+
+
+def parse_judge(parsed, expect: dict, plant: str) -> tuple[bool, str]:
+    op = expect["op"]
+    if parsed.op != op:
+        return False, f"op {parsed.op}"
+    if not parsed.ours:
+        return False, "not claimed"
+    seu = parsed.seu.seu_name if parsed.seu else None
+    if op in ("analyze", "why", "action_plan", "compare") or expect.get("seu"):
+        if seu != expect.get("seu"):
+            return False, f"seu {seu}"
+    if op == "compare":
+        other = next((s.seu_name for s in parsed.names if s.seu_name and s.seu_name != seu), None)
+        if other != expect.get("seu_b"):
+            return False, f"seu_b {other}"
+    if op in ("summary", "ranking"):
+        group = expect.get("group") or {"kind": "all", "type": None, "factory": None}
+        if (parsed.machine_type, factory_of(parsed.factory, plant)) != (group.get("type"), group.get("factory")):
+            return False, f"group {parsed.machine_type}, {parsed.factory}"
+    if op == "ranking" and parsed.ranking != expect.get("ranking"):
+        return False, f"ranking {parsed.ranking}"
+    if op in ("analyze", "why") and expect.get("energy_source") and parsed.energy_source != expect["energy_source"]:
+        return False, f"source {parsed.energy_source}"
+    return True, ""
+
+
+@pytest.mark.parametrize("plant", corpus.PLANTS)
+@pytest.mark.parametrize("lang", corpus.LANGS)
+def test_parser_reads_the_corpus_on_both_plants(plant, lang, capsys):
+    from skill_enms_performance.voice import parse
+    from skill_enms_performance.voice.names import SeuRef, SeuResolver
+
+    plants = corpus.load_plants()
+    seus = catalogue(plants, plant)
+    resolver = SeuResolver([SeuRef(s.name, s.energy_source, s.machine_type, s.factory) for s in seus])
+    rows: dict[str, list] = {"tune": [], "holdout": []}
+    for i, rec in enumerate(corpus.load_jsonl(lang, "positives")):
+        try:
+            utt = corpus.fill(rec["utt"], plants, plant, lang, pick=i)
+            expect = corpus.resolve_expect(rec["expect"], plants, plant)
+        except KeyError:  # a role this plant lacks
+            continue
+        ok, why = parse_judge(parse.parse(utt, lang, resolver, seus), expect, plant)
+        rows[rec["split"]].append((rec, utt, ok, why))
+    claimed = [n["utt"] for n in corpus.load_jsonl(lang, "negatives") if parse.parse(n["utt"], lang, resolver, seus).ours]
+    with capsys.disabled():
+        print(f"\nparse {plant} {lang}: tune {rate(rows['tune']):.1%} of {len(rows['tune'])}, holdout "
+              f"{rate(rows['holdout']):.1%} of {len(rows['holdout'])}, negatives claimed {len(claimed)}")
+        if os.environ.get("ENMS_CORPUS_MISSES"):
+            for rec, utt, ok, why in rows["tune"]:
+                if not ok:
+                    print(f"  MISS {rec['id']} {utt!r}: {why}")
+    assert rate(rows["tune"]) >= PARSE_FLOORS[(plant, lang, "tune")]
+    assert rate(rows["holdout"]) >= PARSE_FLOORS[(plant, lang, "holdout")]
+    assert not claimed, claimed[:10]
