@@ -219,7 +219,8 @@ def test_ask_json_prints_one_record_per_utterance(plant_dsn):
     assert len(lines) == 2, proc.stdout
     records = [json.loads(line) for line in lines]
     for record in records:
-        assert set(record) == {"utterance", "lang", "intent", "slots", "request", "spoken", "dialogs"}
+        assert set(record) == {"utterance", "lang", "intent", "slots", "request", "op", "asked_back", "spoken",
+                               "dialogs"}
         assert record["lang"] == "en-us"
 
     first, second = records

@@ -30,6 +30,11 @@ FLOORS = {("en-us", "holdout"): 0.72, ("de-de", "holdout"): 0.66}
 #: negatives claimed by the skill, at most: the goal is 0 (before: en 63, de 30; what is left is padatious templates
 #: with a free-text slot, "how is {seu} doing", which claim before the request parser is asked)
 MAX_NEGATIVES_CLAIMED = {"en-us": 52, "de-de": 30}
+#: every n-th negative goes through the pipeline in CI (each costs a pipeline pass; all of them are read at parse level
+#: below, where 0 are claimed); ENMS_NEGATIVE_STRIDE=1 routes every one (the figures in README)
+NEGATIVE_STRIDE = max(1, int(os.environ.get("ENMS_NEGATIVE_STRIDE", "3")))
+#: on a sample, the share claimed may exceed the whole set's by sampling alone: about 2.5 standard deviations
+SAMPLE_MARGIN = 0.08
 
 TODAY = corpus.TODAY.isoformat()
 _OP_OF_REQUEST = {"action_plans": "plans"}
@@ -173,7 +178,9 @@ def measured(request, plant_dsn):
             record = session.ask(utt)
             ok, why = judge(record, expect, sources)
             results[rec["split"]].append((rec, utt, ok, why))
-        for rec in corpus.load_jsonl(lang, "negatives"):
+        negatives = corpus.load_jsonl(lang, "negatives")
+        results["negatives_total"] = len(negatives)
+        for rec in negatives[::NEGATIVE_STRIDE]:
             session.forget()
             record = session.ask(rec["utt"])
             claimed = record["intent"] is not None
@@ -219,7 +226,11 @@ def test_negatives_are_left_to_other_skills(measured):
     if os.environ.get("ENMS_CORPUS_MISSES"):
         for row in claimed:
             print("  CLAIMED", *row)
-    assert len(claimed) <= MAX_NEGATIVES_CLAIMED[lang], claimed[:20]
+    if NEGATIVE_STRIDE == 1:
+        assert len(claimed) <= MAX_NEGATIVES_CLAIMED[lang], claimed[:20]
+    else:
+        share = MAX_NEGATIVES_CLAIMED[lang] / results["negatives_total"]
+        assert len(claimed) / len(results["negatives"]) <= share + SAMPLE_MARGIN, claimed[:20]
 
 
 # --- parse level, on both plants: the request parser alone (no database, no pipeline; milliseconds) ---------------

@@ -7,14 +7,13 @@ import asyncio
 import datetime as dt
 from typing import Awaitable, Callable
 
-import numpy as np
-
 from ..store import SeuRow
 from . import analysis, mv
 from .baseline import BaselineModel, DailyData, Predictions
 from .catalogue import Catalogue, select_seus
 from .errors import InvalidRequestError, NoDataError, per_seu
 from .models import FleetSummary, PerformanceAnalysis, SeuSummary
+from .period_analysis import period_verdict
 from .periods import parse_day, parse_period
 from .series import Series
 from .settings import EngineSettings
@@ -112,29 +111,14 @@ def period_line(settings: EngineSettings, seu: SeuRow, start: dt.date, end: dt.d
                 report: DailyData, predicted: Predictions, price: float) -> tuple[SeuSummary, tuple]:
     """One SEU's line of the complete days [start, end], from its reporting days and their prediction, and its
     baseline's fitted residuals (pure)."""
-    # incomplete days (under half their readings) leave both sides, as in savings (CalTRACK)
-    period = mv.compare_period(model, report, predicted.expected_kwh, settings.confidence,
-                               settings.min_coverage)
+    # incomplete days (under half their readings) leave both sides, as in savings (CalTRACK); the verdict is the
+    # one a period question about this SEU gets (``period_analysis.period_verdict``)
+    verdict = period_verdict(model, report, predicted, settings.confidence, settings.min_coverage, details=False)
+    period, significant, pct, factor = (verdict.comparison, verdict.significant, verdict.deviation_percent,
+                                        verdict.primary_factor)
     actual, expected, deviation, m = period.actual_kwh, period.expected_kwh, period.deviation_kwh, period.days
     se_sum = period.band.se_kwh
-    imputed = int(np.sum(predicted.imputed & period.counted))
-    out_of_range = int(np.sum(~predicted.in_range & period.counted))
-    # a period with imputed or out-of-range drivers is not judged (issue 12, 9): the counts say why
-    # Guideline 14's CV(RMSE) limit is that of the reporting period, here [start, end]
-    significant = bool(mv.decides(model, (end - start).days + 1) and m > 0 and not imputed and not out_of_range
-                       and abs(deviation) > period.band.half_width_kwh)
-    pct = 100.0 * deviation / expected if expected > 0 else 0.0
-    effects = {**analysis.period_effects(model, report.production, report.temp_mean_c, report.calendar),
-               "performance": deviation}
-    primary = max(effects, key=lambda k: abs(effects[k]))
-    if primary == "performance" and not significant:
-        factor = "normal_operation"
-    elif primary == "performance":
-        factor = "excess_consumption" if deviation > 0 else "efficiency_gain"
-    elif primary == "production":
-        factor = "reduced_production" if effects[primary] < 0 else "increased_production"
-    else:
-        factor = primary
+    imputed, out_of_range = verdict.imputed_days, verdict.out_of_range_days
     return SeuSummary(
         seu_name=seu.name, energy_source=seu.energy_source,
         machine_type=seu.machine_types[0] if seu.machine_types else None, factory=seu.factory,

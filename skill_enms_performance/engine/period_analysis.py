@@ -52,8 +52,9 @@ class PeriodVerdict:
 
 
 def period_verdict(model: BaselineModel, report: DailyData, predicted: Predictions, confidence: float,
-                   min_coverage: float) -> PeriodVerdict:
-    """The period's comparison, significance, attribution and the days that drove it."""
+                   min_coverage: float, details: bool = True) -> PeriodVerdict:
+    """The period's comparison, significance, attribution and (with ``details``) the days that drove it; the
+    fleet's period lines use the same verdict without the days."""
     period = mv.compare_period(model, report, predicted.expected_kwh, confidence, min_coverage)
     counted = period.counted
     imputed = int(np.sum(predicted.imputed & counted))
@@ -78,6 +79,8 @@ def period_verdict(model: BaselineModel, report: DailyData, predicted: Predictio
         factor = "reduced_production" if effects[primary] < 0 else "increased_production"
     else:
         factor = primary
+    if not details:
+        return PeriodVerdict(period, significant, pct, imputed, out_of_range, effects, factor, [], None)
     return PeriodVerdict(period, significant, pct, imputed, out_of_range, effects, factor,
                          top_days(report, predicted, counted), episode(model, report, predicted, counted))
 
