@@ -227,8 +227,10 @@ MAX_REJECTION_BYTES = 16_384  # a reply to an invalid request, whatever it carri
 #: average 8-9: p99 19-24 ms, max 214-321 ms (garbage collection aside still up to 265 ms: GIL hand-overs to the
 #: loop among the compute, bus and test threads, not yet explained further). So: p99 <= 50 ms, max <= 0.5 s.
 #: Wall clock, everything counted: up to 1.9 s in the same runs, in which collections of the whole test process
-#: (hypothesis, OVOS) took up to 1.9 s while the system ran other programs.
-MAX_OWN_STALL_P99_S = 0.05
+#: (hypothesis, OVOS) took up to 1.9 s while the system ran other programs. After the learned calendars landed
+#: (more work per baseline), one run beside another test run: p99 79 ms, max 333 ms; the p99 bound is the issue's
+#: 100 ms.
+MAX_OWN_STALL_P99_S = 0.1
 MAX_OWN_STALL_S = 0.5
 MAX_WALL_STALL_S = 3.0
 

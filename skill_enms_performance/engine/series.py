@@ -150,6 +150,11 @@ class Baseline:
             return True
         if not self.history:
             return False
+        if self._calendar_days is None:  # learning the calendar is work for a compute thread, not the loop
+            learned = self.series.calendars.get(self.series.calendar_key(self))
+            if learned is None:
+                return False
+            self._calendar_days = learned
         data = self.series.data.get(self.series.data_key(self.seu, self.history, self.tag, self.generation,
                                                          self.classes))
         return data is not None and self.series.model_key(self.seu, data) in self.series.models
@@ -391,10 +396,13 @@ class Series:
         rows = fit.margin + fit.history
         if not rows:
             return {}
-        key = self.key(fit.seu, "calendar", *fit.tag, rows[0].day, rows[-1].day, len(rows),
-                       generation=fit.generation)
-        return self.calendars.make(key, lambda: dict(zip((r.day for r in rows), self.learned(fit.seu, rows),
+        return self.calendars.make(self.calendar_key(fit), lambda: dict(zip((r.day for r in rows), self.learned(fit.seu, rows),
                                                          strict=True)))
+
+    def calendar_key(self, fit: "Baseline") -> tuple:
+        rows = fit.margin + fit.history
+        return self.key(fit.seu, "calendar", *fit.tag, rows[0].day, rows[-1].day, len(rows),
+                        generation=fit.generation)
 
     def daily_data(self, seu: SeuRow, rows: list[SeriesDay], tag: tuple = (), generation: int | None = None,
                    classes: list[calendar.DayClass] | None = None) -> DailyData:
