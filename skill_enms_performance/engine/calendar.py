@@ -66,24 +66,26 @@ def subdivision_for(country: str | None, location: str | None) -> str | None:
     return None
 
 
-@lru_cache(maxsize=64)
-def _holidays(country: str | None, subdiv: str | None, year: int) -> frozenset[dt.date]:
+@lru_cache(maxsize=256)
+def _holiday_names(country: str | None, subdiv: str | None, year: int) -> dict[dt.date, str]:
+    """The public holidays of a year by day, with their names. Kept: building a country's calendar (rules, observed
+    days, the translation lookup of its names) costs milliseconds, and a question asks about hundreds of days."""
     if not country:
-        return frozenset()
+        return {}
     try:
         import holidays
 
-        return frozenset(holidays.country_holidays(country, subdiv=subdiv, years=year).keys())
+        return dict(holidays.country_holidays(country, subdiv=subdiv, years=year).items())
     except Exception:  # noqa: BLE001 - an unknown country or subdivision means "no holidays known"
-        return frozenset()
+        return {}
+
+
+def _holidays(country: str | None, subdiv: str | None, year: int) -> dict[dt.date, str]:
+    return _holiday_names(country, subdiv, year)
 
 
 def holiday_name(day: dt.date, country: str | None, subdiv: str | None = None) -> str | None:
-    if not country or day not in _holidays(country, subdiv, day.year):
-        return None
-    import holidays
-
-    return holidays.country_holidays(country, subdiv=subdiv, years=day.year).get(day)
+    return _holiday_names(country, subdiv, day.year).get(day) if country else None
 
 
 def day_class(day: dt.date, country: str | None, subdiv: str | None = None) -> int:

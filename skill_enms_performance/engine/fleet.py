@@ -44,7 +44,8 @@ async def summary(catalogue: Catalogue, series: Series, analyse: AnalyseDay, now
     lines.sort(key=lambda line: line[0].normalised_deviation, reverse=True)
     items = [item for item, _ in lines]
     # the SEUs share weather, production and calendar: their errors are combined with their correlation
-    total_uncertainty = mv.plant_uncertainty([i.uncertainty_kwh for i in items], [r for _, r in lines])
+    total_uncertainty = await series.compute(mv.plant_uncertainty, [i.uncertainty_kwh for i in items],
+                                             [r for _, r in lines])  # a correlation matrix: not on the loop
     actual = sum(i.actual_energy_kwh for i in items)
     expected = sum(i.baseline_energy_kwh for i in items)
     return FleetSummary(

@@ -40,6 +40,8 @@ class SavingsQuestions:
         lines, errors = _per_seu(targets, results)
         items = [item for item, _ in lines]
         counted = [(item, residuals) for item, residuals in lines if item.included_in_total]
+        uncertainty = await self.series.compute(mv.plant_uncertainty, [i.uncertainty_kwh for i, _ in counted],
+                                                [r for _, r in counted])  # a correlation matrix: not on the loop
         return SavingsReport(
             period={"start": start.isoformat(), "end": end.isoformat()}, seu_name=seu,
             currency=self.settings.currency, items=items,
@@ -47,8 +49,7 @@ class SavingsQuestions:
             total_savings_kwh=round(sum(i.savings_kwh for i in items if i.included_in_total), 1),
             total_savings_cost=round(sum(i.savings_cost for i in items if i.included_in_total), 2),
             # the SEUs share weather, production and calendar: their errors are correlated, not independent
-            total_uncertainty_kwh=round(mv.plant_uncertainty([i.uncertainty_kwh for i, _ in counted],
-                                                             [r for _, r in counted]), 1),
+            total_uncertainty_kwh=round(uncertainty, 1),
             errors=errors, voice_summary="", timestamp=self.now())
 
     async def _measure_starts(self) -> dict[str, dt.date]:
