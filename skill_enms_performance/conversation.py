@@ -361,10 +361,16 @@ class Conversation:
 
     def followup(self, session: str, utterance: str, lang: str, seus: Sequence[Any],
                  resolver: SeuResolver | None, now: dt.datetime) -> Draft | None:
-        """A short follow-up to the last analysis: why, another day, another machine (with its own day, if
-        said). None when the utterance is none of these. Never touches the database."""
+        """A short follow-up to the last answer about a machine: what to do about it, why, another day, another
+        machine (with its own day, if said). None when the utterance is none of these. Never touches the
+        database."""
         context = self.last(session)
-        if context is None or (context.day is None and context.period is None) or resolver is None:
+        if context is None or resolver is None:
+            return None
+        if speech.is_followup_plan(utterance, lang):  # "what should we do about it?"
+            return Draft("action_plan", utterance, seu_name=context.seu_name, energy_source=context.energy_source,
+                         save=speech.has_phrase(utterance, "save_cue", lang))
+        if context.day is None and context.period is None:
             return None
         if speech.is_followup_why(utterance, lang):
             return Draft("why", utterance, seu_name=context.seu_name, energy_source=context.energy_source,
@@ -409,7 +415,11 @@ def read_utterance(draft: Draft, lang: str, seus: Sequence[Any], resolver: SeuRe
     if parsed.op is None or not (parsed.ours or parsed.plant_word):
         return draft
     if parsed.op in ("analyze", "why", "action_plan", "compare") and parsed.seu is None:
-        return draft  # a machine question whose machine was not found: the slot's words say which
+        if parsed.unknown:  # "how did compressor three do": a unit this plant does not have, answered with those it has
+            return dataclasses.replace(draft, op=parsed.op, spoken=parsed.unknown, parsed=True,
+                                       energy_source=draft.energy_source or parsed.energy_source,
+                                       save=draft.save or parsed.save)
+        return draft  # a machine question whose machine was not found
     group_words = ""  # the group is read (machine_type, factory); its words are not spoken back
     spoken = parsed.seu.words if parsed.seu is not None else ""
     others = [s for s in parsed.names[1:] if s.seu_name != (parsed.seu.seu_name if parsed.seu else None)]

@@ -5,15 +5,15 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-PIPELINE = [
+PIPELINE = [  # ovos-config's default order (mycroft.conf), less the OCP and model2vec stages not installed here
     "ovos-stop-pipeline-plugin-high",
     "ovos-converse-pipeline-plugin",
     "ovos-padatious-pipeline-plugin-high",
     "ovos-adapt-pipeline-plugin-high",
-    "ovos-fallback-pipeline-plugin-high",   # as on a device: any phrasing the templates miss (voice.parse)
-    "ovos-padatious-pipeline-plugin-medium",
+    "ovos-fallback-pipeline-plugin-high",   # this skill's questions (voice.parse): what no high-confidence intent took
+    "ovos-stop-pipeline-plugin-medium",
     "ovos-adapt-pipeline-plugin-medium",
-    "ovos-padatious-pipeline-plugin-low",
+    "ovos-fallback-pipeline-plugin-medium",
     "ovos-fallback-pipeline-plugin-low",
 ]
 
@@ -129,9 +129,14 @@ class AskSession:
                     "spoken": list(self.capture.spoken), "dialogs": list(self.capture.dialogs)}
 
     def forget(self) -> None:
-        """Start a new conversation: no question asked back is open, no machine is remembered for follow-ups."""
+        """Start a new conversation: no question asked back is open, no machine is remembered for follow-ups, and
+        no skill is active in the core's session (an active skill is asked to converse first: the stop skill, once
+        active, lets every later utterance wait 0.5 s for an answer it never gives)."""
+        from ovos_bus_client.session import SessionManager
+
         if self.skill.conversation is not None:
             self.skill.conversation.forget()
+        SessionManager.default_session.active_skills = []
 
     def close(self) -> None:
         self.croft.stop()

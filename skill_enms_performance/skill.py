@@ -1,12 +1,14 @@
 """skill-enms-performance: spoken ISO 50001 energy-performance answers from an EnMS database.
 
-The skill is thin: an intent handler turns its match into a ``Draft``, the conversation makes it a ``Request``
-(or asks back), ``answers`` answers it on the engine's event-loop thread, and the skill speaks the dialog lines.
+The skill is thin: a question is read whole by the request parser (``voice.parse``, in a fallback of high priority:
+it claims only utterances that name this plant or a strong word of the domain), answers to questions asked back and
+follow-ups are taken in ``converse``; the conversation makes a ``Request`` of either (or asks back), ``answers`` answers it on the engine's event-loop thread, and the skill speaks the dialog lines.
 It holds no SQL. The bus API (``enms.performance.<op>`` -> ``.response``) lives in ``bus_api``.
 """
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import os
 import threading
 import time
@@ -16,7 +18,7 @@ from typing import Any, Callable, Coroutine
 from ovos_bus_client.message import Message
 from ovos_bus_client.session import SessionManager
 from ovos_utils import classproperty
-from ovos_workshop.decorators import fallback_handler, intent_handler
+from ovos_workshop.decorators import fallback_handler
 from ovos_utils.process_utils import RuntimeRequirements
 from ovos_workshop.skills.converse import ConversationalSkill
 from ovos_workshop.skills.fallback import FallbackSkill
@@ -30,7 +32,7 @@ from .engine.errors import DatabasePreparingError, DatabaseUnavailableError, Enm
 from .engine.errors import TimeoutError_ as EngineTimeout
 from .runtime import LoopThread, redact
 from .voice import parse, speech
-from .voice.names import SeuRef, SeuResolver
+from .voice.names import SeuRef, SeuResolver, kinds_only
 
 
 DEFAULT_SETTINGS: dict[str, Any] = {
@@ -56,6 +58,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "followup_s": 300.0,            # "what should we do about it?" refers to the last machine this long
     "ask_back_s": 20.0,             # a question asked back ("which energy of Boiler-1?") waits this long for its answer
     "show_charts": True,            # on a device with a screen (and matplotlib), show answers as pictures
+    "freeze_startup_objects": True,  # gc.freeze() once started: full collections skip what was loaded (short stalls)
 }
 
 #: skill settings handed to the engine unchanged (see EngineSettings)
@@ -78,31 +81,12 @@ def _clock_from_env() -> Callable[[], dt.datetime] | None:
     return lambda: moment
 
 
-def _workshop_major() -> int:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return int(version("ovos-workshop").split(".")[0])
-    except (PackageNotFoundError, ValueError):
-        return 0
-
-
 class EnmsPerformanceSkill(ConversationalSkill, FallbackSkill):
     @classproperty
     def runtime_requirements(self) -> RuntimeRequirements:
         # the EnMS database is local or on the plant network, never on the internet: load and answer offline
         return RuntimeRequirements(internet_before_load=False, network_before_load=False, requires_internet=False,
                                    requires_network=False, no_internet_fallback=True, no_network_fallback=True)
-
-    def register_intent_file(self, intent_file: str, handler: Callable, *args: Any, **kwargs: Any) -> None:
-        """Workshop 8 listens on ``<skill_id>:<name>.intent``; padatious 2.x emits ``<skill_id>:<name>``. The
-        in-process FakeBus mirrors the two topics, the websocket client of a device (ovos-bus-client 1.x) does
-        not, so on a device no .intent handler ever ran (tests/test_device.py). Listen on the second name
-        too where nothing else does (workshop 9 registers both itself)."""
-        super().register_intent_file(intent_file, handler, *args, **kwargs)
-        mirrored = hasattr(self.bus, "_intent_pair_guards")  # ovos-utils FakeBus delivers both topics
-        if intent_file.endswith(".intent") and not mirrored and _workshop_major() < 9:
-            self.add_event(f"{self.skill_id}:{intent_file.removesuffix('.intent')}", handler, "mycroft.skill.handler")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # locale/ is shipped inside the package; in a source checkout it sits next to it
@@ -147,6 +131,12 @@ class EnmsPerformanceSkill(ConversationalSkill, FallbackSkill):
             except Exception as err:  # noqa: BLE001 - the engine retries on the next question
                 self.log.warning(f"energy database warm-up incomplete: {redact(type(err).__name__ + ': ' + str(err))}")
             self._maintenance = self._loop.submit(engine.keep_fresh())
+            if self.settings.get("freeze_startup_objects", True):
+                # Everything loaded so far (this skill's modules and catalogue, the other skills of the process, the
+                # core) lives as long as the process: a full garbage collection need not walk it again and again.
+                # Walking it took 150-350 ms each time in a test process, time in which the engine's loop (and
+                # every thread of the process) stood still (issue 14: <= 100 ms).
+                gc.freeze()
             self._engine = engine
             self._engine_error = None
         except Exception as err:  # noqa: BLE001 - the skill stays loaded and says what is wrong
@@ -278,96 +268,46 @@ class EnmsPerformanceSkill(ConversationalSkill, FallbackSkill):
             self._gui_checked = (now, bool(is_gui_connected(self.bus)))
         return self._gui_checked[1]
 
-    # --- intents: the match -> a draft ------------------------------------------------------
-    @intent_handler("performance.intent")
-    def handle_performance(self, message: Message) -> None:
-        """How did {seu} perform (today | yesterday | on <date>)?"""
-        self._answer_spoken(message, Draft("analyze", _utterance(message), spoken=message.data.get("seu", "")))
-
-    @intent_handler("why.intent")
-    def handle_why(self, message: Message) -> None:
-        """Why did {seu} use so much energy / what's causing the high consumption on {seu}?"""
-        self._answer_spoken(message, Draft("why", _utterance(message), spoken=message.data.get("seu", "")))
-
-    @intent_handler("summary.intent")
-    def handle_summary(self, message: Message) -> None:
-        """Give me a summary of all {group} (compressors, the whole plant, the Munich plant)."""
-        self._answer_spoken(message, Draft("summary", _utterance(message), group=message.data.get("group", "")))
-
-    @intent_handler("opportunities.intent")
-    def handle_opportunities(self, message: Message) -> None:
-        """Where can we save energy (this month)? / How can we save energy on {seu}?"""
-        self._answer_spoken(message, Draft("opportunities", _utterance(message), spoken=message.data.get("seu", ""),
-                                     factory_words=message.data.get("factory", "")))
-
-    @intent_handler("action_plan.intent")
-    def handle_action_plan(self, message: Message) -> None:
-        """What should we do about {seu}? (proposed; saved on a yes) / Save an action plan for {seu} (saved)."""
-        utterance = _utterance(message)
-        self._answer_spoken(message, Draft("action_plan", utterance, spoken=message.data.get("seu", ""),
-                                     save=speech.has_phrase(utterance, "save_cue", self.lang)))
-
-    @intent_handler("followup_plan.intent")
-    def handle_followup_plan(self, message: Message) -> None:
-        """What should we do about it? - for the machine of the last answer (a few minutes)."""
-        utterance = _utterance(message)
-        if not speech.has_phrase(utterance, "followup_plan_cue", self.lang):  # "what time is it" is not this
-            self.speak_dialog("followup.not_ours")
-            return
-        last = self.conversation.last(_session_id(message))
-        if last is None:
-            self.speak_dialog("plan.no_context")
-            return
-        self._answer_spoken(message, Draft("action_plan", utterance, seu_name=last.seu_name,
-                                     save=speech.has_phrase(utterance, "save_cue", self.lang)))
-
-    @intent_handler("plan_count.intent")
-    def handle_plan_count(self, message: Message) -> None:
-        """How many action plans are in progress?"""
-        self._answer_spoken(message, Draft("plans", _utterance(message)))
-
-    @intent_handler("savings.intent")
-    def handle_savings(self, message: Message) -> None:
-        """How much energy have we saved this month? / What are our savings on {seu} this year?"""
-        self._answer_spoken(message, Draft("savings", _utterance(message), spoken=message.data.get("seu", "")))
-
-    @intent_handler("health.intent")
-    def handle_health(self, message: Message) -> None:
-        """Is the energy database ok?"""
-        self._answer_spoken(message, Draft("health", _utterance(message)))
-
-    # --- any phrasing: the whole utterance read, when no intent template matched -------------------
+    # --- a question: the whole utterance read by the request parser ----------------------------
     def can_answer(self, message: Message) -> bool:
-        """Whether an utterance no intent matched is ours: the request parser reads an op, and a name of this
+        """Whether an utterance no other skill's intent matched with high confidence is ours: the request parser reads an op, and a name of this
         plant (SEU, machine type, factory, place) or a strong word of the domain is said. Everything else is left to
         the other skills ("how is my team doing", "summary of the news")."""
         return self._parsed(message) is not None
 
-    def _parsed(self, message: Message) -> parse.Parsed | None:
-        if self._engine is None or self._resolver is None and self._resolver_source is None:
+    def _parsed(self, message: Message) -> tuple[str, parse.Parsed] | None:
+        """The first utterance (of the speech-to-text alternatives) the request parser reads as ours, and its
+        reading; None when none is (or the plant's catalogue cannot be read now)."""
+        resolver, seus = self._resolver, self._resolver_source or []
+        if resolver is None:
             try:
-                if self._engine is None:
-                    return None
-                self._resolver_for(self._engine)
-            except Exception:  # noqa: BLE001 - without the catalogue nothing is known to be ours
-                return None
+                resolver, seus = self._resolver_for(self._engine_or_raise()), self._resolver_source or []
+            except Exception:  # noqa: BLE001 - no catalogue now: read with the machine kinds, answer what is wrong
+                resolver, seus = kinds_only(), []
         lang = self._lang_of(message)
         for utterance in message.data.get("utterances") or []:
-            parsed = parse.parse(str(utterance), lang, self._resolver, self._resolver_source or [])
+            parsed = parse.parse(str(utterance), lang, resolver, seus)
             if parsed.ours:
-                return parsed
+                return str(utterance), parsed
         return None
 
     @fallback_handler(priority=4)
-    def handle_any_phrasing(self, message: Message) -> bool:
-        """How's the chiller doing / top five consumers / compressor one yesterday: read by ``voice.parse``."""
-        utterances = [str(u) for u in message.data.get("utterances") or []]
-        lang = self._lang_of(message)
-        chosen = next((u for u in utterances if self._resolver is not None and parse.parse(
-            u, lang, self._resolver, self._resolver_source or []).ours), None)
-        if chosen is None:
+    def handle_request(self, message: Message) -> bool:
+        """Every question that is not the answer to a question asked back or a follow-up: "how did compressor
+        one perform today", "how's the chiller doing", "top five consumers", "compressor one yesterday". The request
+        parser (``voice.parse``) reads the whole utterance; an utterance with no name of this plant and no strong
+        word of the energy domain is left to the other skills ("what time is it", "summary of the news").
+
+        A fallback of high priority, not intent templates: it runs right after the other skills' high-confidence
+        intents and before any medium-confidence match, and it claims only what the parser reads as ours (a
+        template with a free-text slot claims whatever fits its frame)."""
+        heard = self._parsed(message)
+        if heard is None:
             return False
-        self._answer_spoken(message, Draft("request", chosen))
+        # a fallback's answer does not make its skill active, an intent's does: without this, the answer to a
+        # question asked back and a follow-up ("and yesterday?") would never reach ``converse``
+        self.activate()
+        self._answer_spoken(message, Draft("request", heard[0]))
         return True
 
     # --- converse: answers to questions asked back, follow-ups -----------------------------------

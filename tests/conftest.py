@@ -141,6 +141,16 @@ def plant_copy(admin_dsn, plant_template):
 
 
 @pytest.fixture(scope="module")
+def writable_plant(admin_dsn, plant_template):
+    """A private copy of the reference plant for a test module whose skill writes (action plans saved on a yes):
+    the shared plant stays as loaded, whichever modules ran before on the same worker."""
+    name = f"m_{uuid.uuid4().hex[:12]}"
+    run(_create_db(admin_dsn, name, template=plant_template))
+    yield with_database(admin_dsn, name)
+    run(_drop_db(admin_dsn, name))
+
+
+@pytest.fixture(scope="module")
 def skill_session(plant_dsn):
     """The skill in an in-process OVOS core (MiniCroft, padatious + adapt) on the reference plant,
     clock pinned at REF_NOW; one per test module."""

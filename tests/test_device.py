@@ -32,9 +32,9 @@ DATE_TIME_ID = "ovos-skill-date-time.openvoiceos"
 DEVICE_STACK = ["ovos-core==2.1.5a1", "ovos-messagebus==0.2.1a6", "ovos-padatious>=2.2.8a1",
                 "ovos-adapt-parser>=1.3.0a1", "ovos-skill-date-time==1.8.1a2"]
 PIPELINE = ["ovos-stop-pipeline-plugin-high", "ovos-converse-pipeline-plugin", "ovos-padatious-pipeline-plugin-high",
-            "ovos-adapt-pipeline-plugin-high", "ovos-padatious-pipeline-plugin-medium",
-            "ovos-adapt-pipeline-plugin-medium", "ovos-padatious-pipeline-plugin-low",
-            "ovos-fallback-pipeline-plugin-low"]
+            "ovos-adapt-pipeline-plugin-high", "ovos-fallback-pipeline-plugin-high", "ovos-stop-pipeline-plugin-medium",
+            "ovos-adapt-pipeline-plugin-medium", "ovos-fallback-pipeline-plugin-medium",
+            "ovos-fallback-pipeline-plugin-low"]  # ovos-config's default, less the OCP and model2vec stages not installed
 
 #: figures printed at the end of the module (pytest -s, or the -rA summary of the last test)
 FIGURES: dict[str, float] = {}

@@ -1,4 +1,4 @@
-"""Golden utterances per language through the real OVOS pipeline (MiniCroft: padatious + adapt).
+"""Golden utterances per language through the real OVOS pipeline (MiniCroft, the stages of ovos-config's default).
 
 The cases live in ``tests/golden/<lang>.txt`` (what the skill must do) and ``tests/golden/<lang>.negative.txt``
 (what other skills own); the format is described at the top of ``en-us.txt``. Every case asserts the intent and
@@ -11,9 +11,9 @@ fixed PYTHONHASHSEED (padatious training depends on string hashing, see ``_Remot
 after the other, each waited for until it is completely handled, and the skill's turn is ended between cases
 (``_Asker``). The child never saves action plans into the shared plant.
 
-Over hash seeds 0-4 every positive case gives the same result; 3 of the 92 negative cases flip (en "how hot will
-it be this afternoon", de "wie viele einwohner hat deutschland", "was ist der sinn des lebens"), all of them
-borderline claims of the {seu}/{group} wildcards.
+The skill registers no intent templates (the request parser reads every question, ``voice/parse.py``): the 92
+negative cases that padatious' {seu}/{group} wildcards claimed now and then (3 of them flipped with the hash seed)
+are all left to other skills, and no case is a known miss any more.
 """
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ DEFAULT_SOURCE = "electricity"
 #: minimum number of cases per language (positive, negative)
 MIN_CASES = {"en-us": (150, 40), "de-de": (80, 40)}
 #: known misses per language: may only shrink
-XFAIL_BUDGET = {"en-us": 4, "de-de": 4}
+XFAIL_BUDGET = {"en-us": 0, "de-de": 0}
 #: a reply that answers a pending question with nothing the skill can use (closes the conversation)
 DISMISS = {"en-us": "nothing", "de-de": "nichts"}
 ASK_TIMEOUT = 10.0

@@ -25,16 +25,14 @@ from .conftest import REF_NOW
 
 
 #: measured floors (fraction understood); raise them when the parser improves, never lower them
-#: measured floors of the holdout through the pipeline (before the request parser: en 23.0 %, de 12.9 %)
-FLOORS = {("en-us", "holdout"): 0.72, ("de-de", "holdout"): 0.66}
-#: negatives claimed by the skill, at most: the goal is 0 (before: en 63, de 30; what is left is padatious templates
-#: with a free-text slot, "how is {seu} doing", which claim before the request parser is asked)
-MAX_NEGATIVES_CLAIMED = {"en-us": 52, "de-de": 30}
-#: every n-th negative goes through the pipeline in CI (each costs a pipeline pass; all of them are read at parse level
-#: below, where 0 are claimed); ENMS_NEGATIVE_STRIDE=1 routes every one (the figures in README)
-NEGATIVE_STRIDE = max(1, int(os.environ.get("ENMS_NEGATIVE_STRIDE", "3")))
-#: on a sample, the share claimed may exceed the whole set's by sampling alone: about 2.5 standard deviations
-SAMPLE_MARGIN = 0.08
+#: measured floors of the holdout through the pipeline (before the request parser: en 23.0 %, de 12.9 %; with it
+#: behind intent templates: 74.0 % / 66.3 %; the parser alone, no templates: 78.0 % / 71.3 %)
+FLOORS = {("en-us", "holdout"): 0.76, ("de-de", "holdout"): 0.69}
+#: negatives the skill claims: none (before: en 63, de 30; 52 and 30 while intent templates with a free-text slot,
+#: "how is {seu} doing", still matched before the request parser was asked)
+#: every negative goes through the pipeline (about 20 ms each once no other skill is left active between them);
+#: ENMS_NEGATIVE_STRIDE=n routes every n-th only, for a quick look
+NEGATIVE_STRIDE = max(1, int(os.environ.get("ENMS_NEGATIVE_STRIDE", "1")))
 
 TODAY = corpus.TODAY.isoformat()
 _OP_OF_REQUEST = {"action_plans": "plans"}
@@ -226,11 +224,7 @@ def test_negatives_are_left_to_other_skills(measured):
     if os.environ.get("ENMS_CORPUS_MISSES"):
         for row in claimed:
             print("  CLAIMED", *row)
-    if NEGATIVE_STRIDE == 1:
-        assert len(claimed) <= MAX_NEGATIVES_CLAIMED[lang], claimed[:20]
-    else:
-        share = MAX_NEGATIVES_CLAIMED[lang] / results["negatives_total"]
-        assert len(claimed) / len(results["negatives"]) <= share + SAMPLE_MARGIN, claimed[:20]
+    assert not claimed, claimed[:20]
 
 
 # --- parse level, on both plants: the request parser alone (no database, no pipeline; milliseconds) ---------------

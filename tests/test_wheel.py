@@ -77,7 +77,7 @@ def test_fresh_venv_imports_the_installed_package_not_the_checkout(installed):
 def test_wheel_ships_the_locale_inside_the_package(installed):
     _venv, site, _work, src = installed
     locale = site / "skill_enms_performance" / "locale"
-    assert (locale / "en-us" / "performance.intent").is_file()
+    assert (locale / "en-us" / "domain_cue.voc").is_file() and (locale / "de-de" / "cue.why.voc").is_file()
     shipped = {p.relative_to(locale) for p in locale.rglob("*") if p.is_file() and "__pycache__" not in p.parts
                and p.suffix != ".pyc"}
     # compared with the snapshot the wheel was built from (the checkout may change meanwhile)
@@ -98,7 +98,7 @@ def test_installed_cli_answers_through_the_intent_pipeline(installed, plant_dsn)
     lines = [line for line in proc.stdout.splitlines() if line.strip()]
     assert len(lines) == 1, proc.stdout
     record = json.loads(lines[0])
-    assert record["intent"] == "performance", record
+    assert (record["intent"], record["op"]) == ("request", "analyze"), record
     assert record["request"] == {"op": "analyze", "seu_name": "Compressor-1", "energy_source": "electricity",
                                  "analysis_date": "2025-11-06"}
     assert len(record["spoken"]) == 1, record

@@ -9,6 +9,8 @@ A name may be said in part ("the boiler"); when the part fits several names the 
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import contextlib
 import functools
 import re
@@ -386,3 +388,12 @@ def spoken_source(text: str, lang: str, extra: dict[str, str] | None = None) -> 
                 found.append(table[head])
     named = set(found)
     return named.pop() if len(named) == 1 else None
+
+
+@lru_cache(maxsize=1)
+def kinds_only() -> SeuResolver:
+    """A catalogue of one machine of every kind the locale knows (named by its kind), for reading an utterance
+    when the plant's own catalogue cannot be read (the database is down or still being prepared): a question about
+    "compressor one" is still recognised as this skill's, and answered with what is wrong."""
+    kinds = sorted({kind for table in MACHINE_TYPE_WORDS.values() for kind in table})
+    return SeuResolver([SeuRef(kind, "electricity", kind, None) for kind in kinds])

@@ -58,6 +58,7 @@ class Parsed:
     foreign: bool = False            # words of another skill's question (``not_ours.voc``: "the weather", "spell")
     scoped: bool = False             # the op's cue said of us or of a time: "how much did we save", "top three
     #                                  this week", "is the database ok" (health's own words)
+    unknown: str = ""                # a unit of this plant's kind that it does not have ("compressor 3"), as said
 
     @property
     def ours(self) -> bool:
@@ -281,6 +282,7 @@ def parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any],
     # a type word that fits several machines is a group when plural or when the sentence is about a group
     machine_type = None
     plural_type = False
+    unknown = ""  # "compressor 3" where the plant has compressors but no third one
     for spot in list(names):
         if spot.seu_name is None:
             mtype = resolver.resolve_machine_type(spot.words, lang) or _shared_type(spot.candidates, resolver)
@@ -301,7 +303,14 @@ def parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any],
                 if len(phrase) >= 4 and (mtype := resolver.resolve_machine_type(phrase, lang)) is not None:
                     plural = _is_plural(phrase, mtype, lang)
                     if not plural and (after.isdigit() or len(after) == 1 and after.isalpha()):
-                        continue  # "compressor 3": a unit that does not exist, not the compressors
+                        # "compressor 3": a unit that does not exist, not the compressors; a machine asked about
+                        # by a name of this plant's kind, answered with the names there are
+                        if resolver.names_of_type(mtype) and not unknown:
+                            kind = rest_words[i:i + n]
+                            while len(kind) > 1 and resolver.resolve_machine_type(" ".join(kind[1:]), lang) == mtype:
+                                kind = kind[1:]  # "did compressor" -> "compressor"
+                            unknown = f"{' '.join(kind)} {after}"
+                        continue
                     machine_type, plural_type = mtype, plural
                     break
             if machine_type:
@@ -314,7 +323,8 @@ def parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any],
     save = cue(words, "save_cue", lang) and not cues["opportunities"]
     singles = [s for s in names if s.seu_name is not None]
     distinct = list(dict.fromkeys(s.seu_name for s in singles))
-    op = _op(cues, hint, names, distinct, machine_type, plural_type, factory, everything, save, source)
+    unknown = "" if names or machine_type else unknown
+    op = _op(cues, hint, names, distinct, machine_type, plural_type, factory, everything, save, source, bool(unknown))
     ranking = _ranking(words, lang) if op == "ranking" else None
     if op in ("summary", "ranking") and machine_type is not None:
         names = [s for s in names if s.seu_name is not None]
@@ -324,7 +334,7 @@ def parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any],
     # a place alone is the weather's or the clock's ("what time is it in munich"): a factory needs a plant word
     site = factory is not None and (cue(words, "generic_place", lang) or domain or bool(names) or
                                     machine_type is not None or any(cues[o] for o in _SITE_OPS))
-    plant_word = bool(names) or machine_type is not None or site
+    plant_word = bool(names) or machine_type is not None or site or bool(unknown)
     we = cue(words, "we", lang)
     # the price of a thing, not what we paid: "how much does electricity cost in germany", "Was kostet Erdgas"
     price = cue(words, "price", lang) and not names and not we and machine_type is None
@@ -337,7 +347,7 @@ def parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any],
         we or op == "health" or op not in ("ranking", "plans") and _when_said(rest, lang)) or \
         op == "summary" and we and _when_said(rest, lang)  # "how much gas did we burn last week"
     return Parsed(op, names, machine_type, factory, plural_type, everything, source, ranking, save, rest,
-                  plant_word, any(cues.values()), domain, foreign, scoped)
+                  plant_word, any(cues.values()), domain, foreign, scoped, unknown)
 
 
 def _compound_type(words: Sequence[str], lang: str) -> tuple[str | None, bool]:
@@ -379,8 +389,8 @@ def _is_plural(phrase: str, mtype: str, lang: str) -> bool:
 
 def _op(cues: dict[str, bool], hint: str | None, names: list[Spotted], distinct: list[str],
         machine_type: str | None, plural_type: bool, factory: str | None, everything: bool, save: bool,
-        source: str | None) -> str | None:
-    one = len(distinct) == 1 or (len(names) == 1 and names[0].seu_name is None and not plural_type)
+        source: str | None, unknown: bool = False) -> str | None:
+    one = len(distinct) == 1 or (len(names) == 1 and names[0].seu_name is None and not plural_type) or unknown
     if len(distinct) >= 2 and not cues["ranking"]:
         return "compare"
     if cues["ranking"] and not cues["opportunities"] and not (one and not plural_type and machine_type is None):
@@ -397,7 +407,7 @@ def _op(cues: dict[str, bool], hint: str | None, names: list[Spotted], distinct:
         return "opportunities"
     if cues["savings"]:
         return "savings"
-    if cues["health"] and not (one and hint in ("performance", "why")):
+    if cues["health"] and not one:  # "compressor one's readings yesterday" asks about the machine
         return "health"
     if one and not plural_type:
         return "analyze"

@@ -229,7 +229,7 @@ SPOKEN_DIALOGS: tuple[str, ...] = (
     "error.future_date", "error.insufficient_history", "error.unknown_energy_source",
     "error.database_unavailable", "error.database_preparing", "error.timeout", "error.invalid_request",
     "error.internal_error", "error.read_only_database", "error.ambiguous_seu", "error.busy",
-    "plan.ask_save", "plan.not_saved", "followup.not_ours", "ask.which_seu", "ask.energy_source", "ask.no_answer",
+    "plan.ask_save", "plan.not_saved", "ask.which_seu", "ask.energy_source", "ask.no_answer",
     "factor.reduced_production", "factor.increased_production", "factor.weather", "factor.calendar",
     "factor.excess_consumption", "factor.efficiency_gain",
     "summary.header", "summary.empty", "summary.count_on_target", "summary.count_attention",
@@ -240,7 +240,7 @@ SPOKEN_DIALOGS: tuple[str, ...] = (
     "opportunities.none", "opportunities.header", "opportunities.header_one", "opportunity.excessive_idle",
     "opportunity.equipment_degradation", "opportunity.equipment_degradation_ended",
     "opportunity.inefficient_scheduling", "plan.summary", "plan.saved",
-    "plan.none", "plan.no_context", "action.excessive_idle", "action.equipment_degradation_compressor",
+    "plan.none", "action.excessive_idle", "action.equipment_degradation_compressor",
     "action.equipment_degradation_hvac", "action.equipment_degradation", "action.inefficient_scheduling",
     "plans.count", "plans.count_one", "plans.none", "plans.count_in_progress", "plans.count_planned",
     "plans.count_completed", "savings.saved", "savings.excess", "savings.as_expected", "subject.plant",
@@ -671,6 +671,20 @@ def has_phrase(utterance: str, voc: str, lang: str) -> bool:
     """Whether a phrase of ``voc`` occurs in the utterance as whole words."""
     text = f" {_clean(utterance)} "
     return any(f" {phrase} " in text for phrase in _voc(voc, lang))
+
+
+def is_followup_plan(utterance: str, lang: str) -> bool:
+    """"What should we do about it?", "was sollen wir dagegen tun": a plan cue (``cue.action_plan``) and nothing
+    else but the small words of ``followup_plan_rest`` (fillers, "it", "that", "we"). "What time is it" has no cue;
+    "can you recommend a good movie" has words of its own: neither is a follow-up to a machine."""
+    text = f" {_clean(utterance)} "
+    cues = [p for p in _voc("cue.action_plan", lang) if f" {p} " in text]
+    if not cues:
+        return False
+    for phrase in cues + _voc("followup_plan_rest", lang) + _voc("filler", lang):  # longest first within each
+        while f" {phrase} " in text:
+            text = text.replace(f" {phrase} ", " ")
+    return not text.split()
 
 
 def yes_or_no(reply: str, lang: str) -> bool | None:
