@@ -79,7 +79,8 @@ setup(
         "cli": CLI_EXTRA,
         # the utterance normaliser ovos-core applies on a device before intent matching ("how's" -> "how is"):
         # the MiniCroft of the tests runs it too (ovos-config enables it by default once installed)
-        "test": CLI_EXTRA + ["pytest>=8", "hypothesis>=6.100", "ruff>=0.6", "ovos-utterance-normalizer>=0.2.3"],
+        "test": CLI_EXTRA + ["pytest>=8", "pytest-xdist>=3.5", "hypothesis>=6.100", "ruff>=0.6",
+                             "ovos-utterance-normalizer>=0.2.3"],
     },
     entry_points={
         "opm.skill": [PLUGIN_ENTRY],

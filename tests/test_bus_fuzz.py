@@ -35,7 +35,7 @@ from .conftest import _SANDBOX, REF_NOW, run
 
 set_hypothesis_home_dir(str(_SANDBOX / "hypothesis"))  # its caches stay out of the checkout
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.solo]
 
 ANALYZE, SUMMARY, HEALTH = "enms.performance.analyze", "enms.performance.summary", "enms.performance.health"
 OPPORTUNITIES, SAVINGS = "enms.performance.opportunities", "enms.performance.savings"
@@ -228,8 +228,11 @@ MAX_REJECTION_BYTES = 16_384  # a reply to an invalid request, whatever it carri
 #: loop among the compute, bus and test threads, not yet explained further). So: p99 <= 50 ms, max <= 0.5 s.
 #: Wall clock, everything counted: up to 1.9 s in the same runs, in which collections of the whole test process
 #: (hypothesis, OVOS) took up to 1.9 s while the system ran other programs. After the learned calendars landed
-#: (more work per baseline), one run beside another test run: p99 79 ms, max 333 ms; the p99 bound is the issue's
-#: 100 ms.
+#: (more work per baseline), one run beside another test run: p99 79 ms, max 333 ms; alone on the machine p99 137-177
+#: ms, max 417-541 ms. A profile of the loop thread (py-spy) showed why: every holiday day built the country's holiday
+#: calendar anew on the loop (16 s of a 270 s run), and the plant's correlated uncertainty was computed there. With
+#: both fixed and the objects loaded at start frozen for the collector: p99 72 ms, max 236 ms. The p99 bound is the
+#: issue's 100 ms; .ci/run runs this test alone (`solo`).
 MAX_OWN_STALL_P99_S = 0.1
 MAX_OWN_STALL_S = 0.5
 MAX_WALL_STALL_S = 3.0

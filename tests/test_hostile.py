@@ -137,6 +137,7 @@ MAX_OWN_STALL_S = 0.1
 
 
 @pytest.mark.e2e
+@pytest.mark.solo
 def test_a_huge_factory_is_rejected_at_once_and_stalls_nothing(hostile_session):
     session, _ = hostile_session
     with LoopLag(session.skill._loop) as lag:

@@ -10,10 +10,14 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from skill_enms_performance.engine import Engine, EngineSettings
 from skill_enms_performance.runtime import LoopLag, LoopThread
 
 from .conftest import REF_NOW
+
+pytestmark = pytest.mark.solo  # measures the loop's stalls: .ci/run gives it the machine alone
 
 #: issue 14: the loop stands still at most 100 ms through this process's own doing (garbage collections of the
 #: whole test process aside: they walk every object of pytest and whatever else it loaded). Measured 18-63 ms before
