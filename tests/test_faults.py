@@ -24,7 +24,9 @@ from skill_enms_performance.voice import speech
 
 from .conftest import REF_NOW, with_database
 
-pytestmark = [pytest.mark.e2e, pytest.mark.solo]
+pytestmark = pytest.mark.e2e
+#: the tests that hold an answer to a time budget run alone (.ci/run); the others share the machine
+solo = pytest.mark.solo
 
 APP_NAME = "skill-enms-performance"
 LOOP_THREAD = "enms-engine-loop"
@@ -191,6 +193,7 @@ def _assert_closed_cleanly(session, server: OwnServer) -> None:
     assert count == 0, f"{count} connection(s) of {APP_NAME} still open after close()"
 
 
+@solo
 @pytest.mark.parametrize("stop_mode", ["fast", "immediate"])
 def test_database_goes_away_and_comes_back(server, stop_mode):
     session = _boot(server.dsn)
@@ -245,6 +248,7 @@ def test_close_stops_the_loop_thread_and_closes_connections(server):
             session.close()
 
 
+@solo
 def test_skill_started_while_the_database_is_down_answers_once_it_is_up(server):
     """Warm-up fails at boot; the skill stays loaded, apologises, and answers once the server is up."""
     server.stop("fast")
@@ -303,6 +307,7 @@ def _waiting_queries(server: OwnServer) -> int:
                           "AND state = 'active' AND wait_event_type = 'Lock'", APP_NAME))
 
 
+@solo
 def test_a_slow_query_is_answered_with_a_sentence_cancelled_and_blocks_nothing_else(server):
     """A question whose query cannot finish gets error.timeout within answer_timeout_s; its query is cancelled on
     the server (no backend of the skill still waits); a bus request and a spoken question that need other data
@@ -354,6 +359,7 @@ def test_a_slow_query_is_answered_with_a_sentence_cancelled_and_blocks_nothing_e
             session.close()
 
 
+@solo
 def test_bus_requests_wait_for_a_turn_and_a_request_without_one_is_answered_busy(server):
     """bus_concurrency bounds the requests worked on at once; the work timeout starts with the turn, and a request
     that gets no turn within bus_queue_timeout_s is answered with code busy. Both are structured replies."""
