@@ -205,3 +205,15 @@ def second_plant_dsn(admin_dsn) -> str:
 
     run(load())
     return with_database(admin_dsn, name)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Long modules first: a module with a `slow` test (wheels, device venvs), then those with `e2e` tests (an OVOS
+    core each), then the rest. Under pytest-xdist (`--dist loadfile`, `.ci/run`) a worker takes the next module as
+    it finishes one, so the short modules fill up the end instead of one long module running on alone."""
+    rank: dict[str, int] = {}
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        mark = 0 if item.get_closest_marker("slow") else 1 if item.get_closest_marker("e2e") else 2
+        rank[module] = min(rank.get(module, 2), mark)
+    items.sort(key=lambda item: rank[item.nodeid.split("::", 1)[0]])  # stable: the order within a rank stays
