@@ -15,6 +15,7 @@ Set ENMS_CORPUS_MISSES=1 to list the tuning part's misses (never look at the hol
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 import time
 
@@ -26,8 +27,9 @@ from .conftest import REF_NOW
 
 #: measured floors (fraction understood); raise them when the parser improves, never lower them
 #: measured floors of the holdout through the pipeline (before the request parser: en 23.0 %, de 12.9 %; with it
-#: behind intent templates: 74.0 % / 66.3 %; the parser alone, no templates: 78.0 % / 71.3 %)
-FLOORS = {("en-us", "holdout"): 0.76, ("de-de", "holdout"): 0.69}
+#: behind intent templates: 74.0 % / 66.3 %; the parser alone, no templates: 78.0 % / 71.3 %; with a period to today
+#: judged by the complete days the engine answers, and "since january": 89.0 % / 81.2 %)
+FLOORS = {("en-us", "holdout"): 0.87, ("de-de", "holdout"): 0.79}
 #: negatives the skill claims: none (before: en 63, de 30; 52 and 30 while intent templates with a free-text slot,
 #: "how is {seu} doing", still matched before the request parser was asked)
 #: every negative goes through the pipeline (about 20 ms each once no other skill is left active between them);
@@ -35,6 +37,7 @@ FLOORS = {("en-us", "holdout"): 0.76, ("de-de", "holdout"): 0.69}
 NEGATIVE_STRIDE = max(1, int(os.environ.get("ENMS_NEGATIVE_STRIDE", "1")))
 
 TODAY = corpus.TODAY.isoformat()
+YESTERDAY = (corpus.TODAY - dt.timedelta(days=1)).isoformat()
 _OP_OF_REQUEST = {"action_plans": "plans"}
 
 
@@ -68,6 +71,11 @@ def _when_ok(expect: dict, req: dict) -> tuple[bool, str]:
         got_period = {"start": got_period.get("start"), "end": got_period.get("end")}
     if period is not None:
         if got_period == period:
+            return True, ""
+        # a period that runs to today is answered for its complete days, to yesterday (the engine cuts it there and
+        # says so: "today is not over and is not included"): "this year" asked for to today is "this year" understood
+        if isinstance(got_period, dict) and got_period.get("start") == period["start"] and \
+                got_period.get("end") == TODAY and period["end"] == YESTERDAY and period["start"] < TODAY:
             return True, ""
         if period["start"] == period["end"] and got_day == period["start"]:
             return True, ""

@@ -325,6 +325,13 @@ PERIODS = [
     ("the second quarter", "en-us", D(2026, 4, 1), D(2026, 6, 30)),
     ("in 2025", "en-us", D(2025, 1, 1), D(2025, 12, 31)),
     ("since monday", "en-us", D(2026, 11, 23), TODAY),  # the parser says next Monday
+    ("how much have we saved since january", "en-us", D(2026, 1, 1), TODAY),
+    ("since december", "en-us", D(2025, 12, 1), TODAY),  # the last December, not the coming one
+    ("since the start of the year", "en-us", D(2026, 1, 1), TODAY),
+    ("savings since the beginning of the month", "en-us", D(2026, 11, 1), TODAY),
+    ("was haben wir seit januar gespart", "de-de", D(2026, 1, 1), TODAY),
+    ("seit märz", "de-de", D(2026, 3, 1), TODAY),
+    ("wie lief kompressor eins im märz", "de-de", D(2026, 3, 1), D(2026, 3, 31)),
     ("from monday to wednesday", "en-us", D(2026, 11, 23), D(2026, 11, 25)),
     ("how did compressor one do on november 6th", "en-us", D(2026, 11, 6), D(2026, 11, 6)),
     ("how did compressor one do over the last 7 days", "en-us", D(2026, 11, 20), TODAY),

@@ -150,7 +150,9 @@ LEXICONS: dict[str, DateLexicon] = {
         rolling_bare=("the past", "past"),
         compounds={"week to date": ("week", "this"), "month to date": ("month", "this"),
                    "quarter to date": ("quarter", "this"), "year to date": ("year", "this"),
-                   "ytd": ("year", "this"), "mtd": ("month", "this")},
+                   "ytd": ("year", "this"), "mtd": ("month", "this"),
+                   **{f"since the {edge} of the {unit}": (unit, "this") for edge in ("start", "beginning")
+                      for unit in ("week", "month", "quarter", "year")}},
         weekday_last_week=(r"\b(?P<w>{W}) (?:of )?last week\b", r"\blast week(?: on)? (?P<w>{W})\b"),
         day_of_month=r"\bthe (?P<d>\d{1,2})ord\b(?! (?:quarter|week|month|year|day|time))",
         year_only=r"\b(?:in|during|for|of) (?:the year )?(?P<y>\d{4})\b",
@@ -491,6 +493,9 @@ def _span(text: str, today: date, key: str) -> tuple[Period | None, str] | None:
             return _clip(a[0], today, today), m.group(0)
         if (p := _period_phrase(m["a"], today, key)) and p[0]:  # "since last week": from its first day
             return _clip(p[0].start, today, today), m.group(0)
+        month = _month_or_year(f"{'in' if key == 'en' else 'im'} {m['a']}", today, key)
+        if month and month[0]:  # "since january", "seit märz": from the first of the last such month
+            return _clip(month[0].start, today, today), m.group(0)
     return None
 
 
@@ -536,4 +541,4 @@ def resolve_period(utterance: str, today: date, lang: str = "en-us", strip: Sequ
 
 
 _FULL_MONTHS = {"en": frozenset(m.lower() for m in calendar.month_name if m) | {"sept"},
-                "de": frozenset(k for k in _DE_MONTHS if len(k) > 4) | {"mai", "juni", "juli"}}
+                "de": frozenset(k for k in _DE_MONTHS if len(k) > 4) | {"mai", "juni", "juli", "märz"}}

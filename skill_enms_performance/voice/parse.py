@@ -407,7 +407,7 @@ def _op(cues: dict[str, bool], hint: str | None, names: list[Spotted], distinct:
         return "opportunities"
     if cues["savings"]:
         return "savings"
-    if cues["health"] and not one:  # "compressor one's readings yesterday" asks about the machine
+    if cues["health"] and not (one and hint in ("performance", "why")):
         return "health"
     if one and not plural_type:
         return "analyze"
