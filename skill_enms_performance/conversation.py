@@ -411,7 +411,7 @@ def read_utterance(draft: Draft, lang: str, seus: Sequence[Any], resolver: SeuRe
     """The draft of an intent, re-read from the whole utterance (voice.parse): the names spotted in it, not the
     intent's slot; the op its cue words say. When nothing of the plant is found the intent's own reading stays (so
     an unknown name is still answered with the closest names)."""
-    parsed = parse.parse(draft.utterance, lang, resolver, seus, hint=_HINT_OF.get(draft.op, draft.op))
+    parsed = parse.parse(draft.utterance, lang, resolver, seus)
     if parsed.op is None or not (parsed.ours or parsed.plant_word):
         return draft
     if parsed.op in ("analyze", "why", "action_plan", "compare") and parsed.seu is None:
@@ -432,9 +432,6 @@ def read_utterance(draft: Draft, lang: str, seus: Sequence[Any], resolver: SeuRe
         energy_source=draft.energy_source or parsed.energy_source, group=group_words,
         machine_type=parsed.machine_type, factory=parsed.factory, ranking=parsed.ranking,
         spoken_b=others[0].words if others else "", save=draft.save or parsed.save)
-
-
-_HINT_OF = {"analyze": "performance", "plans": "plan_count", "action_plans": "plan_count"}
 
 
 def _span(period: Any) -> dict[str, str] | None:

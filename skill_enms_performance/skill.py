@@ -2,7 +2,8 @@
 
 The skill is thin: a question is read whole by the request parser (``voice.parse``, in a fallback of high priority:
 it claims only utterances that name this plant or a strong word of the domain), answers to questions asked back and
-follow-ups are taken in ``converse``; the conversation makes a ``Request`` of either (or asks back), ``answers`` answers it on the engine's event-loop thread, and the skill speaks the dialog lines.
+follow-ups are taken in ``converse``; the conversation makes a ``Request`` of either (or asks back), ``answers``
+answers it on the engine's event-loop thread, and the skill speaks the dialog lines.
 It holds no SQL. The bus API (``enms.performance.<op>`` -> ``.response``) lives in ``bus_api``.
 """
 from __future__ import annotations
@@ -270,9 +271,9 @@ class EnmsPerformanceSkill(ConversationalSkill, FallbackSkill):
 
     # --- a question: the whole utterance read by the request parser ----------------------------
     def can_answer(self, message: Message) -> bool:
-        """Whether an utterance no other skill's intent matched with high confidence is ours: the request parser reads an op, and a name of this
-        plant (SEU, machine type, factory, place) or a strong word of the domain is said. Everything else is left to
-        the other skills ("how is my team doing", "summary of the news")."""
+        """Whether an utterance no other skill's intent matched with high confidence is ours: the request parser
+        reads an op, and a name of this plant (SEU, machine type, factory, place) or a strong word of the domain is
+        said. Everything else is left to the other skills ("how is my team doing", "summary of the news")."""
         return self._parsed(message) is not None
 
     def _parsed(self, message: Message) -> tuple[str, parse.Parsed] | None:
@@ -348,10 +349,6 @@ class EnmsPerformanceSkill(ConversationalSkill, FallbackSkill):
 
     def _lang_of(self, message: Message) -> str:
         return str(message.data.get("lang") or self.lang)
-
-
-def _utterance(message: Message) -> str:
-    return str(message.data.get("utterance") or "")
 
 
 def _first_utterance(message: Message) -> str:

@@ -80,16 +80,12 @@ def _holiday_names(country: str | None, subdiv: str | None, year: int) -> dict[d
         return {}
 
 
-def _holidays(country: str | None, subdiv: str | None, year: int) -> dict[dt.date, str]:
-    return _holiday_names(country, subdiv, year)
-
-
 def holiday_name(day: dt.date, country: str | None, subdiv: str | None = None) -> str | None:
     return _holiday_names(country, subdiv, day.year).get(day) if country else None
 
 
 def day_class(day: dt.date, country: str | None, subdiv: str | None = None) -> int:
-    if day in _holidays(country, subdiv, day.year) or day.isoweekday() == 7:
+    if day in _holiday_names(country, subdiv, day.year) or day.isoweekday() == 7:
         return CLOSED
     if day.isoweekday() == 6:
         return SATURDAY

@@ -4,7 +4,7 @@ Names are *spotted* in the whole utterance, never taken from an intent's free-te
 tried against the plant's names (``SeuResolver``: numbers normalised, the machine kind fuzzy, unit numbers and
 letters exact), longest first, so "how's hvac main's consumption", "boiler one's gas" and "compressor one
 yesterday" all find their machine whatever stands around it. The op comes from cue phrases of the language
-(``locale/<lang>/cue.<op>.voc``), checked in a fixed order; the intent that matched is only a hint. Dates and
+(``locale/<lang>/cue.<op>.voc``), checked in a fixed order (no cue: a name alone asks how that machine did). Dates and
 periods are read later, by ``conversation``, from what is left once the names are cut out.
 
 Language data lives in locale files (cue.*.voc, we.voc, everything.voc, filler.voc); this module holds none.
@@ -261,8 +261,8 @@ def _number_near(words: Sequence[str]) -> int | None:
     return None
 
 
-def parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any], hint: str | None = None) -> Parsed:
-    """What the utterance asks; ``hint`` is the op of the intent that matched (used when no cue decides)."""
+def parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any]) -> Parsed:
+    """What the utterance asks."""
     from . import speech
 
     words = tokens(utterance, lang)
@@ -324,7 +324,7 @@ def parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any],
     singles = [s for s in names if s.seu_name is not None]
     distinct = list(dict.fromkeys(s.seu_name for s in singles))
     unknown = "" if names or machine_type else unknown
-    op = _op(cues, hint, names, distinct, machine_type, plural_type, factory, everything, save, source, bool(unknown))
+    op = _op(cues, names, distinct, machine_type, plural_type, factory, everything, save, source, bool(unknown))
     ranking = _ranking(words, lang) if op == "ranking" else None
     if op in ("summary", "ranking") and machine_type is not None:
         names = [s for s in names if s.seu_name is not None]
@@ -387,7 +387,7 @@ def _is_plural(phrase: str, mtype: str, lang: str) -> bool:
     return last not in singular and last.endswith(endings)
 
 
-def _op(cues: dict[str, bool], hint: str | None, names: list[Spotted], distinct: list[str],
+def _op(cues: dict[str, bool], names: list[Spotted], distinct: list[str],
         machine_type: str | None, plural_type: bool, factory: str | None, everything: bool, save: bool,
         source: str | None, unknown: bool = False) -> str | None:
     one = len(distinct) == 1 or (len(names) == 1 and names[0].seu_name is None and not plural_type) or unknown
@@ -407,21 +407,17 @@ def _op(cues: dict[str, bool], hint: str | None, names: list[Spotted], distinct:
         return "opportunities"
     if cues["savings"]:
         return "savings"
-    if cues["health"] and not (one and hint in ("performance", "why")):
+    if cues["health"]:
         return "health"
     if one and not plural_type:
         return "analyze"
     if machine_type or factory or everything or cues["summary"] or source and not names:
         return "summary"
-    return _HINTS.get(hint or "", None)
+    return None
 
 
 #: ops whose cue makes a place a site of ours: "summary of Munich", "what has Augsburg saved"
 _SITE_OPS = ("summary", "savings", "opportunities", "ranking")
-
-_HINTS = {"performance": "analyze", "why": "why", "summary": "summary", "opportunities": "opportunities",
-          "action_plan": "action_plan", "plan_count": "plans", "savings": "savings", "health": "health"}
-
 
 def _ranking(words: Sequence[str], lang: str) -> dict[str, Any]:
     deviation_phrases = _cue_phrases("rank.deviation", lang)
