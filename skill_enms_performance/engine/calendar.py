@@ -118,8 +118,9 @@ REASONS = (REASON_WEEKDAY, REASON_SATURDAY, REASON_SUNDAY, REASON_HOLIDAY, REASO
 #: a day "produced nothing" below this share of the production of a typical working day
 NO_PRODUCTION_SHARE = 0.05
 #: the energy route needs working and closed days this far apart: in robust standard deviations of working days
-#: and as a share of a working day's energy
-ENERGY_GAP_SIGMAS, ENERGY_GAP_SHARE = 4.0, 0.15
+#: (day to day) and as a share of a working day's energy; and the day itself one such deviation off the midpoint
+#: (a working day is then taken for closed only below -2.5 deviations: under 1 %)
+ENERGY_GAP_SIGMAS, ENERGY_GAP_SHARE = 3.0, 0.15
 _CLASS_WORDS = {"working": WORKING, "working_day": WORKING, "open": WORKING, "saturday": SATURDAY,
                 "closed": CLOSED, "closed_day": CLOSED, "holiday": CLOSED}
 
@@ -215,13 +216,24 @@ def learn(days: list[dt.date], energy: list[float], production: list[float | Non
         work = weekday & (near <= 21) & (near > 0)
         work_ref = e[work] if work.sum() >= 5 else e[weekday]
         c_med, w_med = float(np.median(closed_ref)), float(np.median(work_ref))
-        spread = 1.4826 * float(np.median(np.abs(work_ref - w_med)))
+        spread = _day_to_day_sigma(work_ref) if work.sum() >= 5 else 1.4826 * float(np.median(np.abs(work_ref - w_med)))
         gap = w_med - c_med
         if gap <= max(ENERGY_GAP_SIGMAS * spread, ENERGY_GAP_SHARE * abs(w_med)):
+            continue
+        if abs(e[i] - (c_med + gap / 2)) < spread:  # between the two: the energy does not tell
             continue
         out[i] = (DayClass(CLOSED, REASON_ENERGY_CLOSED, p.holiday) if e[i] < c_med + gap / 2
                   else DayClass(WORKING, REASON_ENERGY_WORKING, p.holiday))
     return out
+
+
+def _day_to_day_sigma(values: np.ndarray) -> float:
+    """Robust standard deviation of working days' energy from one to the next (values in date order): the
+    weather's season moves a heating or cooling meter's level over six weeks, and that trend is not the noise
+    the gap between working and closed days must stand out from (a worked Veterans Day of an office meter kept
+    its 'closed' prior because November's falling temperatures doubled the plain spread)."""
+    steps = np.diff(values)
+    return 1.4826 * float(np.median(np.abs(steps - np.median(steps)))) / np.sqrt(2.0)
 
 
 def bridge_of(day: dt.date, country: str | None, subdiv: str | None = None) -> str | None:
