@@ -7,10 +7,14 @@
   shutdown week (ISO week 32) and the bridge day after Ascension.
 - Hourly meters with and without production data, a daily-read meter (one reading per local day at midnight,
   the energy of that day) and a monthly-read (billing) meter (one reading per month, the energy of that month).
-- Planted events with known truth (``EVENTS``).
+- An SEU that contains other SEUs' machines: the compressed-air station (``SEU_GROUPS``) holds both compressors,
+  each of which is an SEU of its own.
+- Planted events with known truth (``EVENTS``, ``HOURLY_EVENTS``): a closed holiday run like a working day, a
+  week-long burner fault that has ended, a compressed-air leak on one compressor (a constant load in every hour,
+  still going on) and ventilation without production data that starts running through the night.
 
 Daily energy per machine: ``base[class] + k * production + heating * HDD(15 C)`` times ``1 + N(0, noise)``,
-spread over the day's hours (shift hours on working days). Small enough to build in a few seconds.
+spread over the day's hours (shift hours on working days; a production machine stands by outside its shift). Small enough to build in a few seconds.
 """
 from __future__ import annotations
 
@@ -87,7 +91,13 @@ MACHINES = (
             "hourly"),
     Machine("Hauptzaehler-Halle-3", 1, "other", 200.0, "energy", "electricity", 1800.0, 300.0, 0.0, 0.0, 8.0,
             "monthly"),
+    Machine("Kompressor-3", 1, "compressor", 75.0, "energy", "electricity", 700.0, 60.0, 0.2, 1500.0, 0.0, "hourly"),
+    Machine("Kompressor-4", 1, "compressor", 55.0, "energy", "electricity", 520.0, 45.0, 0.15, 1500.0, 0.0, "hourly"),
+    Machine("Lueftung-Halle-2", 1, "hvac", 45.0, "energy", "electricity", 500.0, 150.0, 0.0, 0.0, 10.0, "hourly"),
 )
+
+#: SEUs over several machines: (name, machines); each of those machines is an SEU of its own as well
+SEU_GROUPS = (("Druckluftstation", ("Kompressor-3", "Kompressor-4")),)
 
 #: planted events: (machine, first day, last day, extra share of the expected energy)
 EVENTS = (
@@ -95,6 +105,15 @@ EVENTS = (
     ("Lackierofen", dt.date(2025, 10, 3), dt.date(2025, 10, 3), "as_working_day"),
     # a burner fault on the kiln: +30 % for a week
     ("Gas-Kiln-5", dt.date(2025, 11, 3), dt.date(2025, 11, 7), 0.30),
+)
+
+#: planted hourly loads, on top of the day's energy (which they are not part of): (machine, first day, last day or
+#: None while it goes on, kW, local hours [from, to) or None for every hour)
+HOURLY_EVENTS = (
+    # a compressed-air leak: a constant load in every hour, working or not
+    ("Kompressor-3", dt.date(2025, 10, 14), None, 6.0, None),
+    # the hall's ventilation left running through the night, every night (no production data)
+    ("Lueftung-Halle-2", dt.date(2025, 10, 22), None, 18.0, (22, 6)),
 )
 
 ENERGY_SOURCES = {"electricity": ("kWh", 0.14, 0.40), "natural_gas": ("m3", 0.45, 2.03)}
@@ -133,8 +152,9 @@ def _rng(*key: int) -> np.random.Generator:
     return np.random.default_rng([SEED, *key])
 
 
-def day_energy(m: Machine, day: dt.date, temp_c: float) -> tuple[float, float]:
-    """(energy kWh, production units) of one machine on one local day, events included."""
+def day_energy(m: Machine, day: dt.date, temp_c: float, events: bool = True) -> tuple[float, float]:
+    """(energy kWh, production units) of one machine on one local day, ``EVENTS`` included unless not ``events``
+    (the hourly loads of ``HOURLY_EVENTS`` come on top)."""
     f = FACTORIES[m.factory]
     rng = _rng(MACHINES.index(m), day.toordinal())
     closed = is_closed(f, day)
@@ -142,7 +162,7 @@ def day_energy(m: Machine, day: dt.date, temp_c: float) -> tuple[float, float]:
     base = m.base_closed_kwh if closed else m.base_working_kwh
     hdd = max(15.0 - temp_c, 0.0)
     expected = base + m.per_unit_kwh * units + m.heating_kwh_per_dd * hdd
-    for name, first, last, extra in EVENTS:
+    for name, first, last, extra in EVENTS if events else ():
         if name == m.name and first <= day <= last:
             if extra == "as_working_day":
                 expected = m.base_working_kwh + m.heating_kwh_per_dd * hdd
@@ -150,6 +170,40 @@ def day_energy(m: Machine, day: dt.date, temp_c: float) -> tuple[float, float]:
                 expected *= 1.0 + float(extra)
     noise = float(np.clip(rng.normal(0, m.noise), -3 * m.noise, 3 * m.noise))
     return expected * (1.0 + noise), units
+
+
+def hourly_extra_kw(machine: str, day: dt.date, local_hour: int) -> float:
+    """The planted hourly load of ``HOURLY_EVENTS`` in one local hour (a night's hours after midnight belong to the
+    night that began the evening before, which must lie within the event)."""
+    kw = 0.0
+    for name, first, last, load_kw, hours in HOURLY_EVENTS:
+        if name != machine:
+            continue
+        night_of = day
+        if hours is not None:
+            start_h, end_h = hours
+            if not (local_hour >= start_h or local_hour < end_h):
+                continue
+            if local_hour < end_h:
+                night_of = day - dt.timedelta(days=1)
+        if first <= night_of and (last is None or night_of <= last):
+            kw += load_kw
+    return kw
+
+
+def event_excess_kwh(machine: str, day: dt.date) -> float:
+    """The energy the planted events add to one machine's local day (its truth)."""
+    m = next(x for x in MACHINES if x.name == machine)
+    temps = _temperatures()
+    t = temps[m.factory, day]
+    excess = day_energy(m, day, t)[0] - day_energy(m, day, t, events=False)[0]
+    return excess + sum(hourly_extra_kw(machine, day, h) for h in range(24))
+
+
+@functools.lru_cache(maxsize=1)
+def _temperatures() -> dict[tuple[int, dt.date], float]:
+    return {(fi, day): temperature(fi, day, _rng(100 + fi, day.toordinal())) for fi in range(len(FACTORIES))
+            for day in _days()}
 
 
 def truth_closed(machine: str, day: dt.date) -> bool:
@@ -171,12 +225,11 @@ def _shift_weights(closed: bool) -> np.ndarray:
 def build_rows():
     """(factories, machines, readings, production, weather) rows of the plant."""
     readings, production, weather = [], [], []
-    temps = {}
+    temps = _temperatures()
     for fi, f in enumerate(FACTORIES):
         tz = ZoneInfo(f.timezone)
         for day in _days():
-            t = temperature(fi, day, _rng(100 + fi, day.toordinal()))
-            temps[fi, day] = t
+            t = temps[fi, day]
             for h in (3, 9, 15, 21):
                 weather.append((dt.datetime.combine(day, dt.time(h), tz), fi, t))
     for mi, m in enumerate(MACHINES):
@@ -191,10 +244,18 @@ def build_rows():
                 end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tz).astimezone(dt.timezone.utc)
                 instants = [start + dt.timedelta(hours=h) for h in range(int((end - start).total_seconds() // 3600))]
                 local_h = [a.astimezone(tz).hour for a in instants]
-                weights = _shift_weights(is_closed(f, day))[local_h]
-                weights = weights / weights.sum()
-                for at, h, w in zip(instants, local_h, weights, strict=True):
-                    kwh = energy * w
+                closed = is_closed(f, day)
+                if m.per_unit_kwh and not closed:
+                    # a production machine stands by outside its shift (its closed-day level) and draws the rest
+                    # in the shift's hours
+                    on = np.array([6 <= h < 22 for h in local_h])
+                    standby = m.base_closed_kwh / 24.0
+                    hour_kwh = np.where(on, (energy - standby * (~on).sum()) / on.sum(), standby)
+                else:
+                    weights = _shift_weights(closed)[local_h]
+                    hour_kwh = energy * weights / weights.sum()
+                for at, h, kwh_h in zip(instants, local_h, hour_kwh, strict=True):
+                    kwh = float(kwh_h) + hourly_extra_kw(m.name, day, h)
                     readings.append((at, mi, m.energy_type, kwh, kwh))
                     if units and 6 <= h < 22:
                         production.append((at, mi, int(round(units / 16))))
@@ -233,6 +294,11 @@ async def load(conn: asyncpg.Connection) -> None:
             await conn.execute("INSERT INTO seus (id, name, energy_source_id, machine_ids, is_active)"
                                " VALUES ($1, $2, $3, $4, true)", uuid.uuid5(_NS, "seu " + m.name), m.name,
                                src_ids[m.source], [mid])
+        for name, members in SEU_GROUPS:
+            parts = [next(x for x in MACHINES if x.name == n) for n in members]
+            await conn.execute("INSERT INTO seus (id, name, energy_source_id, machine_ids, is_active)"
+                               " VALUES ($1, $2, $3, $4, true)", uuid.uuid5(_NS, "seu " + name), name,
+                               src_ids[parts[0].source], [m_ids[MACHINES.index(p)] for p in parts])
         await conn.copy_records_to_table(
             "energy_readings", columns=["time", "machine_id", "energy_type", "power_kw", "energy_kwh"],
             records=[(t, m_ids[mi], et, p, e) for t, mi, et, p, e in readings])

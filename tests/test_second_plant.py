@@ -96,10 +96,12 @@ def test_monthly_read_meter_is_refused_with_its_reason(second_plant_dsn):
 def test_no_false_alarms_on_routine_days(second_plant_dsn):
     """Share of routine days called significant, over every day-read SEU and the last twelve weeks without a planted
     event: the nominal 10 % of a 90 % interval, within 3 points."""
-    machines = ["Tunnel-Oven-2", "Gas-Kiln-5", "Office-Block-Meter", "Presse-7", "Lackierofen"]
+    machines = ["Tunnel-Oven-2", "Gas-Kiln-5", "Office-Block-Meter", "Presse-7", "Lackierofen", "Kompressor-3",
+                "Kompressor-4", "Lueftung-Halle-2", "Druckluftstation"]
     days = [plant.LAST_DAY - dt.timedelta(days=i) for i in range(84)]
-    planted = {(name, first + dt.timedelta(days=k)) for name, first, last, _ in plant.EVENTS
-               for k in range((last - first).days + 1)}
+    holders = {m: [m] + [g for g, members in plant.SEU_GROUPS if m in members] for m in machines}
+    planted = {(seu, first + dt.timedelta(days=k)) for name, first, last, *_ in plant.EVENTS + plant.HOURLY_EVENTS
+               for k in range(((last or plant.LAST_DAY) - first).days + 1) for seu in holders.get(name, [name])}
     requests = [(m, d) for m in machines for d in days if (m, d) not in planted]
     results = _analyse(second_plant_dsn, requests)
     flagged = [key for key, r in results.items() if r.significant]
@@ -115,3 +117,76 @@ def test_no_false_alarms_on_routine_days(second_plant_dsn):
             fault = _analyse(second_plant_dsn, [(name, first + dt.timedelta(days=k))
                                                 for k in range((last - first).days + 1)])
             assert sum(r.significant and r.deviation_percent > 15 for r in fault.values()) >= 4
+
+
+def _planted() -> list[dict]:
+    """Every planted event with its truth: machine, first and last day (None while it goes on), the energy it added
+    per day (mean over its days) and in all."""
+    out = []
+    for name, first, last, *_ in plant.EVENTS + plant.HOURLY_EVENTS:
+        until = last or plant.LAST_DAY
+        days = [first + dt.timedelta(days=k) for k in range((until - first).days + 1)]
+        added = [plant.event_excess_kwh(name, d) for d in days]
+        out.append({"machine": name, "first": first, "last": last, "kwh_per_day": sum(added) / len(added),
+                    "kwh": sum(added)})
+    return out
+
+
+def test_planted_events_are_found_once_with_start_size_and_cost(second_plant_dsn):
+    """The opportunity scan of the plant against its planted truth (issue 11): every event once, on its own
+    machine and on no SEU that contains it, with its start date (+- 3 days) and its size (+- 15 %); an ended
+    episode priced as what it cost, not annualised; night running of a machine without production data found as
+    running outside its usual hours with its hours; the plant's total within 20 % of the planted total."""
+    async def go():
+        engine = _engine(second_plant_dsn)
+        try:
+            return await engine.opportunities({"start": "2025-08-25", "end": plant.LAST_DAY.isoformat()})
+        finally:
+            await engine.close()
+
+    report = asyncio.run(go())
+    found = {o.seu_name: o for o in report.opportunities}
+    planted = _planted()
+    print([(o.seu_name, o.details["kind"], o.start_date, o.end_date, o.estimated_savings_kwh_per_week,
+            o.details.get("episode_energy_kwh")) for o in report.opportunities])
+    # one finding per planted event, none elsewhere (the compressed-air station holds the leaking compressor)
+    assert sorted(o.seu_name for o in report.opportunities) == sorted(e["machine"] for e in planted)
+    for event in planted:
+        o = found[event["machine"]]
+        assert abs((o.start_date - event["first"]).days) <= 3, (event, o.start_date)
+        if event["last"] is None:
+            assert o.ongoing, event
+            assert o.estimated_savings_kwh_per_week == pytest.approx(7 * event["kwh_per_day"], rel=0.15), event
+        else:
+            assert not o.ongoing and o.expected_roi_months is None, event
+            assert o.details["episode_energy_kwh"] == pytest.approx(event["kwh"], rel=0.15), event
+            # what it cost, not a year of it
+            assert o.estimated_savings_per_year == pytest.approx(o.details["episode_energy_kwh"]
+                                                                 * o.details["price_per_kwh"], rel=0.01)
+            assert o.estimated_savings_per_year == o.details["episode_cost"]
+    night = found["Lueftung-Halle-2"]
+    assert night.improvement_type.value == "inefficient_scheduling" and night.details["kind"] == "off_hours"
+    assert night.details["hours_per_day"] == pytest.approx(8, abs=1)
+    assert set(night.details["typical_hours"]) <= {22, 23, 0, 1, 2, 3, 4, 5}
+    assert "outside its usual hours since 2025-10-2" in night.title
+    ongoing = [e for e in planted if e["last"] is None]
+    planted_week = sum(7 * e["kwh_per_day"] for e in ongoing)
+    assert report.total_savings_kwh_per_week == pytest.approx(planted_week, rel=0.20)
+    price = plant.ENERGY_SOURCES["electricity"][1]
+    assert report.total_savings_per_year == pytest.approx(planted_week * 52.18 * price, rel=0.20)
+
+
+def test_a_contained_seu_alone_keeps_its_finding(second_plant_dsn):
+    """Asked about the compressed-air station alone, it has the leak: counted once means once per answer."""
+    async def go():
+        engine = _engine(second_plant_dsn)
+        try:
+            return await engine.opportunities({"start": "2025-08-25", "end": plant.LAST_DAY.isoformat()},
+                                              seu="Druckluftstation")
+        finally:
+            await engine.close()
+
+    report = asyncio.run(go())
+    assert [o.seu_name for o in report.opportunities] == ["Druckluftstation"]
+    leak = next(e for e in _planted() if e["machine"] == "Kompressor-3")
+    assert report.opportunities[0].estimated_savings_kwh_per_week == pytest.approx(7 * leak["kwh_per_day"], rel=0.15)

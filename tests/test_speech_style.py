@@ -237,6 +237,14 @@ def rendered_cases(lang: str) -> list[tuple[str, str, str | None]]:
         {"seu_name": "HVAC-Main", "improvement_type": "equipment_degradation", "estimated_savings_kwh_per_week": 70.0,
          "start_date": "2025-09-01", "end_date": "2025-10-01", "ongoing": False, "details": {}},
         {"seu_name": "Pump-1", "improvement_type": "inefficient_scheduling", "estimated_savings_kwh_per_week": 1.0},
+        {"seu_name": "Boiler-1", "improvement_type": "equipment_degradation", "estimated_savings_kwh_per_week": 900.0,
+         "start_date": "2025-10-03", "end_date": "2025-10-04", "ongoing": False,
+         "details": {"excess_kwh_per_day": 1058.6, "episode_cost": 90.31}},
+        {"seu_name": "HVAC-Main", "improvement_type": "inefficient_scheduling", "estimated_savings_kwh_per_week": 1090.1,
+         "start_date": "2025-10-22", "ongoing": True, "details": {"hours_per_day": 7.8}},
+        {"seu_name": "HVAC-Main", "improvement_type": "inefficient_scheduling", "estimated_savings_kwh_per_week": 577.3,
+         "start_date": "2025-08-16", "end_date": "2025-08-24", "ongoing": False,
+         "details": {"hours_per_day": 4.2, "episode_cost": 111.32}},
     ]
     for items in ([], opportunities[:1], opportunities):
         report = {"period": period, "opportunities": items, "total_savings_per_year": 10_100.0 * len(items),

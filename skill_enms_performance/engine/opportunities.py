@@ -179,3 +179,87 @@ def off_hours(energy: np.ndarray, production: np.ndarray, off_pattern: np.ndarra
     return Finding("off_hours", None, None, excess / weeks, round(score, 3), evidence={
         "off_hours_kwh_above_standby": round(excess, 1), "share_of_energy": round(excess / total, 3),
         "standby_power_kw": round(standby, 2)})
+
+
+def out_of_hours_running(days: Sequence[dt.date], hours: Sequence[int], energy: np.ndarray,
+                         day_class: dict[dt.date, int], period_start: dt.date, mean_energy_kwh: float
+                         ) -> Finding | None:
+    """A machine without production data that starts running in hours it is normally off (a ventilation left on
+    through the night, a heater on over weekends), with the start date, the hours and the energy.
+
+    The machine's own pattern says which hours are off: per calendar class and local hour, the lower quartile of
+    the window's days (robust to a change that covers up to three quarters of the window) is the hour's usual
+    level, and an hour is off where that level stays in the lowest quarter of the machine's range (10th to 90th
+    percentile of all hours). An off hour runs when it is a quarter of that range above its usual level; each
+    day's out-of-hours excess is the energy of its running off hours above their usual level. A Page CUSUM on the excess, standardised against the window's first quarter (level) and first half
+    (day-to-day spread), finds the start; the episode ends when a week is back to normal. It must be worth 2 % of
+    a mean day and be significant (mean z times the square root of its length above 4.5)."""
+    e = np.asarray(energy, dtype=float)
+    ok = np.isfinite(e)
+    if ok.sum() < 14 * 24:
+        return None
+    floor, top = float(np.percentile(e[ok], 10)), float(np.percentile(e[ok], 90))
+    if top - floor <= 1e-9:
+        return None
+    ordered = sorted(set(days))
+    index = {d: i for i, d in enumerate(ordered)}
+    grid = np.full((len(ordered), 24), np.nan)
+    for d, h, x in zip(days, hours, e, strict=True):
+        if np.isfinite(x):  # the repeated hour of a DST day adds to its hour
+            i, hh = index[d], int(h)
+            grid[i, hh] = x if np.isnan(grid[i, hh]) else grid[i, hh] + x
+    cls = np.array([day_class.get(d, -1) for d in ordered])
+    usual = np.full((len(ordered), 24), np.nan)
+    off = np.zeros((len(ordered), 24), dtype=bool)
+    for c in np.unique(cls):
+        rows = cls == c
+        if rows.sum() < 4:
+            continue
+        level = np.nanpercentile(grid[rows], 25, axis=0)
+        usual[rows] = level
+        off[rows] = level < floor + 0.25 * (top - floor)
+    # an off hour runs when it is a quarter of the machine's range above its usual level: the slow rise of a
+    # heating or cooling load with the season stays below that and is the baseline's business, not this one's
+    rise = np.where(off & np.isfinite(grid), grid - usual, 0.0)
+    on = rise > 0.25 * (top - floor)
+    above = np.where(on, rise, 0.0)
+    excess = above.sum(axis=1)
+    running = on.sum(axis=1)
+    n = len(ordered)
+    if n < 28 or not off.any():
+        return None
+    level0 = float(np.median(excess[: max(7, n // 4)]))
+    half = excess[: max(14, n // 2)]
+    scale = max(1.4826 * float(np.median(np.abs(half - np.median(half)))), 0.005 * max(mean_energy_kwh, 1e-9), 1e-6)
+    z = (excess - level0) / scale
+    alarm, start_i = page_cusum(z, k=0.5, h=5.0, side="upper")
+    if alarm is None or start_i is None:
+        return None
+    start = int(start_i)
+    while start < n - 1 and not (z[start] >= 1.0 and running[start] > 0):
+        start += 1
+    end = n - 1
+    for i in range(start + 7, n):
+        if float(np.mean(z[i - 6:i + 1])) < 0.5:
+            end = i - 6
+            break
+    ongoing = end == n - 1
+    while end > start and z[end] < 1.0:
+        end -= 1
+    seg = slice(start, end + 1)
+    length = end - start + 1
+    if ordered[end] < period_start or length < 3:
+        return None
+    kwh_per_day = float(np.mean(excess[seg])) - level0
+    mean_z = float(np.mean(z[seg]))
+    if kwh_per_day < 0.02 * mean_energy_kwh or mean_z * math.sqrt(length) <= 4.5:
+        return None
+    counts = on[seg].sum(axis=0)
+    top_hours = sorted(int(h) for h in np.argsort(counts)[::-1][:3] if counts[h] > 0)
+    p_value = float(special.ndtr(-mean_z * math.sqrt(length)))
+    return Finding("off_hours", ordered[start], None if ongoing else ordered[end], kwh_per_day * 7.0,
+                   round(float(1.0 - math.exp(-mean_z * math.sqrt(length) / 3.0)), 3),
+                   p_value=float(f"{p_value:.4g}"), evidence={
+                       "excess_kwh_per_day": round(kwh_per_day, 2), "days": length,
+                       "hours_per_day": round(float(np.mean(running[seg])), 1), "typical_hours": top_hours,
+                       "usual_off_hours_kwh_per_day": round(level0, 2), "ongoing": ongoing})

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 from typing import Callable
 
@@ -41,7 +42,7 @@ async def report(catalogue: Catalogue, series: Series, now: Callable[[], dt.date
     await series.mode()
     results = await asyncio.gather(*(scan(series, s, start, end) for s in targets), return_exceptions=True)
     found_per_seu, errors = per_seu(targets, results)
-    found: list[Opportunity] = [o for opportunities in found_per_seu for o in opportunities]
+    found = count_once(targets, [o for opportunities in found_per_seu for o in opportunities])
     found.sort(key=lambda o: (o.ongoing, o.estimated_savings_per_year), reverse=True)
     return OpportunityReport(
         period={"start": start.isoformat(), "end": end.isoformat()}, factory=factory, seu_name=seu,
@@ -65,10 +66,10 @@ async def scan(series: Series, seu: SeuRow, start: dt.date, end: dt.date) -> lis
     if len(fit.history) < 30 or len(window) < 7:
         raise InsufficientHistoryError(seu.name, window_start, len(fit.history))
     await fit.fit()  # model input and fit in a compute thread
-    hourly = None
-    if np.isfinite(fit.data.production).any():
-        utc_start, utc_end = day_bounds_utc(window_start, end, seu.timezone)
-        hourly = await series.hourly(seu, window_start, end, utc_start, utc_end)
+    # hours: idle running and off-pattern energy of machines that report production, out-of-hours running of
+    # those that do not
+    utc_start, utc_end = day_bounds_utc(window_start, end, seu.timezone)
+    hourly = await series.hourly(seu, window_start, end, utc_start, utc_end)
     price = await series.price(seu, start, end)
     # the detectors walk every hour of the window in Python: a compute thread, not the event loop
     return await series.compute(detect, series, seu, start, window_start, fit, window, hourly, price)
@@ -87,7 +88,19 @@ def detect(series: Series, seu: SeuRow, start: dt.date, window_start: dt.date, f
                                                  model.mean_energy_kwh, model.residual_autocorrelation)
                 if f.end is None or f.end >= start] if model.valid else []
     working = [c == calendar.WORKING for c in report_data.calendar]
-    if hourly:
+    has_production = bool(np.isfinite(fit.data.production).any())
+    if hourly and not has_production:
+        running = opp.out_of_hours_running([h[0] for h in hourly], [h[1] for h in hourly],
+                                           np.array([np.nan if h[2] is None else h[2] for h in hourly], dtype=float),
+                                           dict(zip(days, (int(c) for c in report_data.calendar), strict=True)),
+                                           start, model.mean_energy_kwh)
+        if running is not None and model.valid and not beyond_baseline(running, days, predicted.residual_kwh):
+            running = None  # night cooling in a heat wave: the weather explains the energy of those hours
+        if running is not None:
+            # the baseline's residual rise is the same energy, dated by the daily CUSUM (often days early)
+            findings = [f for f in findings if not explained_by(f, running, near_days=14)]
+            findings.append(running)
+    elif hourly:
         h_days = [h[0] for h in hourly]
         energy = np.array([h[2] for h in hourly])
         production = np.array([np.nan if h[3] is None else h[3] for h in hourly])
@@ -110,12 +123,71 @@ def detect(series: Series, seu: SeuRow, start: dt.date, window_start: dt.date, f
     return [opportunity(settings, seu, f, price, model) for f in findings]
 
 
-def explained_by(episode: opp.Finding, idle: opp.Finding) -> bool:
-    """A residual rise that starts with the idle running and is mostly its energy is the same finding."""
+def _overlap(a: Opportunity, b: Opportunity) -> bool:
+    first = max(a.start_date or dt.date.min, b.start_date or dt.date.min)
+    last = min(a.end_date or dt.date.max, b.end_date or dt.date.max)
+    return first <= last
+
+
+def count_once(seus: list[SeuRow], found: list[Opportunity]) -> list[Opportunity]:
+    """One excess counted once across the SEU hierarchy: an SEU whose machines include another SEU's (a
+    compressed-air station over its compressors) keeps of a finding only what its parts' findings of the same
+    energy source and time do not already claim; a finding they claim (nearly) all of is left out. Parts are
+    settled before the SEUs that contain them, and an SEU subtracts only its largest parts (not theirs again)."""
+    by_key = {(s.name, s.energy_source): s for s in seus}
+    machines = {key: frozenset(s.machine_ids) for key, s in by_key.items()}
+    mine: dict[tuple[str, str], list[Opportunity]] = {}
+    for o in found:
+        mine.setdefault((o.seu_name, o.energy_source), []).append(o)
+    for key in sorted(mine, key=lambda k: len(machines.get(k, ()))):
+        own = machines.get(key)
+        if not own:
+            continue
+        parts = [k for k in mine if k != key and k[1] == key[1] and machines.get(k) and machines[k] < own]
+        largest = [k for k in parts if not any(machines[k] < machines[j] for j in parts)]
+        if not largest:
+            continue
+        kept = []
+        for o in mine[key]:
+            claimed = [p for k in largest for p in mine[k] if p.ongoing == o.ongoing and _overlap(o, p)]
+            part_kwh = sum(p.estimated_savings_kwh_per_week for p in claimed)
+            left = o.estimated_savings_kwh_per_week - part_kwh
+            if not claimed:
+                kept.append(o)
+            elif left > 0.25 * o.estimated_savings_kwh_per_week:
+                share = left / o.estimated_savings_kwh_per_week
+                kept.append(dataclasses.replace(
+                    o, estimated_savings_kwh_per_week=round(left, 1),
+                    estimated_savings_per_year=round(o.estimated_savings_per_year * share, 2),
+                    co2_kg_per_year=round(o.co2_kg_per_year * share, 1),
+                    expected_roi_months=(round(o.expected_roi_months / share, 1)
+                                         if o.expected_roi_months is not None else None),
+                    evidence=f"{o.evidence}; of that, about {part_kwh:.0f} kWh a week is counted at "
+                             f"{', '.join(sorted({p.seu_name for p in claimed}))}",
+                    details={**o.details, "kwh_per_week_counted_in_parts": round(part_kwh, 1),
+                             "parts": sorted({p.seu_name for p in claimed})}))
+        mine[key] = kept
+    return [o for key in mine for o in mine[key]]
+
+
+def beyond_baseline(running: opp.Finding, days: list[dt.date], residual_kwh: np.ndarray) -> bool:
+    """Out-of-hours running is a finding only where the days it covers used more than their normalised baseline
+    expects, by at least half its energy: hours a weather-dependent load runs in because of the weather are
+    routine, and the daily model already expects their energy."""
+    last = running.end or days[-1]
+    mine = np.array([running.start <= d <= last for d in days])
+    if not mine.any():
+        return False
+    return float(np.mean(residual_kwh[mine])) >= 0.5 * running.evidence["excess_kwh_per_day"]
+
+
+def explained_by(episode: opp.Finding, cause: opp.Finding, near_days: int = 7) -> bool:
+    """A residual rise that starts with the idle (or out-of-hours) running and is mostly its energy is the same
+    finding."""
     if episode.kind != "drift":
         return False
-    near = idle.start is None or episode.start is None or abs((episode.start - idle.start).days) <= 7
-    return near and idle.kwh_per_week >= 0.5 * episode.kwh_per_week
+    near = cause.start is None or episode.start is None or abs((episode.start - cause.start).days) <= near_days
+    return near and cause.kwh_per_week >= 0.5 * episode.kwh_per_week
 
 
 def working_slots(days: list[dt.date], hours: list[int], production: np.ndarray) -> dict[tuple[int, int], bool]:
@@ -151,6 +223,14 @@ def opportunity(settings: EngineSettings, seu: SeuRow, f: opp.Finding, price: fl
         title = f"{seu.name} uses more than its baseline {span}"
         evidence = (f"{seu.name} has used about {f.evidence['excess_kwh_per_day']:.0f} kWh a day more than its "
                     f"normalised baseline {span} ({f.evidence['days']} days); check {check}")
+    elif f.kind == "off_hours" and f.start is not None:
+        improvement, effort = ImprovementType.INEFFICIENT_SCHEDULING, ImplementationEffort.LOW
+        hours = ", ".join(f"{h:02d}:00" for h in f.evidence["typical_hours"])
+        span = (f"from {f.start.isoformat()} to {f.end.isoformat()}" if f.end else f"since {f.start.isoformat()}")
+        title = f"{seu.name} runs outside its usual hours {span}"
+        evidence = (f"{seu.name} has run about {f.evidence['hours_per_day']:.1f} hours a day in hours it is usually "
+                    f"off {span} (mostly around {hours}), about {f.evidence['excess_kwh_per_day']:.0f} kWh a day "
+                    f"above its usual level in those hours ({f.evidence['days']} days)")
     else:
         improvement, effort = ImprovementType.INEFFICIENT_SCHEDULING, ImplementationEffort.LOW
         title = f"{seu.name} draws power outside working hours"
@@ -158,8 +238,14 @@ def opportunity(settings: EngineSettings, seu: SeuRow, f: opp.Finding, price: fl
                     f"outside the working pattern in the period ({100 * f.evidence['share_of_energy']:.0f}% of its "
                     f"energy): about {f.kwh_per_week:.0f} kWh a week")
     ongoing = f.end is None
+    extra: dict = {}
+    if not ongoing:
+        # an episode that has ended is priced as what it cost, not as if it went on all year
+        kwh_year = f.evidence["excess_kwh_per_day"] * f.evidence["days"]
+        money = kwh_year * price
+        extra = {"episode_energy_kwh": round(kwh_year, 1), "episode_cost": round(money, 2)}
     cost = settings.investment.get(effort.value, 0.0)
-    roi = round(cost / (money / 12.0), 1) if money > 0 else None
+    roi = round(cost / (money / 12.0), 1) if money > 0 and ongoing else None
     if not ongoing:
         priority = Priority.LOW
     elif money >= 10000:
@@ -172,7 +258,7 @@ def opportunity(settings: EngineSettings, seu: SeuRow, f: opp.Finding, price: fl
         priority = Priority.LOW
     return Opportunity(
         seu_name=seu.name, energy_source=seu.energy_source, improvement_type=improvement, title=title,
-        evidence=evidence, details={"kind": f.kind, **f.evidence, "price_per_kwh": round(price, 5),
+        evidence=evidence, details={"kind": f.kind, **f.evidence, **extra, "price_per_kwh": round(price, 5),
                                     "baseline_method": model.method},
         start_date=f.start, end_date=f.end, ongoing=ongoing,
         estimated_savings_kwh_per_week=round(f.kwh_per_week, 1), estimated_savings_per_year=round(money, 2),

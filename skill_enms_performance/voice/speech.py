@@ -581,6 +581,18 @@ def describe_opportunities(report: Mapping[str, Any], lang: str, today: dt.date 
         if kind == "excessive_idle":
             out.append(("opportunity.excessive_idle", {"seu": item["seu_name"], "kwh": kwh_week,
                                                        "hours": wording.hours_words(details.get("idle_hours_per_working_day", 0.0), lang)}))
+        elif kind == "inefficient_scheduling" and item.get("start_date") and "hours_per_day" in details:
+            began = dt.date.fromisoformat(item["start_date"])
+            hours = wording.hours_words(details["hours_per_day"], lang)
+            if item.get("ongoing", True) or not item.get("end_date"):
+                out.append(("opportunity.inefficient_scheduling_since", {
+                    "seu": item["seu_name"], "kwh": kwh_week, "hours": hours,
+                    "start": date_words(began, today, lang)}))
+            else:
+                out.append(("opportunity.inefficient_scheduling_ended", {
+                    "seu": item["seu_name"], "hours": hours, "start": date_words(began, today, lang, "start"),
+                    "end": date_words(dt.date.fromisoformat(item["end_date"]), today, lang, "end"),
+                    "money": wording.speakable_money(float(details.get("episode_cost") or 0.0), currency, lang)}))
         elif kind == "inefficient_scheduling":
             out.append(("opportunity.inefficient_scheduling", {"seu": item["seu_name"], "kwh": kwh_week}))
         else:
@@ -591,10 +603,14 @@ def describe_opportunities(report: Mapping[str, Any], lang: str, today: dt.date 
                     "seu": item["seu_name"], "kwh_day": kwh_day,
                     "start": date_words(began, today, lang) if began else ""}))
             else:
-                out.append(("opportunity.equipment_degradation_ended", {
+                # an episode that has ended is priced as what it cost (engine: details.episode_cost)
+                cost = details.get("episode_cost")
+                out.append(("opportunity.equipment_degradation_ended" if cost is None
+                            else "opportunity.equipment_degradation_ended_cost", {
                     "seu": item["seu_name"], "kwh_day": kwh_day,
                     "start": date_words(began, today, lang, "start") if began else "",
-                    "end": date_words(dt.date.fromisoformat(item["end_date"]), today, lang, "end")}))
+                    "end": date_words(dt.date.fromisoformat(item["end_date"]), today, lang, "end"),
+                    "money": wording.speakable_money(float(cost or 0.0), currency, lang)}))
     return out
 
 
