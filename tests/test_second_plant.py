@@ -190,3 +190,32 @@ def test_a_contained_seu_alone_keeps_its_finding(second_plant_dsn):
     assert [o.seu_name for o in report.opportunities] == ["Druckluftstation"]
     leak = next(e for e in _planted() if e["machine"] == "Kompressor-3")
     assert report.opportunities[0].estimated_savings_kwh_per_week == pytest.approx(7 * leak["kwh_per_day"], rel=0.15)
+
+
+def test_totals_count_a_contained_seu_once(second_plant_dsn):
+    """A summary or savings total over the compressed-air station and its compressors counts their energy once:
+    the compressors are listed with their own figures but left out of the totals (the station holds them)."""
+    async def go():
+        engine = _engine(second_plant_dsn)
+        try:
+            day = await engine.summary(factory="Augsburg", analysis_date="2025-11-12")
+            month = await engine.summary(factory="Augsburg", period={"start": "2025-10-01", "end": "2025-10-31"})
+            saved = await engine.savings(period={"start": "2025-10-01", "end": "2025-10-31"})
+            return day, month, saved
+        finally:
+            await engine.close()
+
+    day, month, saved = asyncio.run(go())
+    for summary in (day, month):
+        by_name = {i.seu_name: i for i in summary.items}
+        assert not by_name["Kompressor-3"].included_in_total and not by_name["Kompressor-4"].included_in_total
+        assert by_name["Druckluftstation"].included_in_total and by_name["Presse-7"].included_in_total
+        parts = by_name["Kompressor-3"].actual_energy_kwh + by_name["Kompressor-4"].actual_energy_kwh
+        assert by_name["Druckluftstation"].actual_energy_kwh == pytest.approx(parts, rel=1e-6)
+        counted = [i for i in summary.items if i.included_in_total]
+        assert summary.total_actual_energy_kwh == pytest.approx(sum(i.actual_energy_kwh for i in counted), abs=0.01)
+        assert summary.total_actual_energy_kwh < sum(i.actual_energy_kwh for i in summary.items) - parts + 1
+    by_name = {i.seu_name: i for i in saved.items}
+    assert not by_name["Kompressor-3"].included_in_total and not by_name["Kompressor-4"].included_in_total
+    assert saved.total_savings_kwh == pytest.approx(sum(i.savings_kwh for i in saved.items if i.included_in_total),
+                                                    abs=0.1)

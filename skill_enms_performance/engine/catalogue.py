@@ -56,6 +56,19 @@ def select_seus(seus: list[SeuRow], machine_type: str | None, factory: str | Non
     return out
 
 
+def parts_of_listed(seus: list[SeuRow]) -> set[tuple[str, str]]:
+    """(name, energy source) of the SEUs whose machines all belong to another listed SEU of the same source (the
+    compressors of a compressed-air station that is an SEU itself): their energy is in that SEU's already, so a
+    total over the list counts it once by leaving them out."""
+    out = set()
+    for s in seus:
+        mine = frozenset(s.machine_ids)
+        if mine and any(o is not s and o.energy_source == s.energy_source and mine < frozenset(o.machine_ids)
+                        for o in seus):
+            out.add((s.name, s.energy_source))
+    return out
+
+
 def price_per_kwh(seu: SeuRow, settings: EngineSettings) -> float:
     """The SEU's energy price per kWh-equivalent, from ``energy_sources.cost_per_unit``."""
     if seu.cost_per_unit is None:

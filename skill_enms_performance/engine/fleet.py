@@ -10,7 +10,7 @@ from typing import Awaitable, Callable
 from ..store import SeuRow
 from . import analysis, mv
 from .baseline import BaselineModel, DailyData, Predictions
-from .catalogue import Catalogue, select_seus
+from .catalogue import Catalogue, parts_of_listed, select_seus
 from .errors import InvalidRequestError, NoDataError, per_seu
 from .models import FleetSummary, PerformanceAnalysis, SeuSummary
 from .period_analysis import period_verdict
@@ -42,12 +42,16 @@ async def summary(catalogue: Catalogue, series: Series, analyse: AnalyseDay, now
                                    return_exceptions=True)
     lines, errors = per_seu(seus, results)
     lines.sort(key=lambda line: line[0].normalised_deviation, reverse=True)
+    parts = parts_of_listed(seus)
+    for item, _ in lines:  # an SEU inside another listed one: its energy is counted there
+        item.included_in_total = (item.seu_name, item.energy_source) not in parts
     items = [item for item, _ in lines]
+    counted = [(item, residuals) for item, residuals in lines if item.included_in_total]
     # the SEUs share weather, production and calendar: their errors are combined with their correlation
-    total_uncertainty = await series.compute(mv.plant_uncertainty, [i.uncertainty_kwh for i in items],
-                                             [r for _, r in lines])  # a correlation matrix: not on the loop
-    actual = sum(i.actual_energy_kwh for i in items)
-    expected = sum(i.baseline_energy_kwh for i in items)
+    total_uncertainty = await series.compute(mv.plant_uncertainty, [i.uncertainty_kwh for i, _ in counted],
+                                             [r for _, r in counted])  # a correlation matrix: not on the loop
+    actual = sum(i.actual_energy_kwh for i, _ in counted)
+    expected = sum(i.baseline_energy_kwh for i, _ in counted)
     return FleetSummary(
         machine_type=machine_type, factory=factory,
         # "today" is each factory's own local day; the first SEU's names it
@@ -57,7 +61,7 @@ async def summary(catalogue: Catalogue, series: Series, analyse: AnalyseDay, now
         total_actual_energy_kwh=round(actual, 3), total_baseline_energy_kwh=round(expected, 3),
         total_deviation_kwh=round(actual - expected, 3),
         total_deviation_percent=round(100.0 * (actual - expected) / expected, 2) if expected > 0 else 0.0,
-        total_deviation_cost=round(sum(i.deviation_cost for i in items), 2),
+        total_deviation_cost=round(sum(i.deviation_cost for i, _ in counted), 2),
         errors=errors, voice_summary="", timestamp=now(), total_uncertainty_kwh=round(total_uncertainty, 3))
 
 

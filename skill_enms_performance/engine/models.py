@@ -196,6 +196,9 @@ class SeuSummary(JsonMixin):
     #: half-width of the deviation's interval at the summary's confidence (settings, 90 % by default): the
     #: day's prediction interval, or the period sum's (engine/mv.py)
     uncertainty_kwh: float = 0.0
+    #: counted in the summary's totals: false for an SEU whose machines all belong to another listed SEU of the
+    #: same energy source (its energy is counted there)
+    included_in_total: bool = True
 
 
 @dataclasses.dataclass
@@ -301,7 +304,8 @@ class SeuSavings(JsonMixin):
     baseline_method: str
     #: reporting days left out of both sides: fewer than half of their readings (CalTRACK)
     days_excluded: int = 0
-    #: counted in the plant totals: only SEUs whose baseline is valid and decides (mv.decides)
+    #: counted in the plant totals: only SEUs whose baseline is valid and decides (mv.decides), and that are not
+    #: inside another listed SEU of the same source (``catalogue.parts_of_listed``)
     included_in_total: bool = True
     baseline_verdict: str = "valid"
     #: the baseline the savings are measured against: {start, end, basis}; basis fixed_enb (settings),

@@ -12,6 +12,7 @@ import datetime as dt
 from ..store import SeuRow
 from . import mv
 from .baseline import BaselineModel, DailyData, Predictions, cusum
+from .catalogue import parts_of_listed
 from .errors import InsufficientHistoryError, InvalidRequestError
 from .errors import per_seu as _per_seu
 from .models import SavingsReport, SeuSavings
@@ -38,6 +39,10 @@ class SavingsQuestions:
         results = await asyncio.gather(*(self._savings_line(s, start, end, measures.get(s.name)) for s in targets),
                                        return_exceptions=True)
         lines, errors = _per_seu(targets, results)
+        parts = parts_of_listed(targets)
+        for item, _ in lines:  # an SEU inside another listed one: its savings are counted there
+            if (item.seu_name, item.energy_source) in parts:
+                item.included_in_total = False
         items = [item for item, _ in lines]
         counted = [(item, residuals) for item, residuals in lines if item.included_in_total]
         uncertainty = await self.series.compute(mv.plant_uncertainty, [i.uncertainty_kwh for i, _ in counted],
