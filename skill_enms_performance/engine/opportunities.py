@@ -181,6 +181,20 @@ def off_hours(energy: np.ndarray, production: np.ndarray, off_pattern: np.ndarra
         "standby_power_kw": round(standby, 2)})
 
 
+def _lower_quartile(part: np.ndarray) -> np.ndarray:
+    """Per column, the 25th percentile of the finite values (linear interpolation, as ``np.nanpercentile``, which
+    is ten times slower on a grid with a few missing hours); NaN where a column has none."""
+    ordered = np.sort(part, axis=0)  # NaN sorts last
+    valid = np.isfinite(part).sum(axis=0)
+    pos = 0.25 * np.maximum(valid - 1, 0)
+    lo = np.floor(pos).astype(int)
+    hi = np.minimum(lo + 1, np.maximum(valid - 1, 0))
+    cols = np.arange(part.shape[1])
+    low, high = ordered[lo, cols], ordered[hi, cols]
+    out = low + (pos - lo) * np.where(hi > lo, high - low, 0.0)
+    return np.where(valid > 0, out, np.nan)
+
+
 def out_of_hours_running(days: Sequence[dt.date], hours: Sequence[int], energy: np.ndarray,
                          day_class: dict[dt.date, int], period_start: dt.date, mean_energy_kwh: float
                          ) -> Finding | None:
@@ -201,13 +215,15 @@ def out_of_hours_running(days: Sequence[dt.date], hours: Sequence[int], energy: 
     floor, top = float(np.percentile(e[ok], 10)), float(np.percentile(e[ok], 90))
     if top - floor <= 1e-9:
         return None
-    ordered = sorted(set(days))
-    index = {d: i for i, d in enumerate(ordered)}
-    grid = np.full((len(ordered), 24), np.nan)
-    for d, h, x in zip(days, hours, e, strict=True):
-        if np.isfinite(x):  # the repeated hour of a DST day adds to its hour
-            i, hh = index[d], int(h)
-            grid[i, hh] = x if np.isnan(grid[i, hh]) else grid[i, hh] + x
+    ordinals, row = np.unique(np.fromiter((d.toordinal() for d in days), dtype=np.int64, count=len(days)),
+                              return_inverse=True)
+    ordered = [dt.date.fromordinal(int(o)) for o in ordinals]
+    col = np.asarray(hours, dtype=np.int64) % 24
+    grid = np.zeros((len(ordered), 24))
+    seen = np.zeros((len(ordered), 24), dtype=bool)
+    np.add.at(grid, (row[ok], col[ok]), e[ok])  # the repeated hour of a DST day adds to its hour
+    seen[row[ok], col[ok]] = True
+    grid[~seen] = np.nan
     cls = np.array([day_class.get(d, -1) for d in ordered])
     usual = np.full((len(ordered), 24), np.nan)
     off = np.zeros((len(ordered), 24), dtype=bool)
@@ -215,7 +231,7 @@ def out_of_hours_running(days: Sequence[dt.date], hours: Sequence[int], energy: 
         rows = cls == c
         if rows.sum() < 4:
             continue
-        level = np.nanpercentile(grid[rows], 25, axis=0)
+        level = _lower_quartile(grid[rows])
         usual[rows] = level
         off[rows] = level < floor + 0.25 * (top - floor)
     # an off hour runs when it is a quarter of the machine's range above its usual level: the slow rise of a

@@ -89,9 +89,10 @@ def detect(series: Series, seu: SeuRow, start: dt.date, window_start: dt.date, f
                 if f.end is None or f.end >= start] if model.valid else []
     working = [c == calendar.WORKING for c in report_data.calendar]
     has_production = bool(np.isfinite(fit.data.production).any())
+    if hourly:
+        h_days, h_hours, h_kwh, h_made = zip(*hourly, strict=True)  # columns of the (day, hour, kWh, production) rows
     if hourly and not has_production:
-        running = opp.out_of_hours_running([h[0] for h in hourly], [h[1] for h in hourly],
-                                           np.array([np.nan if h[2] is None else h[2] for h in hourly], dtype=float),
+        running = opp.out_of_hours_running(h_days, h_hours, np.array(h_kwh, dtype=float),
                                            dict(zip(days, (int(c) for c in report_data.calendar), strict=True)),
                                            start, model.mean_energy_kwh)
         if running is not None and model.valid and not beyond_baseline(running, days, predicted.residual_kwh):
@@ -101,19 +102,18 @@ def detect(series: Series, seu: SeuRow, start: dt.date, window_start: dt.date, f
             findings = [f for f in findings if not explained_by(f, running, near_days=14)]
             findings.append(running)
     elif hourly:
-        h_days = [h[0] for h in hourly]
-        energy = np.array([h[2] for h in hourly])
-        production = np.array([np.nan if h[3] is None else h[3] for h in hourly])
+        energy = np.array(h_kwh, dtype=float)
+        production = np.array(h_made, dtype=float)  # None -> NaN
         production = np.where(np.isfinite(production), production, 0.0)
         day_work = dict(zip(days, working, strict=True))
-        idle = opp.idle_running(h_days, np.array([h[1] for h in hourly]), energy, production,
+        idle = opp.idle_running(h_days, np.array(h_hours), energy, production,
                                 [day_work.get(d, False) for d in sorted(set(h_days))], start)
         if idle is not None:
             # the residual rise the idle running causes is the same energy: keep one finding
             findings = [f for f in findings if not explained_by(f, idle)]
             findings.append(idle)
         if not findings:
-            slot_busy = working_slots(h_days, [h[1] for h in hourly], production)
+            slot_busy = working_slots(h_days, h_hours, production)
             off = np.array([not slot_busy.get((d.isoweekday(), h[1]), False) for d, h in zip(h_days, hourly,
                                                                                               strict=True)])
             in_period = np.array([d >= start for d in h_days])

@@ -385,8 +385,8 @@ class Series:
         has_production = bool(np.isfinite(fit.data.production).any())
         typical = calendar.typical_production(self.priors(seu, [r.day for r in fit.history]),
                                               [r.production for r in fit.history]) if has_production else 0.0
-        by_day = fit.calendar_days
         country, subdiv = self.country(seu)
+        by_day = calendar.peers(fit.calendar_days, country, subdiv) if len(rows) > 1 else fit.calendar_days
         return [calendar.judge(r.day, r.production, has_production, typical, p, by_day, country, subdiv)
                 for r, p in zip(rows, priors, strict=True)]
 
