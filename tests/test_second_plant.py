@@ -3,6 +3,8 @@ data, daily- and monthly-read meters, and no false alarms on routine days (issue
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import datetime as dt
 
 import pytest
@@ -219,3 +221,23 @@ def test_totals_count_a_contained_seu_once(second_plant_dsn):
     assert not by_name["Kompressor-3"].included_in_total and not by_name["Kompressor-4"].included_in_total
     assert saved.total_savings_kwh == pytest.approx(sum(i.savings_kwh for i in saved.items if i.included_in_total),
                                                     abs=0.1)
+
+
+def test_the_command_line_says_each_planted_event_once(second_plant_dsn):
+    """As a user runs it: `enms-performance opportunities` on the second plant speaks the night running with its
+    hours, the leak on its compressor (not again on the station) and the ended fault with what it cost."""
+    from .test_cli import cli
+
+    now = plant.NOW.isoformat()
+    spoken = cli("opportunities", "--period", "quarter", "--dsn", second_plant_dsn, "--now", now)
+    assert spoken.returncode == 0, spoken.stderr[-2000:]
+    text = spoken.stdout
+    assert re.search(r"Lueftung-Halle-2 has been running about [78](\.\d)? hours a day in hours it is usually off",
+                     text), text
+    assert "Kompressor-3 has used about" in text and "Druckluftstation" not in text, text
+    assert "which cost about" in text, text
+    listed = cli("opportunities", "--period", "quarter", "--json", "--dsn", second_plant_dsn, "--now", now)
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    found = json.loads(listed.stdout)["opportunities"]
+    assert sorted((o["seu_name"], o["details"]["kind"]) for o in found) == [
+        ("Gas-Kiln-5", "drift"), ("Kompressor-3", "drift"), ("Lackierofen", "drift"), ("Lueftung-Halle-2", "off_hours")]
