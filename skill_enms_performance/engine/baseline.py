@@ -889,16 +889,21 @@ def _robust_z(values: np.ndarray, centre_of: np.ndarray, floor: float = 0.0) -> 
 
 def _medcouple(x: np.ndarray) -> float:
     """Medcouple (Brys, Hubert & Struyf 2004): a robust measure of skewness in [-1, 1], 0 for a symmetric
-    distribution; the median of the kernel ((xj - m) - (m - xi)) / (xj - xi) over xi <= m <= xj."""
+    distribution; the median of the kernel ((xj - m) - (m - xi)) / (xj - xi) over xi <= m <= xj (a pair of
+    two values equal to the median m counts 0)."""
     x = np.asarray(x, dtype=float)
     if x.size < 3:
         return 0.0
-    m = float(np.median(x))
-    up, lo = x[x >= m][:, None], x[x <= m][None, :]
+    z = x - float(np.median(x))
+    up, lo = z[z >= 0][:, None], z[z <= 0][None, :]
     den = up - lo
-    with np.errstate(divide="ignore", invalid="ignore"):
-        h = np.where(den > 0, ((up - m) - (m - lo)) / np.where(den > 0, den, 1.0), 0.0)
-    return float(np.median(h))
+    den[den == 0] = 1.0           # both at the median: the numerator is 0 too
+    h = ((up + lo) / den).ravel()
+    k = h.size // 2
+    if h.size % 2:
+        return float(np.partition(h, k)[k])
+    part = np.partition(h, (k - 1, k))
+    return float(0.5 * (part[k - 1] + part[k]))
 
 
 def _skew_widening(mc: float) -> tuple[float, float]:
@@ -964,10 +969,19 @@ def _residual_fence(spec: _Spec, y, P, T, cal, rows, current_out, k) -> np.ndarr
     # of all the routine days of the class, the days now out included (they must not argue for their own
     # exclusion by making the rest look symmetric; the medcouple withstands up to 25 % contamination). A
     # class too small for its own scale takes the medcouple of all days.
-    pooled = _medcouple(z)
+    # (widening only ever lowers a z, so a class without a day beyond the limit needs no medcouple)
+    beyond = np.abs(z) > _OUTLIER_ROBUST_Z
+    pooled = None
     for c in np.unique(cal_all):
         m = cal_all == c
-        up, down = _skew_widening(_medcouple(z[m]) if c in big else pooled)
+        if not beyond[m].any():
+            continue
+        if c in big:
+            mc = _medcouple(z[m])
+        else:
+            pooled = _medcouple(z) if pooled is None else pooled
+            mc = pooled
+        up, down = _skew_widening(mc)
         z[m] = np.where(z[m] >= 0, z[m] / up, z[m] / down)
     z = np.abs(z)
     out = np.zeros(y.size, dtype=bool)
