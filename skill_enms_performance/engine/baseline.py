@@ -30,9 +30,10 @@ Decisions a reader must know (ISO 50006 and ASHRAE Guideline 14, as the README s
   class, the median and scale are those of the fitted days of a similar predicted energy (bins of at least
   60 days, at most 4): a winter gas day is not judged by the small residuals of summer days. Where the
   residuals are skewed (a household's heavy right tail of routine high days), the fence of the long side
-  lies exp(3*|MC|) times farther out, MC the medcouple of the class's standardised residuals over all its
-  routine days (the adjusted boxplot of Hubert & Vandervieren 2008; the short side is not narrowed): a
-  symmetric fence cuts the routine upper tail of a skewed meter and biases its mean low. A class
+  lies exp(3*|MC|) times farther out, MC the medcouple of the standardised residuals of all routine days
+  (the adjusted boxplot of Hubert & Vandervieren 2008; the short side is not narrowed), when MC differs
+  from 0 at 1 % (standard error sqrt(1.25/n)): a symmetric fence cuts the routine upper tail of a skewed
+  meter and biases its mean low. A class
   with fewer than 8 fitted days uses the scale of all residuals; a class's scale is never taken below
   0.1 % of the mean daily energy. At most 5 % of the routine days are left out as outliers (the most
   extreme ones): more than that is not an event but a model that does not fit, and shows in the
@@ -160,6 +161,9 @@ _MAD_TO_SIGMA = 1.4826
 #: skewed residuals: the fence of the long side lies exp(b * |medcouple|) farther out (Hubert & Vandervieren
 #: 2008, adjusted boxplot, b = 3)
 _SKEW_FENCE_B = 3.0
+#: ... when the medcouple differs from 0 at this level (two-sided; the level of the class-scale test)
+_SKEW_TEST_ALPHA = 0.01
+_SKEW_Z = float(special.ndtri(1.0 - _SKEW_TEST_ALPHA / 2.0))
 #: residual scales by predicted level: bins of at least this many fitted days, at most this many bins
 _LEVEL_BIN_DAYS = 60
 _LEVEL_BINS_MAX = 4
@@ -906,11 +910,17 @@ def _medcouple(x: np.ndarray) -> float:
     return float(0.5 * (part[k - 1] + part[k]))
 
 
-def _skew_widening(mc: float) -> tuple[float, float]:
-    """(upper, lower) factors of the outlier fence for residuals of medcouple ``mc``: the long side's fence
-    is ``exp(_SKEW_FENCE_B * |mc|)`` times farther out (the adjusted boxplot of Hubert & Vandervieren 2008,
-    b = 3); the short side keeps its fence (the adjusted boxplot's exp(-4|mc|) there would cut routine low
-    days of a right-skewed meter)."""
+def _skew_widening(z: np.ndarray) -> tuple[float, float]:
+    """(upper, lower) factors of the outlier fence for standardised residuals ``z`` of medcouple MC: the long
+    side's fence is ``exp(_SKEW_FENCE_B * |MC|)`` times farther out (the adjusted boxplot of Hubert &
+    Vandervieren 2008, b = 3); the short side keeps its fence (the adjusted boxplot's exp(-4|MC|) there would
+    cut routine low days of a right-skewed meter). Only a skew that is there: MC must differ from 0 at
+    ``_SKEW_TEST_ALPHA`` (two-sided) against its standard error sqrt(1.25/n) at the normal (Brys, Hubert &
+    Struyf 2004), else (1, 1). The sampling noise of MC (0.07 at 260 days) would otherwise widen a random
+    side by ~1.2x on symmetric residuals and hide a 6-sigma event there."""
+    mc = _medcouple(z)
+    if not abs(mc) > _SKEW_Z * math.sqrt(1.25 / max(z.size, 1)):
+        return 1.0, 1.0
     w = math.exp(_SKEW_FENCE_B * abs(mc))
     return (w, 1.0) if mc >= 0 else (1.0, w)
 
@@ -959,30 +969,22 @@ def _residual_fence(spec: _Spec, y, P, T, cal, rows, current_out, k) -> np.ndarr
     resid_all = y[rows] - level_all
     resid_fit = y[fit_rows] - level_fit
     cal_all, cal_fit = cal[rows], cal[fit_rows]
-    floor = _CLASS_IQR_FLOOR * abs(float(y[fit_rows].mean()))
     z = _robust_z(resid_all, resid_fit)
-    big = [c for c in np.unique(cal_all) if (cal_fit == c).sum() >= _CLASS_MIN_DAYS]
-    for c in big:
-        m = cal_all == c
-        z[m] = _level_z(resid_all[m], level_all[m], resid_fit[cal_fit == c], level_fit[cal_fit == c], floor)
-    # skewed residuals: the fence of the long side is widened by the medcouple of the standardised residuals
-    # of all the routine days of the class, the days now out included (they must not argue for their own
-    # exclusion by making the rest look symmetric; the medcouple withstands up to 25 % contamination). A
-    # class too small for its own scale takes the medcouple of all days.
-    # (widening only ever lowers a z, so a class without a day beyond the limit needs no medcouple)
-    beyond = np.abs(z) > _OUTLIER_ROBUST_Z
-    pooled = None
+    floor = _CLASS_IQR_FLOOR * abs(float(y[fit_rows].mean()))
     for c in np.unique(cal_all):
-        m = cal_all == c
-        if not beyond[m].any():
-            continue
-        if c in big:
-            mc = _medcouple(z[m])
-        else:
-            pooled = _medcouple(z) if pooled is None else pooled
-            mc = pooled
-        up, down = _skew_widening(mc)
-        z[m] = np.where(z[m] >= 0, z[m] / up, z[m] / down)
+        in_fit = cal_fit == c
+        if in_fit.sum() >= _CLASS_MIN_DAYS:
+            m = cal_all == c
+            z[m] = _level_z(resid_all[m], level_all[m], resid_fit[in_fit], level_fit[in_fit], floor)
+    # skewed residuals: the fence of the long side is widened by the medcouple of the standardised residuals
+    # of all the routine days, the days now out included (they must not argue for their own exclusion by
+    # making the rest look symmetric; the medcouple withstands up to 25 % contamination). One skew for the
+    # meter: the residuals are standardised per class and level already, and a class of 60 days could not
+    # show a skew at the test's level. Widening only ever lowers a z, so without a day beyond the limit
+    # nothing is computed.
+    if (np.abs(z) > _OUTLIER_ROBUST_Z).any():
+        up, down = _skew_widening(z)
+        z = np.where(z >= 0, z / up, z / down)
     z = np.abs(z)
     out = np.zeros(y.size, dtype=bool)
     score = np.zeros(y.size)
