@@ -31,9 +31,9 @@ Decisions a reader must know (ISO 50006 and ASHRAE Guideline 14, as the README s
   60 days, at most 4): a winter gas day is not judged by the small residuals of summer days. Where the
   residuals are skewed (a household's heavy right tail of routine high days), the fence of the long side
   lies exp(3*|MC|) times farther out, MC the medcouple of the standardised residuals of all routine days
-  (the adjusted boxplot of Hubert & Vandervieren 2008; the short side is not narrowed), when MC differs
-  from 0 at 1 % (standard error sqrt(1.25/n)): a symmetric fence cuts the routine upper tail of a skewed
-  meter and biases its mean low. A class
+  (the adjusted boxplot of Hubert & Vandervieren 2008; the short side is not narrowed), counting only the
+  part of |MC| beyond its noise at 1 % (2.576 * sqrt(1.25/n), soft thresholding): a symmetric fence cuts
+  the routine upper tail of a skewed meter and biases its mean low. A class
   with fewer than 8 fitted days uses the scale of all residuals; a class's scale is never taken below
   0.1 % of the mean daily energy. At most 5 % of the routine days are left out as outliers (the most
   extreme ones): more than that is not an event but a model that does not fit, and shows in the
@@ -161,7 +161,7 @@ _MAD_TO_SIGMA = 1.4826
 #: skewed residuals: the fence of the long side lies exp(b * |medcouple|) farther out (Hubert & Vandervieren
 #: 2008, adjusted boxplot, b = 3)
 _SKEW_FENCE_B = 3.0
-#: ... when the medcouple differs from 0 at this level (two-sided; the level of the class-scale test)
+#: ... by the part of the medcouple beyond its noise at this level (two-sided; the class-scale test's level)
 _SKEW_TEST_ALPHA = 0.01
 _SKEW_Z = float(special.ndtri(1.0 - _SKEW_TEST_ALPHA / 2.0))
 #: residual scales by predicted level: bins of at least this many fitted days, at most this many bins
@@ -912,16 +912,19 @@ def _medcouple(x: np.ndarray) -> float:
 
 def _skew_widening(z: np.ndarray) -> tuple[float, float]:
     """(upper, lower) factors of the outlier fence for standardised residuals ``z`` of medcouple MC: the long
-    side's fence is ``exp(_SKEW_FENCE_B * |MC|)`` times farther out (the adjusted boxplot of Hubert &
+    side's fence is ``exp(_SKEW_FENCE_B * m)`` times farther out (the adjusted boxplot of Hubert &
     Vandervieren 2008, b = 3); the short side keeps its fence (the adjusted boxplot's exp(-4|MC|) there would
-    cut routine low days of a right-skewed meter). Only a skew that is there: MC must differ from 0 at
-    ``_SKEW_TEST_ALPHA`` (two-sided) against its standard error sqrt(1.25/n) at the normal (Brys, Hubert &
-    Struyf 2004), else (1, 1). The sampling noise of MC (0.07 at 260 days) would otherwise widen a random
-    side by ~1.2x on symmetric residuals and hide a 6-sigma event there."""
+    cut routine low days of a right-skewed meter). m is the part of |MC| beyond its noise: |MC| - z(1 -
+    ``_SKEW_TEST_ALPHA``/2) * sqrt(1.25/n), sqrt(1.25/n) the standard error of MC at the normal (Brys,
+    Hubert & Struyf 2004), and 0 below (soft thresholding). The sampling noise of MC (0.07 at 260 days)
+    would otherwise widen a random side by ~1.2x on symmetric residuals and hide a 6-sigma event there;
+    and a skew the model's misfit puts into the residuals (cooling of mild days with hot afternoons that
+    daily-mean degree days miss) would otherwise move the fence out past the meter's real spikes."""
     mc = _medcouple(z)
-    if not abs(mc) > _SKEW_Z * math.sqrt(1.25 / max(z.size, 1)):
+    noise = _SKEW_Z * math.sqrt(1.25 / max(z.size, 1))
+    if not abs(mc) > noise:
         return 1.0, 1.0
-    w = math.exp(_SKEW_FENCE_B * abs(mc))
+    w = math.exp(_SKEW_FENCE_B * (abs(mc) - noise))
     return (w, 1.0) if mc >= 0 else (1.0, w)
 
 
