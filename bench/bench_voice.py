@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/bench_voice.py --quick    # 15-minute database, few rounds (~1 min)
     .venv/bin/python bench/bench_voice.py            # 1-minute database, 30 rounds (~2 min; the goal is set there)
+    .venv/bin/python bench/bench_voice.py --quick --seus 500   # the same plant with 500 SEUs (a copy of its
+                                                     # database with 490 more SEUs over its machines)
 
 Our side: the skill on an in-process OVOS core (``harness.AskSession``: MiniCroft with padatious + adapt, the
 real intent pipeline, no speech recognition or synthesis), ENMS_DSN on the benchmark database and
@@ -19,6 +21,12 @@ DATE()-filtered query; the SQL of bench_engine.py) and the seed's rule arithmeti
 what the old skill did: HTTP POST -> JSON -> the sentence to speak. The same SEU/day questions; the
 reference is timed without intent matching (in its favour). Summary, opportunities, health and the
 ask-back have no counterpart there (the old service had no such endpoints, or answered without data).
+
+With ``--seus N`` the plant is a copy of the benchmark database with N SEUs: the demo's ten and N - 10 more
+over the same machines, named as plants name them ("Chiller-14", "Air-Compressor-7", "Paint-Oven-3"; the kind
+fits the machine's type), so that every question meets a catalogue of N names. Printed as well: the time the
+skill takes to build its name resolver (its plant vocabulary) from that catalogue, and questions about the new
+names. The goal of issue 10 for that plant: utterance -> first speech p50 <= 40 ms, p95 <= 120 ms.
 
 Exit status 0; goals that are missed are marked MISSED. See bench/README.md.
 """
@@ -77,6 +85,56 @@ KINDS = [
     Kind("follow-up answer", "natural gas", ("Boiler-1", "natural_gas", YESTERDAY), followup_of="ask-back (Boiler-1)"),
     Kind("health", "is the energy database ok"),
 ]
+
+
+#: questions about SEUs of the --seus plant (their names exist only there)
+MANY_KINDS = [
+    Kind("performance, a new name", "how did chiller fourteen perform yesterday"),
+    Kind("performance, another", "how much energy did air compressor seven use yesterday"),
+    Kind("summary of a kind", "give me a summary of all pumps"),
+]
+
+#: words of SEU names per machine type of the demo plant (the SEU's machines are of that type)
+NAME_WORDS = {"compressor": ("Air-Compressor", "Compressor-Station"), "hvac": ("Chiller", "Air-Handler", "Ventilation"),
+              "motor": ("Conveyor-Line", "Mixer"), "conveyor": ("Conveyor-Line", "Mixer"), "pump": ("Pump", "Cooling-Pump"),
+              "injection_molding": ("Molding-Press", "Extruder"), "boiler": ("Paint-Oven", "Steam-Boiler")}
+
+
+async def many_seus(db: common.BenchDb, count: int) -> common.BenchDb:
+    """A copy of ``db`` with ``count`` SEUs: the demo's and more over the same machines (made once, kept)."""
+    name = f"{db.name}_seus{count}"
+    admin = await asyncpg.connect(common.dsn("postgres"))
+    try:
+        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if exists:
+            conn = await asyncpg.connect(common.dsn(name))
+            try:
+                exists = await conn.fetchval("SELECT count(*) FROM seus") == count
+            finally:
+                await conn.close()
+        if not exists:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{db.name}"')  # names are ours
+            conn = await asyncpg.connect(common.dsn(name))
+            try:
+                base = await conn.fetch(
+                    "SELECT s.energy_source_id, s.machine_ids, m.type FROM seus s "
+                    "JOIN machines m ON m.id = s.machine_ids[1] ORDER BY s.name, s.energy_source_id")
+                numbers: dict[str, int] = {}
+                rows = []
+                for i in range(count - len(base)):
+                    seu = base[i % len(base)]
+                    words = NAME_WORDS.get(seu["type"], ("Unit",))
+                    word = words[(i // len(base)) % len(words)]
+                    numbers[word] = numbers.get(word, 0) + 1
+                    rows.append((f"{word}-{numbers[word]}", seu["energy_source_id"], seu["machine_ids"]))
+                await conn.executemany("INSERT INTO seus (id, name, energy_source_id, machine_ids, is_active) "
+                                       "VALUES (gen_random_uuid(), $1, $2, $3, true)", rows)
+            finally:
+                await conn.close()
+    finally:
+        await admin.close()
+    return dataclasses.replace(db, name=name, dsn=common.dsn(name))
 
 
 class Reps:
@@ -184,6 +242,14 @@ def bench_ours(db: common.BenchDb, reps: Reps) -> tuple[list[Sample], float, dic
         engine = session.skill._engine  # noqa: SLF001 - benchmark: report the engine's state
         info["mode"] = session.skill._loop.run(engine.mode(), timeout=600.0) if engine else "no engine"  # noqa: SLF001
         info["refresh_s"] = engine.settings.rollup_refresh_s if engine else None
+        if engine is not None:  # the plant vocabulary: the name resolver the skill builds from the catalogue
+            from skill_enms_performance.voice.names import SeuRef, SeuResolver
+
+            seus = session.skill._loop.run(engine.seus(), timeout=600.0)  # noqa: SLF001
+            info["seus"] = len(seus)
+            info["resolver"] = time_sync("name resolver from the catalogue", lambda _i: SeuResolver(
+                [SeuRef(x.name, x.energy_source, x.machine_types[0] if x.machine_types else None, x.factory)
+                 for x in seus]), warmup=1, runs=5)
         t0 = time.perf_counter()
         for _ in range(reps.warm_rounds):
             run_round(session, probe, None)
@@ -477,6 +543,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="bench_15min, fewer rounds")
     parser.add_argument("--rounds", type=int, help="timed rounds of the utterance mix (default 30, quick 8)")
     parser.add_argument("--ref-runs", type=int, help="timed reference calls per question (default 10, quick 5)")
+    parser.add_argument("--seus", type=int, default=0,
+                        help="a copy of the plant with this many SEUs (more names over the same machines)")
     args = parser.parse_args()
     reps = Reps(args.quick, args.rounds, args.ref_runs)
 
@@ -496,10 +564,18 @@ def main() -> int:
     try:
         db = asyncio.run(common.ensure_db(15 if args.quick else 1))
         print(common.describe_db(db))
+        if args.seus > 10:
+            db = asyncio.run(many_seus(db, args.seus))
+            KINDS.extend(MANY_KINDS)
+            print(f"plant of {args.seus} SEUs: {db.name} (a copy of the database with {args.seus - 10} more SEUs)")
         samples, boot_s, info = bench_ours(db, reps)
         print(f"skill booted on MiniCroft in {boot_s:.1f} s (incl. the engine's warm-up: catalogue, rollup refresh); "
               f"engine mode {info.get('mode')}, rollup_refresh_s {info.get('refresh_s')}; warm-up rounds "
               f"{info.get('warm_s', 0):.1f} s, timed rounds {info.get('timed_s', 0):.1f} s")
+        if "resolver" in info:
+            r = info["resolver"]
+            print(f"name resolver (plant vocabulary) of {info['seus']} SEUs built in p50 {fmt_ms(r.p50)} ms "
+                  f"(max {fmt_ms(r.max)} ms over {r.n} builds)")
         refs, ref_answers, served = bench_reference(db, reps)
         print(f"reference service on 127.0.0.1 served {served} requests and stopped")
         report(db, samples, refs, ref_answers, judged=not args.quick, engine_alone=info.get("engine_alone", {}))

@@ -82,3 +82,30 @@ def test_filters_and_bad_periods(plant_dsn):
     assert {o.seu_name for o in one.opportunities} == {"Compressor-1"}
     with pytest.raises(InvalidRequestError):
         scan(plant_dsn, "fortnight")
+
+
+def test_a_plants_scan_is_kept_until_the_data_changes_and_caches_fit_the_catalogue(plant_dsn, monkeypatch):
+    """Opportunities of a plant of hundreds of SEUs must not rescan every SEU per question: an SEU's findings are
+    kept like its series (same period, same rollup generation), and the caches hold entries for every SEU (a
+    cache smaller than the catalogue evicted what the next whole-plant question needed: 500 SEUs refitted all)."""
+    from skill_enms_performance.engine import EngineSettings, opportunity_scan
+
+    calls = []
+    detect = opportunity_scan.detect
+    monkeypatch.setattr(opportunity_scan, "detect", lambda *a: calls.append(a[1].name) or detect(*a))
+
+    async def go():
+        engine = Engine(plant_dsn, EngineSettings(model_cache_size=4), clock=lambda: REF_NOW)
+        try:
+            first = await engine.opportunities("month")
+            scanned = len(calls)
+            again = await engine.opportunities("month")
+            seus = len(await engine.seus())
+            return first, again, scanned, seus, engine.series.models.size, engine.series.scans.size
+        finally:
+            await engine.close()
+
+    first, again, scanned, seus, models_size, scans_size = run(go())
+    assert scanned == seus and len(calls) == seus  # the second question scanned nothing again
+    assert [o.to_dict() for o in again.opportunities] == [o.to_dict() for o in first.opportunities]
+    assert models_size >= 8 * seus and scans_size >= 8 * seus

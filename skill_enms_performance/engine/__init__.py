@@ -37,8 +37,9 @@ class Engine(SavingsQuestions):
                            statement_timeout_s=self.settings.statement_timeout_s,
                            rollup_timeout_s=self.settings.rollup_timeout_s)
         self._clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
-        self.catalogue = Catalogue(self.store, self.settings, self._guard)
         self.series = Series(self.store, self.settings, self._guard, self.now)
+        self.catalogue = Catalogue(self.store, self.settings, self._guard,
+                                   on_load=lambda rows: self.series.fit_capacity(len(rows)))
 
     def now(self) -> dt.datetime:
         value = self._clock()

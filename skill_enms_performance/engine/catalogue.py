@@ -80,8 +80,10 @@ def price_per_kwh(seu: SeuRow, settings: EngineSettings) -> float:
 class Catalogue:
     """Active SEUs with their machines, factory, time zone and energy source, re-read after ``catalogue_ttl_s``."""
 
-    def __init__(self, store: Store, settings: EngineSettings, guard: Callable[[Awaitable], Awaitable]) -> None:
+    def __init__(self, store: Store, settings: EngineSettings, guard: Callable[[Awaitable], Awaitable],
+                 on_load: Callable[[list[SeuRow]], None] | None = None) -> None:
         self.store, self.settings, self._guard = store, settings, guard
+        self.on_load = on_load  # told the SEUs each time they are read (the caches size themselves to them)
         self.rows: list[SeuRow] = []
         self._loaded_at = 0.0
         self._lock = asyncio.Lock()
@@ -94,6 +96,8 @@ class Catalogue:
             if refresh or not self.rows or time.monotonic() - self._loaded_at >= self.settings.catalogue_ttl_s:
                 self.rows = await self._guard(self.store.list_seus())
                 self._loaded_at = time.monotonic()
+                if self.on_load is not None:
+                    self.on_load(self.rows)
         return self.rows
 
     async def find_seu(self, seu_name: str, energy_source: str | None = None) -> SeuRow:

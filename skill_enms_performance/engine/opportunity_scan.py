@@ -54,7 +54,17 @@ async def report(catalogue: Catalogue, series: Series, now: Callable[[], dt.date
 
 
 async def scan(series: Series, seu: SeuRow, start: dt.date, end: dt.date) -> list[Opportunity]:
-    """Run the detectors on one SEU: idle running, residual episodes (drift, faults), off-hours."""
+    """Run the detectors on one SEU: idle running, residual episodes (drift, faults), off-hours; kept like the
+    series it reads (until the rollups change), so that a plant of hundreds of SEUs is scanned once, not per
+    question."""
+    key = series.key(seu, "scan", start, end)
+    found = series.scans.get(key)
+    if found is None:
+        found = series.scans.put(key, await _scan(series, seu, start, end))
+    return list(found)
+
+
+async def _scan(series: Series, seu: SeuRow, start: dt.date, end: dt.date) -> list[Opportunity]:
     settings = series.settings
     mode = await series.mode()
     if mode != "rollup":

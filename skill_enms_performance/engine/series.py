@@ -180,8 +180,22 @@ class Series:
         self.series, self.data, self.models = LRU(size), LRU(size), LRU(size)
         self.rates, self.left_out, self.intervals = LRU(size), LRU(size), LRU(size)
         self.calendars = LRU(size)
+        self.scans = LRU(size)  # an SEU's opportunity findings of a period (engine/opportunity_scan.py)
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
+
+    #: cache entries kept per SEU at least: a whole-plant question (summary, opportunities, health) reads and fits
+    #: every SEU, with a few entries each (its days, hours, the baseline's model input, model and calendar), and a
+    #: cache smaller than that evicts what the same question needs next time (500 SEUs: every summary refitted all)
+    ENTRIES_PER_SEU = 8
+
+    def fit_capacity(self, seus: int) -> None:
+        """Size the caches to the catalogue: at least ``model_cache_size`` entries, and ``ENTRIES_PER_SEU`` per SEU."""
+        size = max(self.settings.model_cache_size, self.ENTRIES_PER_SEU * seus)
+        for cache in (self.series, self.data, self.models, self.rates, self.left_out, self.intervals, self.calendars,
+                      self.scans):
+            with cache.lock:
+                cache.size = size
 
     # --- CPU work off the event loop ------------------------------------------------------
     async def compute(self, work: Callable[..., T], *args: Any) -> T:
