@@ -59,6 +59,7 @@ setup(
     packages=[
         "skill_enms_performance",
         "skill_enms_performance.engine",
+        "skill_enms_performance.engine.baseline",
         "skill_enms_performance.store",
         "skill_enms_performance.demo",
         "skill_enms_performance.voice",

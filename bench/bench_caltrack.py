@@ -6,7 +6,7 @@ package (nothing is downloaded). Set up the bench environment once, then run:
     python3 -m venv .venv-bench && .venv-bench/bin/pip install eemeter==4.1.1 "pandas<3" pytz holidays
     .venv-bench/bin/python bench/bench_caltrack.py
 
-(``.venv-bench`` is git-ignored.) The engine's model is loaded from ``engine/baseline.py`` and
+(``.venv-bench`` is git-ignored.) The engine's model is loaded from the ``engine/baseline/`` package and
 ``engine/calendar.py`` by path (numpy, scipy and holidays only), so the bench environment needs neither
 the skill's OVOS stack nor a database.
 
@@ -55,7 +55,7 @@ METERS = (
 
 
 def _engine_module(name: str):
-    """engine/<name>.py imported as a module of a bare package over engine/ (its __init__, which needs the
+    """engine/<name>.py (or the package engine/<name>/) imported as a module of a bare package over engine/ (its __init__, which needs the
     store and the skill's dependencies, is not run; the model modules import numpy, scipy, holidays and
     each other only)."""
     if "enms_bench_engine" not in sys.modules:
@@ -225,12 +225,12 @@ def main() -> int:
         outliers = sum(e.reason == "outlier" for e in model.excluded_days)
         described += f", {outliers} outlier days"
         if args.diagnose:
-            rule = baseline._OUTLIER_ROBUST_Z       # the residual rule's threshold, lifted for this fit only
-            baseline._OUTLIER_ROBUST_Z = float("inf")
+            rule = baseline.fit._OUTLIER_ROBUST_Z   # the residual rule's threshold, lifted for this fit only
+            baseline.fit._OUTLIER_ROBUST_Z = float("inf")
             try:
                 open_pred, _, _ = run_ours(baseline, calendar, base, pred, country, outlier_iqr=1e9)
             finally:
-                baseline._OUTLIER_ROBUST_Z = rule
+                baseline.fit._OUTLIER_ROBUST_Z = rule
             mean_pred, _, _ = run_ours(baseline, calendar, base, pred, country, mean_only=True)
             cv, nmbe = scores(actual, mean_pred)
             described += f"; degree days of the daily mean only {100 * cv:.1f}% {100 * nmbe:+.1f}%"

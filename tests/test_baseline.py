@@ -1,4 +1,4 @@
-"""The daily energy baseline (engine/baseline.py) against synthetic plants with a known truth.
+"""The daily energy baseline (engine/baseline/) against synthetic plants with a known truth.
 
 Statistics are checked against an independent OLS written here (numpy.linalg.lstsq + scipy.stats on the
 final design matrix). No database.
