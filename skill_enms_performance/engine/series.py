@@ -181,6 +181,7 @@ class Series:
         self.rates, self.left_out, self.intervals = LRU(size), LRU(size), LRU(size)
         self.calendars = LRU(size)
         self.scans = LRU(size)  # an SEU's opportunity findings of a period (engine/opportunity_scan.py)
+        self.days = LRU(size)  # (seu, mode, generation) -> {day: SeriesDay}: the one object of each day's row
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
@@ -193,7 +194,7 @@ class Series:
         """Size the caches to the catalogue: at least ``model_cache_size`` entries, and ``ENTRIES_PER_SEU`` per SEU."""
         size = max(self.settings.model_cache_size, self.ENTRIES_PER_SEU * seus)
         for cache in (self.series, self.data, self.models, self.rates, self.left_out, self.intervals, self.calendars,
-                      self.scans):
+                      self.scans, self.days):
             with cache.lock:
                 cache.size = size
 
@@ -278,8 +279,28 @@ class Series:
     async def daily(self, seu: SeuRow, first: dt.date, last: dt.date, mode: str) -> list[SeriesDay]:
         """Whole local days [first, last] (daily series change only when rollups are refreshed or, read-only,
         at most once per refresh interval: kept until then)."""
-        return await self._kept(self.series, self.key(seu, "daily", first, last, mode),
-                                lambda: self.store.seu_daily_series(seu, first, last, mode))
+        generation = self.cache_generation()
+
+        async def read() -> list[SeriesDay]:
+            return self.shared_days(seu, mode, generation, await self.store.seu_daily_series(seu, first, last, mode))
+
+        return await self._kept(self.series, self.key(seu, "daily", first, last, mode, generation=generation), read)
+
+    def shared_days(self, seu: SeuRow, mode: str, generation: int, rows: list[SeriesDay]) -> list[SeriesDay]:
+        """``rows`` with each day's row the object already kept for that day when it is equal (the windows of
+        questions about different days overlap in most of their days). Every window read anew held its own
+        hundreds of row objects, up to 50,000 in the bus fuzz, which every full garbage collection walked with the
+        process (the engine's loop too) standing still (issue 14)."""
+        known = self.days.get(self.key(seu, "days", mode, generation=generation))
+        if known is None:
+            known = self.days.put(self.key(seu, "days", mode, generation=generation), {})
+        shared = []
+        for row in rows:
+            kept = known.get(row.day)
+            if kept is None or kept != row:
+                known[row.day] = kept = row
+            shared.append(kept)
+        return shared
 
     async def partial(self, seu: SeuRow, first: dt.date, last: dt.date, cutoff: dt.time) -> list[SeriesDay]:
         """Days [first, last] up to ``cutoff`` local time (the same hours as a running day), kept per quarter hour."""
