@@ -418,12 +418,22 @@ class Series:
         if not self.settings.learn_calendar:
             return priors
         has_production = bool(np.isfinite(fit.data.production).any())
-        typical = calendar.typical_production(self.priors(seu, [r.day for r in fit.history]),
-                                              [r.production for r in fit.history]) if has_production else 0.0
+        typical = self.typical_production(fit) if has_production else 0.0
         country, subdiv = self.country(seu)
         by_day = calendar.peers(fit.calendar_days, country, subdiv) if len(rows) > 1 else fit.calendar_days
         return [calendar.judge(r.day, r.production, has_production, typical, p, by_day, country, subdiv)
                 for r, p in zip(rows, priors, strict=True)]
+
+    def typical_production(self, fit: "Baseline") -> float:
+        """``calendar.typical_production`` of a baseline's days, kept like its learned calendar: the priors of a
+        year of days were worked out again for every day judged, on the event loop for a day against a cached
+        baseline."""
+        if not fit.history:
+            return 0.0
+        key = self.key(fit.seu, "typical", *fit.tag, fit.history[0].day, fit.history[-1].day, len(fit.history),
+                       generation=fit.generation)
+        return self.calendars.make(key, lambda: calendar.typical_production(
+            self.priors(fit.seu, [r.day for r in fit.history]), [r.production for r in fit.history]))
 
     def learned_days(self, fit: "Baseline") -> dict[dt.date, calendar.DayClass]:
         """``learned`` for a baseline's margin and history, by day, kept like model input (the loop asks for it to
