@@ -19,6 +19,7 @@ import functools
 import hashlib
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from typing import Any, Awaitable, Callable, Hashable, TypeVar
 
@@ -181,6 +182,8 @@ class Series:
         self.rates, self.left_out, self.intervals = LRU(size), LRU(size), LRU(size)
         self.calendars = LRU(size)
         self.scans = LRU(size)  # an SEU's opportunity findings of a period (engine/opportunity_scan.py)
+        self._digests: weakref.WeakKeyDictionary[DailyData, str] = weakref.WeakKeyDictionary()
+        self._digests_lock = threading.Lock()
         self.days = LRU(size)  # (seu, mode, generation) -> {day: SeriesDay}: the one object of each day's row
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
@@ -487,11 +490,22 @@ class Series:
                                 lambda: fit_baseline(data, confidence=self.settings.confidence))
 
     def model_key(self, seu: SeuRow, data: DailyData, key: tuple = ()) -> tuple:
+        return self.key(seu, "model", *key, self.digest(data), follows_data=False)
+
+    def digest(self, data: DailyData) -> str:
+        """A digest of the model input, worked out once per ``DailyData`` (immutable; the cached ones are asked for
+        it again by every question about a day against a cached baseline, on the event loop)."""
+        with self._digests_lock:
+            found = self._digests.get(data)
+        if found is not None:
+            return found
         digest = hashlib.blake2b(digest_size=16)
         for arr in (data.day, data.energy_kwh, data.production, data.temp_mean_c, data.coverage, data.calendar,
                     data.temp_min_c, data.temp_max_c):
             digest.update(np.ascontiguousarray(arr).tobytes())
-        return self.key(seu, "model", *key, digest.hexdigest(), follows_data=False)
+        with self._digests_lock:
+            self._digests[data] = found = digest.hexdigest()
+        return found
 
 
 def with_production(history: DailyData, report: DailyData) -> DailyData:
