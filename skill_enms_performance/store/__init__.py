@@ -35,9 +35,11 @@ ROLLUP_VERSION = 5  # 5: an hour with a single reading covers that reading's int
 # The driver's errors, by what they mean to a caller (``Store.guard`` turns them into ``store.errors``; the engine
 # maps those to its codes and imports no driver):
 #: the database cannot be reached or the connection broke (a stop during a burst leaves a connection in a state
-#: the driver refuses to switch from: InternalClientError)
+#: the driver refuses to switch from: InternalClientError; a connection opened while the server stops is ended with
+#: AdminShutdownError or CrashShutdownError)
 DB_ERRORS = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-             asyncpg.exceptions.CannotConnectNowError, asyncpg.InternalClientError, ConnectionError)
+             asyncpg.exceptions.CannotConnectNowError, asyncpg.InternalClientError, ConnectionError,
+             asyncpg.exceptions.AdminShutdownError, asyncpg.exceptions.CrashShutdownError)
 #: a statement ran out of time
 DB_TIMEOUTS = (asyncio.TimeoutError, asyncpg.QueryCanceledError)
 #: the database refused a value (a constraint, a type or range)
