@@ -1,4 +1,4 @@
-"""What the loop-stall work of issue 14 changed keeps its meaning: interned calendar classes, the indexed peers of
+"""What the loop-stall work of issue 14 relies on keeps its meaning: interned calendar classes, the indexed peers of
 ``calendar.judge`` (the same verdicts as a scan of every baseline day), and the bus language read from the message
 (not by digging through the stack)."""
 from __future__ import annotations
@@ -68,11 +68,11 @@ def test_judging_against_indexed_peers_gives_the_verdicts_of_a_full_scan():
             code = cal.CLOSED if reason in (cal.REASON_ENERGY_CLOSED, cal.REASON_NO_PRODUCTION) else (
                 p.code if reason == p.reason else cal.WORKING)
             history[d] = cal.DayClass(code, reason, p.holiday)
-        peers = cal.Peers(history, country, subdiv)
+        peers = cal.peers(history, country, subdiv)
         for _ in range(40):
             day = days[-1] + dt.timedelta(days=rnd.randint(-400, 400))
             p = cal.prior(day, country, subdiv)
-            got = cal.judge(day, None, False, 0.0, p, history, country, subdiv, peers)
+            got = cal.judge(day, None, False, 0.0, p, peers, country, subdiv)
             assert got is _judged_by_scan(day, p, history, country, subdiv), (day, country)
             assert cal.judge(day, None, False, 0.0, p, history, country, subdiv) is got
             changed += got is not p
