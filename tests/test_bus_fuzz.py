@@ -232,9 +232,16 @@ MAX_REJECTION_BYTES = 16_384  # a reply to an invalid request, whatever it carri
 #: ms, max 417-541 ms. A profile of the loop thread (py-spy) showed why: every holiday day built the country's holiday
 #: calendar anew on the loop (16 s of a 270 s run), and the plant's correlated uncertainty was computed there. With
 #: both fixed and the objects loaded at start frozen for the collector: p99 72 ms, max 236 ms. The p99 bound is the
-#: issue's 100 ms; .ci/run runs this test alone (`solo`).
+#: issue's 100 ms; .ci/run runs this test alone (`solo`). A second profile (py-spy and a watchdog sampling the loop
+#: while it was late) found the bus handler's language lookup (skill.lang digging through inspect.stack(): half the
+#: process's CPU), a pool reset round trip after every query, tens of thousands of cached rows and day classes
+#: walked by every full collection, and a quadratic peer scan of the calendar in the compute threads. With those
+#: fixed, 5 runs on the shared machine at load average 3.3-7: p99 15-21 ms, max 82-132 ms, the run half as long
+#: (the code before, 3 runs alternated with them: p99 16-26 ms, max 84-120 ms; the longest stall is not shorter, it
+#: is load: full collections of this test process, mostly hypothesis's, and GIL hand-overs while the system runs
+#: other programs). So the longest stall is held to 250 ms; the issue's 100 ms needs a machine of its own.
 MAX_OWN_STALL_P99_S = 0.1
-MAX_OWN_STALL_S = 0.5
+MAX_OWN_STALL_S = 0.25
 MAX_WALL_STALL_S = 3.0
 
 

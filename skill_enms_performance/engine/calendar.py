@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from functools import lru_cache
+from typing import ClassVar
 from pathlib import Path
 
 import numpy as np
@@ -127,11 +128,26 @@ _CLASS_WORDS = {"working": WORKING, "working_day": WORKING, "open": WORKING, "sa
 
 
 class DayClass:
-    """The calendar class of one day, why, and the public holiday it is (if any)."""
-    __slots__ = ("code", "reason", "holiday")
+    """The calendar class of one day, why, and the public holiday it is (if any).
 
-    def __init__(self, code: int, reason: str, holiday: str | None = None) -> None:
-        self.code, self.reason, self.holiday = code, reason, holiday
+    Immutable by use and interned: ``DayClass(code, reason, holiday)`` returns the one instance of those values
+    (a few hundred at most). The caches of learned calendars hold one per day of every baseline, tens of thousands
+    of objects that every full garbage collection of the process walked, with every thread, the engine's event
+    loop among them, standing still meanwhile (issue 14)."""
+    __slots__ = ("code", "reason", "holiday")
+    _interned: ClassVar[dict[tuple[int, str, str | None], "DayClass"]] = {}
+
+    def __new__(cls, code: int, reason: str, holiday: str | None = None) -> "DayClass":
+        key = (code, reason, holiday)
+        found = cls._interned.get(key)
+        if found is None:
+            made = super().__new__(cls)
+            made.code, made.reason, made.holiday = code, reason, holiday
+            found = cls._interned.setdefault(key, made)
+        return found
+
+    def __reduce__(self) -> tuple:
+        return DayClass, (self.code, self.reason, self.holiday)
 
     @property
     def label(self) -> str:

@@ -19,6 +19,7 @@ import functools
 import hashlib
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from typing import Any, Awaitable, Callable, Hashable, TypeVar
 
@@ -181,6 +182,9 @@ class Series:
         self.rates, self.left_out, self.intervals = LRU(size), LRU(size), LRU(size)
         self.calendars = LRU(size)
         self.scans = LRU(size)  # an SEU's opportunity findings of a period (engine/opportunity_scan.py)
+        self._digests: weakref.WeakKeyDictionary[DailyData, str] = weakref.WeakKeyDictionary()
+        self._digests_lock = threading.Lock()
+        self.days = LRU(size)  # (seu, mode, generation) -> {day: SeriesDay}: the one object of each day's row
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
@@ -193,7 +197,7 @@ class Series:
         """Size the caches to the catalogue: at least ``model_cache_size`` entries, and ``ENTRIES_PER_SEU`` per SEU."""
         size = max(self.settings.model_cache_size, self.ENTRIES_PER_SEU * seus)
         for cache in (self.series, self.data, self.models, self.rates, self.left_out, self.intervals, self.calendars,
-                      self.scans):
+                      self.scans, self.days):
             with cache.lock:
                 cache.size = size
 
@@ -278,8 +282,28 @@ class Series:
     async def daily(self, seu: SeuRow, first: dt.date, last: dt.date, mode: str) -> list[SeriesDay]:
         """Whole local days [first, last] (daily series change only when rollups are refreshed or, read-only,
         at most once per refresh interval: kept until then)."""
-        return await self._kept(self.series, self.key(seu, "daily", first, last, mode),
-                                lambda: self.store.seu_daily_series(seu, first, last, mode))
+        generation = self.cache_generation()
+
+        async def read() -> list[SeriesDay]:
+            return self.shared_days(seu, mode, generation, await self.store.seu_daily_series(seu, first, last, mode))
+
+        return await self._kept(self.series, self.key(seu, "daily", first, last, mode, generation=generation), read)
+
+    def shared_days(self, seu: SeuRow, mode: str, generation: int, rows: list[SeriesDay]) -> list[SeriesDay]:
+        """``rows`` with each day's row the object already kept for that day when it is equal (the windows of
+        questions about different days overlap in most of their days). Every window read anew held its own
+        hundreds of row objects, up to 50,000 in the bus fuzz, which every full garbage collection walked with the
+        process (the engine's loop too) standing still (issue 14)."""
+        known = self.days.get(self.key(seu, "days", mode, generation=generation))
+        if known is None:
+            known = self.days.put(self.key(seu, "days", mode, generation=generation), {})
+        shared = []
+        for row in rows:
+            kept = known.get(row.day)
+            if kept is None or kept != row:
+                known[row.day] = kept = row
+            shared.append(kept)
+        return shared
 
     async def partial(self, seu: SeuRow, first: dt.date, last: dt.date, cutoff: dt.time) -> list[SeriesDay]:
         """Days [first, last] up to ``cutoff`` local time (the same hours as a running day), kept per quarter hour."""
@@ -397,12 +421,22 @@ class Series:
         if not self.settings.learn_calendar:
             return priors
         has_production = bool(np.isfinite(fit.data.production).any())
-        typical = calendar.typical_production(self.priors(seu, [r.day for r in fit.history]),
-                                              [r.production for r in fit.history]) if has_production else 0.0
+        typical = self.typical_production(fit) if has_production else 0.0
         country, subdiv = self.country(seu)
         by_day = calendar.peers(fit.calendar_days, country, subdiv) if len(rows) > 1 else fit.calendar_days
         return [calendar.judge(r.day, r.production, has_production, typical, p, by_day, country, subdiv)
                 for r, p in zip(rows, priors, strict=True)]
+
+    def typical_production(self, fit: "Baseline") -> float:
+        """``calendar.typical_production`` of a baseline's days, kept like its learned calendar: the priors of a
+        year of days were worked out again for every day judged, on the event loop for a day against a cached
+        baseline."""
+        if not fit.history:
+            return 0.0
+        key = self.key(fit.seu, "typical", *fit.tag, fit.history[0].day, fit.history[-1].day, len(fit.history),
+                       generation=fit.generation)
+        return self.calendars.make(key, lambda: calendar.typical_production(
+            self.priors(fit.seu, [r.day for r in fit.history]), [r.production for r in fit.history]))
 
     def learned_days(self, fit: "Baseline") -> dict[dt.date, calendar.DayClass]:
         """``learned`` for a baseline's margin and history, by day, kept like model input (the loop asks for it to
@@ -456,11 +490,22 @@ class Series:
                                 lambda: fit_baseline(data, confidence=self.settings.confidence))
 
     def model_key(self, seu: SeuRow, data: DailyData, key: tuple = ()) -> tuple:
+        return self.key(seu, "model", *key, self.digest(data), follows_data=False)
+
+    def digest(self, data: DailyData) -> str:
+        """A digest of the model input, worked out once per ``DailyData`` (immutable; the cached ones are asked for
+        it again by every question about a day against a cached baseline, on the event loop)."""
+        with self._digests_lock:
+            found = self._digests.get(data)
+        if found is not None:
+            return found
         digest = hashlib.blake2b(digest_size=16)
         for arr in (data.day, data.energy_kwh, data.production, data.temp_mean_c, data.coverage, data.calendar,
                     data.temp_min_c, data.temp_max_c):
             digest.update(np.ascontiguousarray(arr).tobytes())
-        return self.key(seu, "model", *key, digest.hexdigest(), follows_data=False)
+        with self._digests_lock:
+            self._digests[data] = found = digest.hexdigest()
+        return found
 
 
 def with_production(history: DailyData, report: DailyData) -> DailyData:

@@ -35,9 +35,11 @@ ROLLUP_VERSION = 5  # 5: an hour with a single reading covers that reading's int
 # The driver's errors, by what they mean to a caller (``Store.guard`` turns them into ``store.errors``; the engine
 # maps those to its codes and imports no driver):
 #: the database cannot be reached or the connection broke (a stop during a burst leaves a connection in a state
-#: the driver refuses to switch from: InternalClientError)
+#: the driver refuses to switch from: InternalClientError; a connection opened while the server stops is ended with
+#: AdminShutdownError or CrashShutdownError)
 DB_ERRORS = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-             asyncpg.exceptions.CannotConnectNowError, asyncpg.InternalClientError, ConnectionError)
+             asyncpg.exceptions.CannotConnectNowError, asyncpg.InternalClientError, ConnectionError,
+             asyncpg.exceptions.AdminShutdownError, asyncpg.exceptions.CrashShutdownError)
 #: a statement ran out of time
 DB_TIMEOUTS = (asyncio.TimeoutError, asyncpg.QueryCanceledError)
 #: the database refused a value (a constraint, a type or range)
@@ -141,6 +143,15 @@ class DayEnergy:
     coverage: float
 
 
+async def _no_session_reset(conn: asyncpg.Connection) -> None:
+    """What the pool does to a connection given back, besides rolling back an open transaction (which asyncpg
+    always does): nothing. The default sends ``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`` and
+    waits for it, a round trip on the event loop for every query (a quarter of the loop's time in the bus fuzz,
+    issue 14); this store leaves no session state behind: its settings are ``SET LOCAL``/``set_config(..., true)``
+    and its advisory locks ``pg_advisory_xact_lock``, all ending with their transaction, and it never listens or
+    opens cursors outside one."""
+
+
 class Store:
     """The asyncpg pool and the queries the engine needs."""
 
@@ -177,6 +188,7 @@ class Store:
                 self._dsn, min_size=self._min_size, max_size=self._max_size,
                 timeout=self._connect_timeout_s, command_timeout=self._statement_timeout_s,
                 server_settings={"application_name": "skill-enms-performance", "TimeZone": "UTC"},
+                reset=_no_session_reset,
             )
         except asyncio.TimeoutError:  # a host that does not answer is unreachable, not a slow statement
             raise ConnectionError("connection timed out") from None

@@ -35,7 +35,13 @@ def locale_dir() -> Path:
 
 
 def shipped_languages() -> list[str]:
-    return sorted(p.name for p in locale_dir().iterdir() if p.is_dir() and not p.name.startswith("_"))
+    return list(_shipped_languages())
+
+
+@lru_cache(maxsize=1)
+def _shipped_languages() -> tuple[str, ...]:
+    """Read once: the bus API asks for every request (a directory listing and a stat per language each time)."""
+    return tuple(sorted(p.name for p in locale_dir().iterdir() if p.is_dir() and not p.name.startswith("_")))
 
 
 @lru_cache(maxsize=1)
