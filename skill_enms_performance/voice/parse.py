@@ -80,10 +80,33 @@ def _voc(name: str, lang: str) -> list[str]:
     return load(name, lang)
 
 
+@lru_cache(maxsize=None)
+def _contractions(lang: str) -> tuple[tuple[re.Pattern[str], str], ...]:
+    """``locale/<lang>/contraction.value``: "expanded,said" lines ("an dem,am"), as patterns to fold back."""
+    from .speech import _resources, read_resource_file
+
+    try:
+        path = _resources().find("contraction", ".value", lang)
+        lines = read_resource_file(path) if path else []
+    except (OSError, ValueError):
+        lines = []
+    pairs = [[w.strip().lower() for w in line.split(",")] for line in lines]
+    return tuple((re.compile(rf"(?<!\w){re.escape(a)}(?!\w)", re.IGNORECASE), b)
+                 for a, b in (p for p in pairs if len(p) == 2 and all(p)))
+
+
+def said(utterance: str, lang: str) -> str:
+    """The utterance with what a device's normaliser wrote out folded back as it is said ("an dem meisten" ->
+    "am meisten", "bei dem Kessel" -> "beim Kessel"): cue phrases and dates are read in the said form."""
+    for pattern, contracted in _contractions(lang):
+        utterance = pattern.sub(contracted, utterance)
+    return utterance
+
+
 def tokens(utterance: str, lang: str) -> list[str]:
     """Lower case, possessives off ("main's" -> main, "compressors'" -> compressors), punctuation out,
     number words to digits."""
-    text = re.sub(r"(?<=\w)['’]s\b", "", (utterance or "").lower())
+    text = re.sub(r"(?<=\w)['’]s\b", "", said(utterance or "", lang).lower())
     text = re.sub(r"(?<=s)['’](?=\s|$)", "", text)
     text = text.replace("'", " ").replace("’", " ")
     return _clean(text, lang).split()
