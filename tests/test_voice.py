@@ -568,6 +568,14 @@ EU = "European Production Facility"
     ("kompressoren im münchner werk", "de-de", ("compressor", "Munich")),
     ("klimaanlagen im bayerischen werk", "de-de", ("hvac", "Bayern")),
     ("des lebens", "de-de", (None, None)),
+    # a country or state code of the location names the one factory there, as a plant's name only
+    ("the us plant", "en-us", (None, "Demo Manufacturing Plant")),
+    ("the california factory", "en-us", (None, "Demo Manufacturing Plant")),
+    ("show us the summary", "en-us", (None, None)),  # "us" is a word of the sentence
+    ("oh the compressors", "en-us", ("compressor", None)),
+    ("im us werk", "de-de", (None, "Demo Manufacturing Plant")),
+    ("das werk in kalifornien", "de-de", (None, "Demo Manufacturing Plant")),
+    ("das münchener werk", "de-de", (None, "Munich")),  # a city's adjective on -er, not listed
 ])
 def test_resolve_group(reference, spoken, lang, expected):
     assert speech.resolve_group(spoken, reference, PLANT_ROWS, lang) == expected
