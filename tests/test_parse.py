@@ -1,0 +1,75 @@
+"""The request parser (``voice.parse``) on a plant of its own, named unlike the demo and the corpus' second plant:
+each case is a class of phrasing the corpus taught, said here with other machines, places and words."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from skill_enms_performance.voice import parse
+from skill_enms_performance.voice.names import SeuRef, SeuResolver
+
+HOUSTON, LEIPZIG = "Houston Works", "Leipzig Plant"
+MACHINES = [  # name, type, factory, sources
+    ("RTU-1", "rooftop_unit", HOUSTON, ["electricity"]),
+    ("RTU-Ost", "rooftop_unit", LEIPZIG, ["electricity"]),
+    ("Mixer-1", "mixer", HOUSTON, ["electricity"]),
+    ("Mixer-2", "mixer", LEIPZIG, ["electricity"]),
+    ("Drying-Oven-5", "oven", LEIPZIG, ["electricity", "natural_gas"]),
+]
+WHERE = {HOUSTON: "Houston, TX, USA", LEIPZIG: "Leipzig, Sachsen, Germany"}
+SEUS = [SimpleNamespace(name=n, energy_source=src, machine_types=[t], machine_type=t, factory=f, location=WHERE[f],
+                        timezone="UTC") for n, t, f, sources in MACHINES for src in sources]
+RESOLVER = SeuResolver([SeuRef(s.name, s.energy_source, s.machine_type, s.factory) for s in SEUS])
+
+
+def read(utterance: str, lang: str) -> parse.Parsed:
+    return parse.parse(utterance, lang, RESOLVER, SEUS)
+
+
+@pytest.mark.parametrize("utterance, lang, mtype", [
+    ("how did the RTUs do last week", "en-us", "rooftop_unit"),  # the plural of the names' own kind word
+    ("RTUs yesterday", "en-us", "rooftop_unit"),
+    ("how did the drying ovens do", "en-us", "oven"),  # the kind of a name of two words
+])
+def test_the_plural_of_a_kind_the_names_say_is_that_type(utterance, lang, mtype):
+    parsed = read(utterance, lang)
+    assert parsed.ours and parsed.op == "summary" and parsed.machine_type == mtype, parsed
+
+
+@pytest.mark.parametrize("utterance, lang, seu", [
+    ("how did RTU east do yesterday", "en-us", "RTU-Ost"),  # a name word written in German, said in English
+    ("compare RTU one with RTU east", "en-us", "RTU-1"),
+])
+def test_a_name_word_of_another_language_is_found_by_its_translation(utterance, lang, seu):
+    parsed = read(utterance, lang)
+    assert parsed.ours and parsed.seu is not None and parsed.seu.seu_name == seu, parsed
+    assert "RTU-Ost" in {s.seu_name for s in parsed.names}
+
+
+@pytest.mark.parametrize("utterance, lang, factory", [
+    ("how did the US plant do yesterday", "en-us", HOUSTON),  # a country code of the location
+    ("how much gas did we use in the Texas factory last week", "en-us", HOUSTON),  # a state, said in full
+    ("Verschwendet im US-Werk irgendwas Strom?", "de-de", HOUSTON),
+    ("Wie lief das Leipziger Werk gestern?", "de-de", "Leipzig"),  # a city's adjective on -er
+])
+def test_a_factory_is_named_by_its_country_state_or_city_adjective(utterance, lang, factory):
+    parsed = read(utterance, lang)
+    assert parsed.ours and parsed.factory == factory, parsed
+
+
+@pytest.mark.parametrize("utterance, lang", [
+    ("show us the numbers for the mixers", "en-us"),  # "us" is a word of the sentence
+    ("oh how did the mixers do", "en-us"),
+])
+def test_a_two_letter_word_is_no_place_in_a_sentence(utterance, lang):
+    assert read(utterance, lang).factory is None
+
+
+@pytest.mark.parametrize("utterance, n", [
+    ("Welche zwei Maschinen haben gestern an dem meisten verbraucht", 2),  # as a device's normaliser writes it
+    ("Welche Maschine hat gestern am meisten verbraucht", 1),
+])
+def test_a_ranking_is_read_whether_or_not_the_normaliser_wrote_out_am(utterance, n):
+    parsed = read(utterance, "de-de")
+    assert parsed.ours and parsed.op == "ranking" and parsed.ranking["n"] == n, parsed
