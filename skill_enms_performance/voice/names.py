@@ -227,7 +227,15 @@ class SeuResolver:
         """Like :func:`resolve_machine_type`, also knowing the machine types present in the data, and the kind words
         their machines are named with ("the AHUs" for AHU-1 and AHU-Nord, "die Lüftungsanlagen" by the alias of
         'ahu', "the cooling pumps" for Cooling-Pump-3); on a tie a type of the data wins."""
-        return resolve_machine_type(spoken, lang, self._type_words(_lang(lang), lang))
+        extra = self._type_words(_lang(lang), lang)
+        kinds = self.__dict__.setdefault("_kind_words", {}).get(lang)
+        if kinds is None:
+            kinds = {w for table in (MACHINE_TYPE_WORDS[_lang(lang)], extra) for forms in table.values()
+                     for form in forms for w in form.split()}
+            self._kind_words[lang] = kinds
+        if any(w in self._vocab and w not in kinds for w in self._spoken_tokens(spoken, lang)[0]):
+            return None  # a kind and a word of a name ("lüftungsgerät nord", "hvac main"): a machine, not a type
+        return resolve_machine_type(spoken, lang, extra)
 
     def _type_words(self, key: str, lang: str) -> dict[str, tuple[str, ...]]:
         cache = self.__dict__.setdefault("_type_words_cache", {})
