@@ -426,7 +426,7 @@ def read_utterance(draft: Draft, lang: str, seus: Sequence[Any], resolver: SeuRe
     others = [s for s in parsed.names[1:] if s.seu_name != (parsed.seu.seu_name if parsed.seu else None)]
     # days and periods are read from the utterance as said ("on 2025-11-05", "11/03/2025", "am 20. Oktober" where
     # the normaliser wrote "an dem 20. Oktober"), the names cut out
-    utterance = parse.said(draft.utterance, lang)
+    utterance = parse.said(parse.without_greeting(draft.utterance, lang), lang)
     for spot in parsed.names:
         utterance = _without(utterance, spot.words) if spot.words.lower() in utterance.lower() else utterance
     return dataclasses.replace(

@@ -73,3 +73,44 @@ def test_a_two_letter_word_is_no_place_in_a_sentence(utterance, lang):
 def test_a_ranking_is_read_whether_or_not_the_normaliser_wrote_out_am(utterance, n):
     parsed = read(utterance, "de-de")
     assert parsed.ours and parsed.op == "ranking" and parsed.ranking["n"] == n, parsed
+
+
+@pytest.mark.parametrize("utterance, lang, op", [
+    ("top five this month", "en-us", "ranking"),  # telegraphic: nothing but our words and a time
+    ("electricity last week", "en-us", "summary"),
+    ("Strom vorgestern", "de-de", "summary"),
+    ("Top fünf diesen Monat", "de-de", "ranking"),
+    ("how many action plans are still pending", "en-us", "plans"),  # plans by their status
+    ("Wie viele Maßnahmenpläne sind in Arbeit?", "de-de", "plans"),
+    ("any electricity savings possible", "en-us", "opportunities"),  # a source word before a saving word
+    ("good morning, how are the mixers", "en-us", "summary"),  # a greeting is no cue ("top of the morning")
+    ("Moin, wie lief RTU eins gestern?", "de-de", "analyze"),
+    ("Wer hat gestern mehr verbraucht, Mixer eins oder Mixer zwei?", "de-de", "compare"),
+    ("Vergleiche RTU eins und RTU Ost", "de-de", "compare"),  # "eins" reads as "ein": not "a RTU"
+    ("wie sah es gestern im gesamten Werk aus", "de-de", "summary"),  # "the whole plant", declined
+])
+def test_phrasings_of_our_questions_are_ours(utterance, lang, op):
+    parsed = read(utterance, lang)
+    assert parsed.ours and parsed.op == op, parsed
+
+
+@pytest.mark.parametrize("utterance, lang", [
+    ("top ten songs this week", "en-us"),
+    ("top stories today", "en-us"),
+    ("gas prices this week", "en-us"),
+    ("how many plans are open on netflix", "en-us"),
+    ("is the pharmacy still open", "en-us"),
+    ("good morning, what's the weather like", "en-us"),
+    ("hey what time is it in houston", "en-us"),
+    ("show us a movie", "en-us"),
+    ("who built the first mixer", "en-us"),
+    ("Die zehn besten Lieder dieser Woche", "de-de"),
+    ("Strompreis heute", "de-de"),
+    ("Hat die Apotheke noch offen?", "de-de"),
+    ("Wie viele Aufgaben sind noch offen?", "de-de"),
+    ("Guten Morgen, wie wird das Wetter?", "de-de"),
+    ("Wer hat das Spiel gestern gewonnen?", "de-de"),
+    ("Wer hat den ersten Mixer gebaut?", "de-de"),
+])
+def test_other_skills_questions_stay_theirs(utterance, lang):
+    assert not read(utterance, lang).ours

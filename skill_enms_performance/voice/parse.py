@@ -103,6 +103,17 @@ def said(utterance: str, lang: str) -> str:
     return utterance
 
 
+def without_greeting(utterance: str, lang: str) -> str:
+    """The utterance without a greeting before the question ("top of the morning, how's the plant", "moin, wie
+    lief ..."): its words are no cue ("top") and no time ("morning")."""
+    text = utterance or ""
+    for phrase in sorted(_voc("greeting", lang), key=len, reverse=True):
+        found = re.match(rf"\s*{re.escape(phrase)}(?!\w)[\s,.!;:-]*", text, re.IGNORECASE)
+        if found and found.end() < len(text):
+            return text[found.end():]
+    return text
+
+
 def tokens(utterance: str, lang: str) -> list[str]:
     """Lower case, possessives off ("main's" -> main, "compressors'" -> compressors), punctuation out,
     number words to digits."""
@@ -244,16 +255,64 @@ def _when_said(text: str, lang: str) -> bool:
     return resolve_day(text, probe, lang).day is not None or resolve_period(text, probe, lang) is not None
 
 
+def _source_noun(words: Sequence[str], lang: str) -> bool:
+    """A source word right before a saving or waste word ("any gas savings", "electricity waste", "Gas
+    Einsparungen" as speech-to-text splits the compound): the plant's energy, not a price or a fact."""
+    text = f" {' '.join(words)} "
+    return any(f" {source} {noun} " in text for source in _source_phrases(lang) for noun in _cue_phrases("source_noun", lang))
+
+
+def _plans_by_status(words: Sequence[str], lang: str) -> bool:
+    """Plans asked about by their status, in nothing but those words: "how many plans are still open", "Wie viele
+    Pläne sind noch offen?" ("how many plans are open on netflix" has words of its own)."""
+    if not (cue(words, "plan_noun", lang) and cue(words, "plan_status", lang)):
+        return False
+    known = {w for name in ("cue.plans", "plan_noun", "plan_status", "question_start", "filler", "article", "we")
+             for p in _cue_phrases(name, lang) for w in p.split()}
+    return all(w in known for w in words)
+
+
+def _time_words(text: str, lang: str) -> set[str]:
+    """The words of the day or period said in ``text`` (as the date reader normalises them: digits for numbers)."""
+    import datetime as dt
+
+    from .dates import resolve_day
+
+    said = resolve_day(text, dt.date(2025, 6, 15), lang).said
+    return set(said.split()) if said else set()
+
+
+def _terse(words: Sequence[str], op: str | None, source: str | None, lang: str) -> bool:
+    """A telegraphic question made of nothing but this skill's words and a time: "top three this week", "Gas letzte
+    Woche". The op's own cue or a source word must be said, and a day or period; every other word is a number, a
+    filler or "we". A word of any other kind ("top five songs this week", "news today") leaves it to the others."""
+    if op not in ("summary", "ranking", "savings", "opportunities") or not words:
+        return False
+    when = _time_words(" ".join(words), lang)
+    if not when:
+        return False
+    text = f" {' '.join(words)} "
+    said = {w for p in _cue_phrases(f"cue.{op}", lang) if f" {p} " in text for w in p.split()}
+    sources = {w for p in _source_phrases(lang) if f" {p} " in text for w in p.split()}
+    if not (said or sources):
+        return False
+    glue = {w for name in ("filler", "article", "we") for p in _cue_phrases(name, lang) for w in p.split()}
+    return all(w in said or w in sources or w in when or w in glue or w.isdigit() for w in words)
+
+
 def _general_sense(words: Sequence[str], names: list[Spotted], resolver: SeuResolver, lang: str) -> list[Spotted]:
     """Names said in a general sense: a kind without its unit after an indefinite article ("a boiler", "ein
     Kompressor") or right after a definition question ("what is injection molding", "Was ist Spritzguss")."""
     indefinite = set(_cue_phrases("indefinite", lang))
     openers = _cue_phrases("definition", lang)
     out = []
+    named = {i for s in names for i in range(s.start, s.end)}
     for spot in names:
         said = spot.words.split()
         if any(w.isdigit() or len(w) == 1 for w in said) or resolver.resolve_machine_type(spot.words, lang) is None:
             continue  # a unit number or letter, or more than a kind ("hvac main"): one of ours
+        if spot.start - 1 in named:
+            continue  # "compare AHU one and AHU north": the "one" ("eins" reads as "ein") is the name before's
         before = list(words[:spot.start])
         if before and (before[-1] in indefinite or len(before) > 1 and before[-2] in indefinite):  # "a new boiler"
             out.append(spot)
@@ -288,7 +347,7 @@ def parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any])
     """What the utterance asks."""
     from . import speech
 
-    words = tokens(utterance, lang)
+    words = tokens(without_greeting(utterance, lang), lang)
     fillers = set(_voc("filler", lang)) | {"the", "a", "an"}
     names = spot_names(words, lang, resolver, fillers)
     general = _general_sense(words, names, resolver, lang)
@@ -353,7 +412,7 @@ def parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any])
         names = [s for s in names if s.seu_name is not None]
     if machine_type is not None and not resolver.names_of_type(machine_type):
         machine_type = None  # a kind of machine this plant does not have: "what does a compressor do"
-    domain = cue(words, "domain_cue", lang)
+    domain = cue(words, "domain_cue", lang) or _source_noun(words, lang)
     # a place alone is the weather's or the clock's ("what time is it in munich"): a factory needs a plant word
     site = factory is not None and (cue(words, "generic_place", lang) or domain or bool(names) or
                                     machine_type is not None or any(cues[o] for o in _SITE_OPS))
@@ -368,7 +427,9 @@ def parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any])
     # are not ours. Health's words are ours alone ("is the database ok").
     scoped = op_cue and op != "action_plan" and (
         we or op == "health" or op not in ("ranking", "plans") and _when_said(rest, lang)) or \
-        op == "summary" and we and _when_said(rest, lang)  # "how much gas did we burn last week"
+        op == "summary" and we and _when_said(rest, lang) or \
+        op == "plans" and _plans_by_status(words, lang)
+    scoped = scoped or _terse(words, op, source, lang)
     return Parsed(op, names, machine_type, factory, plural_type, everything, source, ranking, save, rest,
                   plant_word, any(cues.values()), domain, foreign, scoped, unknown)
 
