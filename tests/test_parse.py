@@ -66,12 +66,15 @@ def test_a_two_letter_word_is_no_place_in_a_sentence(utterance, lang):
     assert read(utterance, lang).factory is None
 
 
-@pytest.mark.parametrize("utterance, n", [
-    ("Welche zwei Maschinen haben gestern an dem meisten verbraucht", 2),  # as a device's normaliser writes it
-    ("Welche Maschine hat gestern am meisten verbraucht", 1),
+@pytest.mark.parametrize("utterance, lang, n", [
+    ("Welche zwei Maschinen haben gestern an dem meisten verbraucht", "de-de", 2),  # as a normaliser writes it
+    ("Welche Maschine hat gestern am meisten verbraucht", "de-de", 1),
+    ("rank the mixers on 10/20", "en-us", None),  # the date's numbers are no count
+    ("top ten energy users on 10/20", "en-us", 10),
+    ("can you tell me what are the two biggest consumers over the past seven days", "en-us", 2),
 ])
-def test_a_ranking_is_read_whether_or_not_the_normaliser_wrote_out_am(utterance, n):
-    parsed = read(utterance, "de-de")
+def test_the_count_of_a_ranking_is_the_number_at_its_cue(utterance, lang, n):
+    parsed = read(utterance, lang)
     assert parsed.ours and parsed.op == "ranking" and parsed.ranking["n"] == n, parsed
 
 
@@ -88,6 +91,12 @@ def test_a_ranking_is_read_whether_or_not_the_normaliser_wrote_out_am(utterance,
     ("Wer hat gestern mehr verbraucht, Mixer eins oder Mixer zwei?", "de-de", "compare"),
     ("Vergleiche RTU eins und RTU Ost", "de-de", "compare"),  # "eins" reads as "ein": not "a RTU"
     ("wie sah es gestern im gesamten Werk aus", "de-de", "summary"),  # "the whole plant", declined
+    ("how did Houston do last week", "en-us", "summary"),  # the city of a factory, asked about at a time
+    ("how much electricity did Leipzig use yesterday", "en-us", "summary"),
+    ("Wie lief Leipzig gestern?", "de-de", "summary"),
+    ("Sortier die Mixer nach Verbrauch letzten Monat", "de-de", "ranking"),  # sorting is a ranking
+    ("sort the mixers by consumption this week", "en-us", "ranking"),
+    ("Zusammenfassung für die RTU-Anlagen gestern", "de-de", "summary"),  # a kind and a plural unit noun
 ])
 def test_phrasings_of_our_questions_are_ours(utterance, lang, op):
     parsed = read(utterance, lang)
@@ -111,6 +120,14 @@ def test_phrasings_of_our_questions_are_ours(utterance, lang, op):
     ("Guten Morgen, wie wird das Wetter?", "de-de"),
     ("Wer hat das Spiel gestern gewonnen?", "de-de"),
     ("Wer hat den ersten Mixer gebaut?", "de-de"),
+    ("how did Houston play last night", "en-us"),  # a city's team
+    ("how did the Houston team do yesterday", "en-us"),
+    ("concerts in Houston this weekend", "en-us"),
+    ("how is Houston doing", "en-us"),  # a city, no time
+    ("how much electricity did Texas use last year", "en-us"),  # a state is no plant
+    ("Wie hat Leipzig gestern gespielt?", "de-de"),
+    ("Wie war das Wetter in Leipzig gestern?", "de-de"),
+    ("Sortier die Wäsche nach Farbe", "de-de"),
 ])
 def test_other_skills_questions_stay_theirs(utterance, lang):
     assert not read(utterance, lang).ours

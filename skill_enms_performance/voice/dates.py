@@ -135,7 +135,10 @@ LEXICONS: dict[str, DateLexicon] = {
         ordinal_text=_en_suffix,
         date_patterns=(r"\b(?P<m>{M})\.? (?:the )?(?P<d>\d{1,2})(?:ord)?\b(?:,? (?:of )?(?P<y>{Y}))?",
                        r"\b(?P<d>\d{1,2})(?:ord)? (?:of )?(?P<m>{M})\b(?:,? (?P<y>{Y}))?",
-                       r"\b(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4})\b"),
+                       r"\b(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4})\b",
+                       # "on 10/20": the last October 20th (after a day's preposition: "3/4 of them" is a share)
+                       r"\b(?:on|for|since|from|to|until|till|through|and|of|by) (?P<m>\d{1,2})/(?P<d>\d{1,2})(?P<y>)"
+                       r"(?![/\d])"),
         ago=r"\b(?P<n>\d+|{N}) (?P<u>{U}) ago\b",
         ago_units={"day": ("day", 1), "days": ("day", 1), "week": ("day", 7), "weeks": ("day", 7),
                    "fortnight": ("day", 14), "fortnights": ("day", 14), "month": ("month", 1),
@@ -305,8 +308,10 @@ def _normalise(text: str, lang: str, strip: Sequence[str]) -> str:
     text = _compiled(key).ordinals.sub(lambda m: f"{LEXICONS[key].ordinals[m.group(0)]}ord", " ".join(text.split()))
     kept = LEXICONS[key].keep
     text = " ".join(f"zzkeep{kept.index(w)}zz" if w in kept else w for w in text.split())
+    text = re.sub(r"(?<=\d)/(?=\d)", " zzslashzz ", text)  # "10/20" is a date, not the fraction 0.5
     text = _to_digits(text, lang)
     text = re.sub(r"zzkeep(\d+)zz", lambda m: kept[int(m.group(1))], text)
+    text = re.sub(r" zzslashzz ", "/", text)
     for name in strip:  # the name said with digits where the slot has words ("compressor 1" / "compressor one")
         if name and name.strip():
             digits = _to_digits(re.sub(r"[-_]", " ", name.lower()), lang).strip()

@@ -255,6 +255,21 @@ def _when_said(text: str, lang: str) -> bool:
     return resolve_day(text, probe, lang).day is not None or resolve_period(text, probe, lang) is not None
 
 
+def _city_at_a_time(factory: str, seus: Sequence[Any], when: Sequence[str], words: Sequence[str], source: str | None,
+                    lang: str) -> bool:
+    """The city of one of our factories asked about at a time, as a plant: "how did Munich do last week", "wie lief
+    es in Augsburg gestern", "how much power did Munich use this week". A country or state is not enough ("how much
+    electricity did Germany use last year"), nor a city without a time or a "how did" ("events in Munich this
+    weekend"); sports, weather and the clock are marked by their own words (``not_ours.voc``)."""
+    if not when:
+        return False
+    said = factory.lower()
+    cities = {(getattr(s, "location", None) or "").split(",")[0].strip().lower() for s in seus}
+    if not any(c and (c == said or c.startswith(said + " ")) for c in cities):
+        return False
+    return cue(words, "how_did", lang) or source is not None
+
+
 def _source_noun(words: Sequence[str], lang: str) -> bool:
     """A source word right before a saving or waste word ("any gas savings", "electricity waste", "Gas
     Einsparungen" as speech-to-text splits the compound): the plant's energy, not a price or a fact."""
@@ -272,23 +287,23 @@ def _plans_by_status(words: Sequence[str], lang: str) -> bool:
     return all(w in known for w in words)
 
 
-def _time_words(text: str, lang: str) -> set[str]:
-    """The words of the day or period said in ``text`` (as the date reader normalises them: digits for numbers)."""
+def _time_words(utterance: str, lang: str, names: Sequence[str]) -> tuple[str, ...]:
+    """The words of the day or period said in the utterance (the names cut out), as ``tokens`` reads them: "on
+    10/20" -> {"10", "20"}, "letzte Woche" -> {"letzte", "woche"}."""
     import datetime as dt
 
     from .dates import resolve_day
 
-    said = resolve_day(text, dt.date(2025, 6, 15), lang).said
-    return set(said.split()) if said else set()
+    said = resolve_day(utterance, dt.date(2025, 6, 15), lang, strip=list(names)).said
+    return tuple(tokens(said, lang)) if said else ()
 
 
-def _terse(words: Sequence[str], op: str | None, source: str | None, lang: str) -> bool:
+def _terse(words: Sequence[str], op: str | None, when: Sequence[str], lang: str) -> bool:
     """A telegraphic question made of nothing but this skill's words and a time: "top three this week", "Gas letzte
     Woche". The op's own cue or a source word must be said, and a day or period; every other word is a number, a
     filler or "we". A word of any other kind ("top five songs this week", "news today") leaves it to the others."""
     if op not in ("summary", "ranking", "savings", "opportunities") or not words:
         return False
-    when = _time_words(" ".join(words), lang)
     if not when:
         return False
     text = f" {' '.join(words)} "
@@ -336,6 +351,23 @@ def _plural_type(span: Sequence[str], resolver: SeuResolver, lang: str) -> bool:
     return mtype is not None and _is_plural(phrase, mtype, lang)
 
 
+def _rank_count(words: Sequence[str], lang: str, when: Sequence[str]) -> int | None:
+    """How many a ranking asks for: the number next to its cue ("top 5", "the 3 biggest", "what are the two
+    biggest", "welche zwei Maschinen"), never one of the day or period ("on 10/20", "the last 30 days")."""
+    timed: set[int] = set()  # the positions of the time phrase, found from its end ("top 10 on 10/20")
+    digits = [w for w in tokens(" ".join(when), lang) if w.isdigit()] if when else []
+    for i in range(len(words) - 1, -1, -1):
+        if digits and words[i:i + len(digits)] == digits:
+            timed = set(range(i, i + len(digits)))
+            break
+    cues = [i for i, w in enumerate(words) if any(w in p.split() for p in _cue_phrases("cue.ranking", lang))]
+    near = [(abs(i - c), i) for i, w in enumerate(words) if w.isdigit() and 0 < int(w) <= 100 and i not in timed
+            for c in cues if abs(i - c) <= 3]
+    if near:
+        return int(words[min(near)[1]])
+    return _number_near([w for i, w in enumerate(words[:6]) if i not in timed])  # "which 2 machines used the most"
+
+
 def _number_near(words: Sequence[str]) -> int | None:
     for w in words:
         if w.isdigit() and 0 < int(w) <= 100:
@@ -371,7 +403,8 @@ def parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any])
             if mtype is not None:
                 machine_type = mtype
                 plural_type = _is_plural(spot.words, mtype, lang) or words[spot.start - 1:spot.start] in (
-                    [w] for w in every)
+                    [w] for w in every) or words[spot.end:spot.end + 1] in (  # "die HVAC-Anlagen", "hvac units"
+                    [w] for w in _cue_phrases("unit_noun", lang))
     if machine_type is None:
         machine_type, plural_type = _compound_type(rest_words, lang)
         machine_type = machine_type if plural_type else None  # "Wärmepumpe" is a kind of thing, not our pumps
@@ -397,6 +430,7 @@ def parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any])
                     break
             if machine_type:
                 break
+    when = _time_words(without_greeting(utterance, lang), lang, [s.words for s in names])
     _, factory = speech.resolve_group(" ".join(w for w in rest_words if w not in ("all", "alle")), resolver, seus,
                                       lang) if rest_words else (None, None)
     everything = cue(rest_words, "we", lang) or cue(rest_words, "everything", lang)
@@ -407,7 +441,7 @@ def parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any])
     distinct = list(dict.fromkeys(s.seu_name for s in singles))
     unknown = "" if names or machine_type else unknown
     op = _op(cues, names, distinct, machine_type, plural_type, factory, everything, save, source, bool(unknown))
-    ranking = _ranking(words, lang) if op == "ranking" else None
+    ranking = _ranking(words, lang, when) if op == "ranking" else None
     if op in ("summary", "ranking") and machine_type is not None:
         names = [s for s in names if s.seu_name is not None]
     if machine_type is not None and not resolver.names_of_type(machine_type):
@@ -415,7 +449,8 @@ def parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any])
     domain = cue(words, "domain_cue", lang) or _source_noun(words, lang)
     # a place alone is the weather's or the clock's ("what time is it in munich"): a factory needs a plant word
     site = factory is not None and (cue(words, "generic_place", lang) or domain or bool(names) or
-                                    machine_type is not None or any(cues[o] for o in _SITE_OPS))
+                                    machine_type is not None or any(cues[o] for o in _SITE_OPS) or
+                                    _city_at_a_time(factory, seus, when, words, source, lang))
     plant_word = bool(names) or machine_type is not None or site or bool(unknown)
     we = cue(words, "we", lang)
     # the price of a thing, not what we paid: "how much does electricity cost in germany", "Was kostet Erdgas"
@@ -426,10 +461,10 @@ def parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any])
     # summary for yesterday"); a ranking or a plan needs "we": "top five movies this year", "the plan for today"
     # are not ours. Health's words are ours alone ("is the database ok").
     scoped = op_cue and op != "action_plan" and (
-        we or op == "health" or op not in ("ranking", "plans") and _when_said(rest, lang)) or \
-        op == "summary" and we and _when_said(rest, lang) or \
+        we or op == "health" or op not in ("ranking", "plans") and (bool(when) or _when_said(rest, lang))) or \
+        op == "summary" and we and (bool(when) or _when_said(rest, lang)) or \
         op == "plans" and _plans_by_status(words, lang)
-    scoped = scoped or _terse(words, op, source, lang)
+    scoped = scoped or _terse(words, op, when, lang)
     return Parsed(op, names, machine_type, factory, plural_type, everything, source, ranking, save, rest,
                   plant_word, any(cues.values()), domain, foreign, scoped, unknown)
 
@@ -503,7 +538,7 @@ def _op(cues: dict[str, bool], names: list[Spotted], distinct: list[str],
 #: ops whose cue makes a place a site of ours: "summary of Munich", "what has Augsburg saved"
 _SITE_OPS = ("summary", "savings", "opportunities", "ranking")
 
-def _ranking(words: Sequence[str], lang: str) -> dict[str, Any]:
+def _ranking(words: Sequence[str], lang: str, when: Sequence[str] = ()) -> dict[str, Any]:
     deviation_phrases = _cue_phrases("rank.deviation", lang)
     by_deviation = has_cue(words, deviation_phrases)
     text = f" {' '.join(words)} "
@@ -514,7 +549,7 @@ def _ranking(words: Sequence[str], lang: str) -> dict[str, Any]:
     order = "least" if least or saved else "most"
     if saved:
         by_deviation = True
-    n = _number_near(words[:6])  # "top 5 ...", "the 3 biggest ...", "which 2 machines ...": said early
+    n = _rank_count(words, lang, when)
     if n is None:
         n = None if cue(words, "rank.all", lang) else 1
     return {"n": n, "order": order, "by": "deviation" if by_deviation else "energy"}

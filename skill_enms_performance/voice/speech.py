@@ -393,6 +393,8 @@ def _factory_said(text: str, said: list[str], seus: Sequence[Any], generic: set[
             found = positions([word]) if word.lower() not in generic else set()
             if found and (len(word) > 2 or any(len(said[i]) > 2 or before_place(i) for i in found)):
                 if len(word) <= 3 and word.isupper():  # a code ("USA", "OH"): the one factory there, not a place
+                    if not any(w in generic for w in said):
+                        continue  # a country or a state is a plant only as one: "how much did Texas use" is not
                     there = {f for loc, f in places if word in loc.replace(",", " ").split() and f}
                     if len(there) != 1:
                         continue
