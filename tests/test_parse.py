@@ -97,6 +97,12 @@ def test_the_count_of_a_ranking_is_the_number_at_its_cue(utterance, lang, n):
     ("Sortier die Mixer nach Verbrauch letzten Monat", "de-de", "ranking"),  # sorting is a ranking
     ("sort the mixers by consumption this week", "en-us", "ranking"),
     ("Zusammenfassung für die RTU-Anlagen gestern", "de-de", "summary"),  # a kind and a plural unit noun
+    ("where is the extra consumption of mixer one coming from", "en-us", "why"),
+    ("Woher kommt der Mehrverbrauch bei Mixer zwei?", "de-de", "why"),
+    ("what's idling for no reason", "en-us", "opportunities"),
+    ("Was läuft unnötig im Leerlauf?", "de-de", "opportunities"),
+    ("how many measures are running right now", "en-us", "plans"),
+    ("Wie viele Maßnahmen laufen gerade?", "de-de", "plans"),
 ])
 def test_phrasings_of_our_questions_are_ours(utterance, lang, op):
     parsed = read(utterance, lang)
@@ -128,6 +134,12 @@ def test_phrasings_of_our_questions_are_ours(utterance, lang, op):
     ("Wie hat Leipzig gestern gespielt?", "de-de"),
     ("Wie war das Wetter in Leipzig gestern?", "de-de"),
     ("Sortier die Wäsche nach Farbe", "de-de"),
+    ("where does electricity come from", "en-us"),
+    ("Woher kommt der Strom?", "de-de"),
+    ("my car is idling rough", "en-us"),
+    ("Mein Auto läuft im Leerlauf unruhig", "de-de"),
+    ("how many tasks are running right now", "en-us"),
+    ("Welche Maßnahmen helfen gegen Erkältung?", "de-de"),
 ])
 def test_other_skills_questions_stay_theirs(utterance, lang):
     assert not read(utterance, lang).ours
