@@ -16,6 +16,7 @@ MACHINES = [  # name, type, factory, sources
     ("Mixer-1", "mixer", HOUSTON, ["electricity"]),
     ("Mixer-2", "mixer", LEIPZIG, ["electricity"]),
     ("Drying-Oven-5", "oven", LEIPZIG, ["electricity", "natural_gas"]),
+    ("Kiln-9", "kiln", LEIPZIG, ["natural_gas"]),
 ]
 WHERE = {HOUSTON: "Houston, TX, USA", LEIPZIG: "Leipzig, Sachsen, Germany"}
 SEUS = [SimpleNamespace(name=n, energy_source=src, machine_types=[t], machine_type=t, factory=f, location=WHERE[f],
@@ -143,3 +144,12 @@ def test_phrasings_of_our_questions_are_ours(utterance, lang, op):
 ])
 def test_other_skills_questions_stay_theirs(utterance, lang):
     assert not read(utterance, lang).ours
+
+
+@pytest.mark.parametrize("utterance, seu", [
+    ("Wie viel Gas hat der Brennofen gestern verbraucht?", "Kiln-9"),  # a word of alias.value ending in -n: one
+    ("Was sollen wir mit dem Brennofen machen?", "Kiln-9"),
+])
+def test_a_singular_said_for_a_machine_is_that_machine_however_it_ends(utterance, seu):
+    parsed = read(utterance, "de-de")
+    assert parsed.ours and parsed.seu is not None and parsed.seu.seu_name == seu, parsed

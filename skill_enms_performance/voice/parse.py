@@ -502,8 +502,26 @@ def _is_plural(phrase: str, mtype: str, lang: str) -> bool:
     words = phrase.lower().split()
     last = words[-1] if words else ""
     singular = {f.split()[-1] for f in forms[:1]} | {mtype.split("_")[-1]}
+    said_singular, said_plural = _alias_numbers(lang)
+    if last in said_plural:  # "lüftungsgeräte", "kältemaschinen": a word of alias.value and a plural ending
+        return True
+    if last in said_singular:  # "der Brennofen" is one kiln, however it ends
+        return False
     endings = ("en", "er", "n") if _lang(lang) == "de" else ("s",)
     return last not in singular and last.endswith(endings)
+
+
+@lru_cache(maxsize=None)
+def _alias_numbers(lang: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The words said for machines (``alias.value``) in the singular, and their plurals: a listed word that is
+    another listed word and a plural ending ("kältemaschinen") is a plural, any other listed word a singular."""
+    from .names import _PLURAL_ENDINGS, ALIASES, _lang, locale_aliases
+
+    endings = _PLURAL_ENDINGS[_lang(lang)]
+    listed = {w for w in {**ALIASES[_lang(lang)], **locale_aliases(lang)} if " " not in w}
+    plural = {w for w in listed if any(w.endswith(e) and w[:-len(e)] in listed for e in endings)}
+    singular = listed - plural
+    return frozenset(singular), frozenset(plural | {w + e for w in singular for e in endings})
 
 
 def _op(cues: dict[str, bool], names: list[Spotted], distinct: list[str],
