@@ -455,7 +455,10 @@ def parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any])
     we = cue(words, "we", lang)
     # the price of a thing, not what we paid: "how much does electricity cost in germany", "Was kostet Erdgas"
     price = cue(words, "price", lang) and not names and not we and machine_type is None
-    foreign = cue(words, "not_ours", lang) or bool(general) or price
+    # a why about no machine, site or "we" of ours is a question about the world: "why is electricity so
+    # expensive", "where does electricity come from"
+    worldly = cues["why"] and op == "summary" and not (plant_word or we)
+    foreign = cue(words, "not_ours", lang) or bool(general) or price or worldly
     op_cue = op is not None and cues.get(op, False)
     # an op's own words, said of us ("how much did we save", "how many plans do we have") or of a time ("the
     # summary for yesterday"); a ranking or a plan needs "we": "top five movies this year", "the plan for today"
