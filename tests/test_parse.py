@@ -17,6 +17,7 @@ MACHINES = [  # name, type, factory, sources
     ("Mixer-2", "mixer", LEIPZIG, ["electricity"]),
     ("Drying-Oven-5", "oven", LEIPZIG, ["electricity", "natural_gas"]),
     ("Kiln-9", "kiln", LEIPZIG, ["natural_gas"]),
+    ("Injection-Molding-7", "injection_molding", HOUSTON, ["electricity"]),
 ]
 WHERE = {HOUSTON: "Houston, TX, USA", LEIPZIG: "Leipzig, Sachsen, Germany"}
 SEUS = [SimpleNamespace(name=n, energy_source=src, machine_types=[t], machine_type=t, factory=f, location=WHERE[f],
@@ -151,6 +152,8 @@ def test_other_skills_questions_stay_theirs(utterance, lang):
 @pytest.mark.parametrize("utterance, seu", [
     ("Wie viel Gas hat der Brennofen gestern verbraucht?", "Kiln-9"),  # a word of alias.value ending in -n: one
     ("Was sollen wir mit dem Brennofen machen?", "Kiln-9"),
+    ("Spritz Guss Maschine sieben gestern", "Injection-Molding-7"),  # a compound speech-to-text wrote apart
+    ("Wie lief die Spritzguss Maschine sieben?", "Injection-Molding-7"),
 ])
 def test_a_singular_said_for_a_machine_is_that_machine_however_it_ends(utterance, seu):
     parsed = read(utterance, "de-de")

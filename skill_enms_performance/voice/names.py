@@ -279,6 +279,8 @@ class SeuResolver:
         sources = {k: v for k, v in sources.items() if not set(k.split()) & self._vocab}
         text, found = _phrase_sub(text, sources, replace=False)
         aliases = {k: v for k, v in {**ALIASES[key], **locale_aliases(lang)}.items() if k not in self._vocab}
+        if key in _COMPOUND_LANGS:
+            text = self._joined(text, key, aliases)
         text = " ".join(self._known_words(word, key, aliases) for word in text.split())
         text, _ = _phrase_sub(text, aliases)
         back = self._written_words()
@@ -298,6 +300,40 @@ class SeuResolver:
                         back.setdefault(written, said)
             self.__dict__["_written"] = back
         return self.__dict__["_written"]
+
+    def _joined(self, text: str, key: str, aliases: dict[str, str]) -> str:
+        """A compound that speech-to-text wrote apart, joined again where the whole is a word of a name, an alias or
+        a machine kind ("spritz guss maschine" -> spritzgussmaschine, "förder band" -> förderband)."""
+        known = self._compound_words(key, aliases)
+        words = text.split()
+        out: list[str] = []
+        i = 0
+        while i < len(words):
+            for n in (3, 2):
+                part = words[i:i + n]
+                if len(part) == n and all(w.isalpha() for w in part) and "".join(part) in known:
+                    out.append("".join(part))
+                    i += n
+                    break
+            else:
+                out.append(words[i])
+                i += 1
+        return " ".join(out)
+
+    def compound_part(self, word: str, lang: str) -> bool:
+        """Whether ``word`` may be the first or last part of a compound written apart ("spritz", "band")."""
+        key = _lang(lang)
+        if key not in _COMPOUND_LANGS or len(word) < 4:
+            return False
+        aliases = {k: v for k, v in {**ALIASES[key], **locale_aliases(lang)}.items() if k not in self._vocab}
+        return any(c != word and (c.startswith(word) or c.endswith(word)) for c in self._compound_words(key, aliases))
+
+    def _compound_words(self, key: str, aliases: dict[str, str]) -> frozenset[str]:
+        cache = self.__dict__.setdefault("_compound_cache", {})
+        if key not in cache:
+            kinds = {f for forms in MACHINE_TYPE_WORDS[key].values() for f in forms if " " not in f}
+            cache[key] = frozenset(w for w in {*aliases, *self._vocab, *kinds} if w.isalpha() and len(w) >= 6)
+        return cache[key]
 
     def _known_words(self, word: str, key: str, aliases: dict[str, str]) -> str:
         """A word that is neither a name token nor an alias, as the words it is made of: a declined alias

@@ -179,7 +179,7 @@ def _nameish(word: str, lang: str, resolver: SeuResolver) -> bool:
 
         alias_words = {w for k in {**ALIASES[_lang(lang)], **locale_aliases(lang)} for w in k.split()}
         said = resolver._spoken_tokens(word, lang)[0]
-        cache[key] = word in alias_words or bool(said) and all(
+        cache[key] = word in alias_words or resolver.compound_part(word, lang) or bool(said) and all(
             t in vocab or t.isdigit() or len(t) == 1 or t in _name_fillers(lang) or any(t in v for v in vocab) or
             len(t) >= 4 and any(len(v) >= 4 and fuzz.ratio(t, v) >= 80.0 for v in vocab) for t in said)
     return cache[key]
