@@ -101,6 +101,8 @@ def test_the_count_of_a_ranking_is_the_number_at_its_cue(utterance, lang, n):
     ("Zusammenfassung für die RTU-Anlagen gestern", "de-de", "summary"),  # a kind and a plural unit noun
     ("where is the extra consumption of mixer one coming from", "en-us", "why"),
     ("Woher kommt der Mehrverbrauch bei Mixer zwei?", "de-de", "why"),
+    ("Was war gestern los im Werk?", "de-de", "summary"),  # a why cue about the plant as a whole
+    ("why was consumption in the plant so high yesterday", "en-us", "summary"),
     ("what's idling for no reason", "en-us", "opportunities"),
     ("Was läuft unnötig im Leerlauf?", "de-de", "opportunities"),
     ("how many measures are running right now", "en-us", "plans"),

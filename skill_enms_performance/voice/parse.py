@@ -457,7 +457,7 @@ def parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any])
     price = cue(words, "price", lang) and not names and not we and machine_type is None
     # a why about no machine, site or "we" of ours is a question about the world: "why is electricity so
     # expensive", "where does electricity come from"
-    worldly = cues["why"] and op == "summary" and not (plant_word or we)
+    worldly = cues["why"] and op == "summary" and not (plant_word or we or everything)
     foreign = cue(words, "not_ours", lang) or bool(general) or price or worldly
     op_cue = op is not None and cues.get(op, False)
     # an op's own words, said of us ("how much did we save", "how many plans do we have") or of a time ("the
