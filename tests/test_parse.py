@@ -103,8 +103,6 @@ def test_the_count_of_a_ranking_is_the_number_at_its_cue(utterance, lang, n):
     ("Woher kommt der Mehrverbrauch bei Mixer zwei?", "de-de", "why"),
     ("Was war gestern los im Werk?", "de-de", "summary"),  # a why cue about the plant as a whole
     ("why was consumption in the plant so high yesterday", "en-us", "summary"),
-    ("what's idling for no reason", "en-us", "opportunities"),
-    ("Was läuft unnötig im Leerlauf?", "de-de", "opportunities"),
     ("how many measures are running right now", "en-us", "plans"),
     ("Wie viele Maßnahmen laufen gerade?", "de-de", "plans"),
 ])
@@ -143,7 +141,8 @@ def test_phrasings_of_our_questions_are_ours(utterance, lang, op):
     ("why is electricity so expensive", "en-us"),
     ("Warum ist Strom so teuer?", "de-de"),
     ("my car is idling rough", "en-us"),
-    ("Mein Auto läuft im Leerlauf unruhig", "de-de"),
+    ("the car is idling", "en-us"),  # idling is no word of ours alone
+    ("Der Motor läuft im Leerlauf unruhig", "de-de"),
     ("how many tasks are running right now", "en-us"),
     ("Welche Maßnahmen helfen gegen Erkältung?", "de-de"),
 ])
