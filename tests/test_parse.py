@@ -96,6 +96,9 @@ def test_the_count_of_a_ranking_is_the_number_at_its_cue(utterance, lang, n):
     ("how did Houston do last week", "en-us", "summary"),  # the city of a factory, asked about at a time
     ("how much electricity did Leipzig use yesterday", "en-us", "summary"),
     ("Wie lief Leipzig gestern?", "de-de", "summary"),
+    ("top five in Houston this week", "en-us", "ranking"),  # a ranking at a city, in our words
+    ("who used the most power in Leipzig yesterday", "en-us", "ranking"),
+    ("Wer hat in Leipzig gestern am meisten verbraucht?", "de-de", "ranking"),
     ("Sortier die Mixer nach Verbrauch letzten Monat", "de-de", "ranking"),  # sorting is a ranking
     ("sort the mixers by consumption this week", "en-us", "ranking"),
     ("Zusammenfassung für die RTU-Anlagen gestern", "de-de", "summary"),  # a kind and a plural unit noun
@@ -136,6 +139,8 @@ def test_phrasings_of_our_questions_are_ours(utterance, lang, op):
     ("Wie hat Leipzig gestern gespielt?", "de-de"),
     ("Wie war das Wetter in Leipzig gestern?", "de-de"),
     ("Sortier die Wäsche nach Farbe", "de-de"),
+    ("top five restaurants in Houston this week", "en-us"),  # a ranking of the city's things
+    ("Die besten Restaurants in Leipzig diese Woche", "de-de"),
     ("where does electricity come from", "en-us"),
     ("Woher kommt der Strom?", "de-de"),
     ("why is electricity so expensive", "en-us"),

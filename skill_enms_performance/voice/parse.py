@@ -270,6 +270,20 @@ def _city_at_a_time(factory: str, seus: Sequence[Any], when: Sequence[str], word
     return cue(words, "how_did", lang) or source is not None
 
 
+def _ranks_ours(words: Sequence[str], when: Sequence[str], seus: Sequence[Any], lang: str) -> bool:
+    """A ranking at a site named by its city alone ranks our machines only in our words: "top five in Munich this
+    week", "the biggest users in Munich", not "the top five restaurants in Munich this week"."""
+    from .speech import _place_forms
+
+    places = {w.lower() for s in seus for part in (getattr(s, "location", None) or "", getattr(s, "factory", None) or "")
+              for w in part.replace(",", " ").split()}
+    known = {w for name in ("cue.ranking", "rank.least", "rank.deviation", "rank.all", "filler", "article", "we",
+                            "question_start", "everything", "unit_noun", "generic_place", "date_preposition",
+                            "domain_cue", "consumption_verb")
+             for p in _cue_phrases(name, lang) for w in p.split()} | {w for p in _source_phrases(lang) for w in p.split()}
+    return all(w in known or w in when or w.isdigit() or _place_forms(w, lang) & places for w in words)
+
+
 def _source_noun(words: Sequence[str], lang: str) -> bool:
     """A source word right before a saving or waste word ("any gas savings", "electricity waste", "Gas
     Einsparungen" as speech-to-text splits the compound): the plant's energy, not a price or a fact."""
@@ -451,6 +465,8 @@ def parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any])
     site = factory is not None and (cue(words, "generic_place", lang) or domain or bool(names) or
                                     machine_type is not None or any(cues[o] for o in _SITE_OPS) or
                                     _city_at_a_time(factory, seus, when, words, source, lang))
+    if site and op == "ranking" and not (names or machine_type or domain or cue(words, "generic_place", lang)):
+        site = _ranks_ours(words, when, seus, lang)  # "top five restaurants in Munich": a ranking of the city's
     plant_word = bool(names) or machine_type is not None or site or bool(unknown)
     we = cue(words, "we", lang)
     # the price of a thing, not what we paid: "how much does electricity cost in germany", "Was kostet Erdgas"
