@@ -367,6 +367,7 @@ class Conversation:
         context = self.last(session)
         if context is None or resolver is None:
             return None
+        utterance = parse.said(utterance, lang)  # "und an dem Montag" as the normaliser wrote it: "und am Montag"
         if speech.is_followup_plan(utterance, lang):  # "what should we do about it?"
             return Draft("action_plan", utterance, seu_name=context.seu_name, energy_source=context.energy_source,
                          save=speech.has_phrase(utterance, "save_cue", lang))
@@ -423,8 +424,9 @@ def read_utterance(draft: Draft, lang: str, seus: Sequence[Any], resolver: SeuRe
     group_words = ""  # the group is read (machine_type, factory); its words are not spoken back
     spoken = parsed.seu.words if parsed.seu is not None else ""
     others = [s for s in parsed.names[1:] if s.seu_name != (parsed.seu.seu_name if parsed.seu else None)]
-    # days and periods are read from the utterance as said ("on 2025-11-05", "11/03/2025"), the names cut out
-    utterance = draft.utterance
+    # days and periods are read from the utterance as said ("on 2025-11-05", "11/03/2025", "am 20. Oktober" where
+    # the normaliser wrote "an dem 20. Oktober"), the names cut out
+    utterance = parse.said(parse.without_greeting(draft.utterance, lang), lang)
     for spot in parsed.names:
         utterance = _without(utterance, spot.words) if spot.words.lower() in utterance.lower() else utterance
     return dataclasses.replace(

@@ -137,7 +137,7 @@ def _period_request(seu: str, source: str, period: dict) -> dict:
     ("how did compressor one do this month", {"start": "2025-11-01", "end": "2025-11-06"}),
     ("how did compressor one perform in october", {"start": "2025-10-01", "end": "2025-10-31"}),
     ("how did compressor one perform since monday", {"start": "2025-11-03", "end": "2025-11-06"}),
-    ("how was compressor one the last 30 days", {"start": "2025-10-08", "end": "2025-11-06"}),
+    ("how was compressor one the last 30 days", {"start": "2025-10-07", "end": "2025-11-06"}),
 ])
 def test_a_period_about_one_machine_is_answered_for_the_period(session, utterance, period):
     record = session.ask(utterance)

@@ -61,7 +61,7 @@ LAST_WEEK = {"start": "2025-10-27", "end": "2025-11-02"}
     ("wie hat kompressor eins im oktober abgeschnitten", {"start": "2025-10-01", "end": "2025-10-31"}),
     ("wie hat kompressor eins diesen monat abgeschnitten", {"start": "2025-11-01", "end": "2025-11-06"}),
     ("wie hat kompressor eins seit montag abgeschnitten", {"start": "2025-11-03", "end": "2025-11-06"}),
-    ("wie hat kompressor eins in den letzten 30 tagen abgeschnitten", {"start": "2025-10-08", "end": "2025-11-06"}),
+    ("wie hat kompressor eins in den letzten 30 tagen abgeschnitten", {"start": "2025-10-07", "end": "2025-11-06"}),
 ])
 def test_ein_zeitraum_einer_maschine_wird_fuer_den_zeitraum_beantwortet(session, utterance, period):
     record = session.ask(utterance)

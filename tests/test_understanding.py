@@ -28,8 +28,10 @@ from .conftest import REF_NOW
 #: measured floors (fraction understood); raise them when the parser improves, never lower them
 #: measured floors of the holdout through the pipeline (before the request parser: en 23.0 %, de 12.9 %; with it
 #: behind intent templates: 74.0 % / 66.3 %; the parser alone, no templates: 78.0 % / 71.3 %; with a period to today
-#: judged by the complete days the engine answers, and "since january": 89.0 % / 81.2 %)
-FLOORS = {("en-us", "holdout"): 0.87, ("de-de", "holdout"): 0.79}
+#: judged by the complete days the engine answers, and "since january": 89.0 % / 81.2 %; with the normaliser's
+#: "an dem" read as "am", "the last 30 days" as 30 complete days, factories by country, state and city adjective,
+#: the kinds the plant's names say, telegraphic questions and German compounds: 91.0 % / 88.1 %)
+FLOORS = {("en-us", "holdout"): 0.90, ("de-de", "holdout"): 0.88}
 #: negatives the skill claims: none (before: en 63, de 30; 52 and 30 while intent templates with a free-text slot,
 #: "how is {seu} doing", still matched before the request parser was asked)
 #: every negative goes through the pipeline (about 20 ms each once no other skill is left active between them);
@@ -236,12 +238,14 @@ def test_negatives_are_left_to_other_skills(measured):
 
 
 # --- parse level, on both plants: the request parser alone (no database, no pipeline; milliseconds) ---------------
-#: measured floors of the parse-level reading (op, SEU or group, ranking, source) per (plant, lang, split)
+#: measured floors of the parse-level reading (op, SEU or group, ranking, source) per (plant, lang, split); measured
+#: tune / holdout: demo en 100.0 / 92.0 %, de 99.2 / 90.1 %; second plant en 100.0 / 92.0 %, de 99.2 / 90.1 % (before:
+#: demo 97.0 / 91.0, 96.6 / 86.1; second 92.8 / 86.0, 91.5 / 84.2)
 PARSE_FLOORS = {
-    ("demo", "en-us", "tune"): 0.96, ("demo", "en-us", "holdout"): 0.90,
-    ("demo", "de-de", "tune"): 0.96, ("demo", "de-de", "holdout"): 0.85,
-    ("second", "en-us", "tune"): 0.92, ("second", "en-us", "holdout"): 0.85,
-    ("second", "de-de", "tune"): 0.91, ("second", "de-de", "holdout"): 0.84,
+    ("demo", "en-us", "tune"): 0.99, ("demo", "en-us", "holdout"): 0.91,
+    ("demo", "de-de", "tune"): 0.99, ("demo", "de-de", "holdout"): 0.90,
+    ("second", "en-us", "tune"): 0.99, ("second", "en-us", "holdout"): 0.91,
+    ("second", "de-de", "tune"): 0.99, ("second", "de-de", "holdout"): 0.90,
 }
 
 

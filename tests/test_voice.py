@@ -304,7 +304,7 @@ PERIODS = [
     ("yesterday", "en-us", D(2026, 11, 25), D(2026, 11, 25)),
     ("this week", "en-us", D(2026, 11, 23), TODAY),
     ("last week", "en-us", D(2026, 11, 16), D(2026, 11, 22)),
-    ("the past week", "en-us", D(2026, 11, 20), TODAY),
+    ("the past week", "en-us", D(2026, 11, 19), TODAY),
     ("this month", "en-us", D(2026, 11, 1), TODAY),
     ("last month", "en-us", D(2026, 10, 1), D(2026, 10, 31)),
     ("this quarter", "en-us", D(2026, 10, 1), TODAY),  # "quarter" must not become 0.25
@@ -312,11 +312,16 @@ PERIODS = [
     ("this year", "en-us", D(2026, 1, 1), TODAY),
     ("year to date", "en-us", D(2026, 1, 1), TODAY),
     ("last year", "en-us", D(2025, 1, 1), D(2025, 12, 31)),
-    ("last 7 days", "en-us", D(2026, 11, 20), TODAY),
-    ("the last seven days", "en-us", D(2026, 11, 20), TODAY),
-    ("past 30 days", "en-us", D(2026, 10, 28), TODAY),
-    ("the last 2 weeks", "en-us", D(2026, 11, 13), TODAY),
+    ("last 7 days", "en-us", D(2026, 11, 19), TODAY),  # 7 complete days, and today
+    ("the last seven days", "en-us", D(2026, 11, 19), TODAY),
+    ("past 30 days", "en-us", D(2026, 10, 27), TODAY),
+    ("the last 2 weeks", "en-us", D(2026, 11, 12), TODAY),
     ("last weekend", "en-us", D(2026, 11, 21), D(2026, 11, 22)),
+    ("compressor one over the weekend", "en-us", D(2026, 11, 21), D(2026, 11, 22)),
+    ("wie lief kompressor eins am wochenende", "de-de", D(2026, 11, 21), D(2026, 11, 22)),
+    ("wie lief kompressor eins am 20.10.", "de-de", D(2026, 10, 20), D(2026, 10, 20)),
+    ("wie lief kompressor eins an dem 20.10", "de-de", D(2026, 10, 20), D(2026, 10, 20)),  # as normalised
+    ("wie sah der gestrige tag bei kompressor eins aus", "de-de", D(2026, 11, 25), D(2026, 11, 25)),
     ("in october", "en-us", D(2026, 10, 1), D(2026, 10, 31)),
     ("in december", "en-us", D(2025, 12, 1), D(2025, 12, 31)),
     ("in november", "en-us", D(2026, 11, 1), TODAY),
@@ -334,7 +339,7 @@ PERIODS = [
     ("wie lief kompressor eins im märz", "de-de", D(2026, 3, 1), D(2026, 3, 31)),
     ("from monday to wednesday", "en-us", D(2026, 11, 23), D(2026, 11, 25)),
     ("how did compressor one do on november 6th", "en-us", D(2026, 11, 6), D(2026, 11, 6)),
-    ("how did compressor one do over the last 7 days", "en-us", D(2026, 11, 20), TODAY),
+    ("how did compressor one do over the last 7 days", "en-us", D(2026, 11, 19), TODAY),
     ("next week", "en-us", None, None),
     ("on november 6th 2027", "en-us", None, None),
     ("how is compressor one doing", "en-us", None, None),
@@ -349,7 +354,7 @@ PERIODS = [
     ("letztes quartal", "de-de", D(2026, 7, 1), D(2026, 9, 30)),
     ("dieses jahr", "de-de", D(2026, 1, 1), TODAY),
     ("letztes jahr", "de-de", D(2025, 1, 1), D(2025, 12, 31)),
-    ("in den letzten 30 tagen", "de-de", D(2026, 10, 28), TODAY),
+    ("in den letzten 30 tagen", "de-de", D(2026, 10, 27), TODAY),
     ("im oktober", "de-de", D(2026, 10, 1), D(2026, 10, 31)),
     ("am 6. november", "de-de", D(2026, 11, 6), D(2026, 11, 6)),
 ]
@@ -563,6 +568,14 @@ EU = "European Production Facility"
     ("kompressoren im münchner werk", "de-de", ("compressor", "Munich")),
     ("klimaanlagen im bayerischen werk", "de-de", ("hvac", "Bayern")),
     ("des lebens", "de-de", (None, None)),
+    # a country or state code of the location names the one factory there, as a plant's name only
+    ("the us plant", "en-us", (None, "Demo Manufacturing Plant")),
+    ("the california factory", "en-us", (None, "Demo Manufacturing Plant")),
+    ("show us the summary", "en-us", (None, None)),  # "us" is a word of the sentence
+    ("oh the compressors", "en-us", ("compressor", None)),
+    ("im us werk", "de-de", (None, "Demo Manufacturing Plant")),
+    ("das werk in kalifornien", "de-de", (None, "Demo Manufacturing Plant")),
+    ("das münchener werk", "de-de", (None, "Munich")),  # a city's adjective on -er, not listed
 ])
 def test_resolve_group(reference, spoken, lang, expected):
     assert speech.resolve_group(spoken, reference, PLANT_ROWS, lang) == expected

@@ -16,9 +16,10 @@ faults (measured with ovos-date-parser 0.29.0) are repaired:
 - "this quarter" is not "this 0.25": words the number parser would turn into fractions are kept (``keep``).
 
 Choices: a bare weekday ("on monday", "monday") is the most recent such day, today included (asked on a Monday it
-is today, a partial day); "last monday" is strictly before today. "last 7 days" / "past 30 days" end today
-(inclusive), as do "this week" (Monday..today), "this month", "this quarter", "this year". "last week" is the
-previous Monday..Sunday; "past week" is the rolling 7 days. A period reaching past ``today`` is cut at ``today``;
+is today, a partial day); "last monday" is strictly before today. "last 7 days" / "past 30 days" are that many
+complete days before today, and today (the engine leaves today out, as it does for "this week" (Monday..today),
+"this month", "this quarter", "this year"). "last week" is the previous Monday..Sunday; "past week" is the rolling
+7 days; "over the weekend" / "am Wochenende" the last weekend (the one under way on a Saturday or Sunday). A period reaching past ``today`` is cut at ``today``;
 one starting after ``today`` is ``None``.
 """
 from __future__ import annotations
@@ -134,7 +135,10 @@ LEXICONS: dict[str, DateLexicon] = {
         ordinal_text=_en_suffix,
         date_patterns=(r"\b(?P<m>{M})\.? (?:the )?(?P<d>\d{1,2})(?:ord)?\b(?:,? (?:of )?(?P<y>{Y}))?",
                        r"\b(?P<d>\d{1,2})(?:ord)? (?:of )?(?P<m>{M})\b(?:,? (?P<y>{Y}))?",
-                       r"\b(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4})\b"),
+                       r"\b(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4})\b",
+                       # "on 10/20": the last October 20th (after a day's preposition: "3/4 of them" is a share)
+                       r"\b(?:on|for|since|from|to|until|till|through|and|of|by) (?P<m>\d{1,2})/(?P<d>\d{1,2})(?P<y>)"
+                       r"(?![/\d])"),
         ago=r"\b(?P<n>\d+|{N}) (?P<u>{U}) ago\b",
         ago_units={"day": ("day", 1), "days": ("day", 1), "week": ("day", 7), "weeks": ("day", 7),
                    "fortnight": ("day", 14), "fortnights": ("day", 14), "month": ("month", 1),
@@ -152,7 +156,9 @@ LEXICONS: dict[str, DateLexicon] = {
                    "quarter to date": ("quarter", "this"), "year to date": ("year", "this"),
                    "ytd": ("year", "this"), "mtd": ("month", "this"),
                    **{f"since the {edge} of the {unit}": (unit, "this") for edge in ("start", "beginning")
-                      for unit in ("week", "month", "quarter", "year")}},
+                      for unit in ("week", "month", "quarter", "year")},
+                   **{f"{intro} the weekend": ("weekend", "recent") for intro in ("over", "on", "at", "during",
+                                                                                  "for", "from")}},
         weekday_last_week=(r"\b(?P<w>{W}) (?:of )?last week\b", r"\blast week(?: on)? (?P<w>{W})\b"),
         day_of_month=r"\bthe (?P<d>\d{1,2})ord\b(?! (?:quarter|week|month|year|day|time))",
         year_only=r"\b(?:in|during|for|of) (?:the year )?(?P<y>\d{4})\b",
@@ -164,7 +170,9 @@ LEXICONS: dict[str, DateLexicon] = {
                      "morning", "afternoon", "evening", "night", "noon", "midnight"),
     ),
     "de": DateLexicon(
-        relative={"vorgestern": 2, "gestern": 1, "heute": 0},
+        relative={"vorgestern": 2, "gestern": 1, "heute": 0,  # and as adjectives: "der gestrige Tag"
+                  **{f"{stem}{end}": n for stem, n in (("vorgestrig", 2), ("gestrig", 1), ("heutig", 0))
+                     for end in ("e", "en", "er", "es", "em")}},
         weekdays=(("montag",), ("dienstag",), ("mittwoch",), ("donnerstag",), ("freitag",),
                   ("samstag", "sonnabend"), ("sonntag",)),
         last=("letzten", "letzter", "letztes", "letzte", "vergangenen", "vergangener", "vorigen", "voriger"),
@@ -193,7 +201,9 @@ LEXICONS: dict[str, DateLexicon] = {
                    "vormonat": ("month", "previous"), "vormonats": ("month", "previous"),
                    "vorwoche": ("week", "previous"), "vorquartal": ("quarter", "previous"),
                    "seit jahresbeginn": ("year", "this"), "seit monatsbeginn": ("month", "this"),
-                   "seit wochenbeginn": ("week", "this"), "seit quartalsbeginn": ("quarter", "this")},
+                   "seit wochenbeginn": ("week", "this"), "seit quartalsbeginn": ("quarter", "this"),
+                   **{f"{intro} wochenende": ("weekend", "recent") for intro in ("am", "übers", "über das",
+                                                                                  "während des", "vom", "fürs")}},
         weekday_last_week=(r"\b(?P<w>{W}) (?:der |in der )?(?:letzte|letzten|vergangene|vergangenen|vorige|vorigen)"
                            r" woche\b",
                            r"\b(?:letzte|vergangene|vorige) woche(?: am)? (?P<w>{W})\b"),
@@ -289,13 +299,19 @@ def _normalise(text: str, lang: str, strip: Sequence[str]) -> str:
     text = re.sub(r"(?<=[^\W\d])-|-(?=[^\W\d])|[,;:!?\"()]|'s\b|’s\b", " ", text)  # keep 2025-11-05 and 6.11.2025
     text = re.sub(r"\b(\d{1,2})(?:st|nd|rd|th)\b", r"\1ord", text)
     if LEXICONS[key].dotted_ordinals:
+        # "am 20.10" as a normaliser leaves "am 20.10.", its closing dot gone (after a day's preposition only: the
+        # number parser reads a bare "20.10" as 20.1)
+        text = re.sub(r"\b(am|an dem|vom|von dem|zum|zu dem|bis|seit|ab|den) (\d{1,2})\.(\d{1,2})(?=\s)", r"\1 \2.\3.", text)
         text = re.sub(r"(?<![\d.])\b(\d{1,2})\.(?=\s)", r"\1ord", text)  # "am 6. november"
-    text = re.sub(r"\.(?!\d)|(?<!\d)\.", " ", text)  # sentence dots and "h. v. a. c." (not 6.11.2025)
+    # sentence dots and "h. v. a. c." (not 6.11.2025, nor the closing dot of "am 20.10.")
+    text = re.sub(r"(?<!\d\.\d)(?<!\d\.\d\d)\.(?!\d)|(?<!\d)\.", " ", text)
     text = _compiled(key).ordinals.sub(lambda m: f"{LEXICONS[key].ordinals[m.group(0)]}ord", " ".join(text.split()))
     kept = LEXICONS[key].keep
     text = " ".join(f"zzkeep{kept.index(w)}zz" if w in kept else w for w in text.split())
+    text = re.sub(r"(?<=\d)/(?=\d)", " zzslashzz ", text)  # "10/20" is a date, not the fraction 0.5
     text = _to_digits(text, lang)
     text = re.sub(r"zzkeep(\d+)zz", lambda m: kept[int(m.group(1))], text)
+    text = re.sub(r" zzslashzz ", "/", text)
     for name in strip:  # the name said with digits where the slot has words ("compressor 1" / "compressor one")
         if name and name.strip():
             digits = _to_digits(re.sub(r"[-_]", " ", name.lower()), lang).strip()
@@ -397,16 +413,20 @@ def _period_phrase(text: str, today: date, key: str) -> tuple[Period | None, str
 
 
 def _rolling(today: date, n: int, unit: str) -> Period | None:
+    """The last ``n`` units: their complete days before today, and today (which the engine leaves out, as it does
+    for "this week"): "the last 30 days" asked on November 6th are October 7th to November 5th."""
     if n < 1:
         return None
     if unit in ("day", "week", "weekend"):
-        return Period(today - timedelta(days=n * (1 if unit == "day" else 7) - 1), today)
+        return Period(today - timedelta(days=n * (1 if unit == "day" else 7)), today)
     months = n * {"month": 1, "quarter": 3, "year": 12}[unit]
-    return Period(_add_months(today, -months) + timedelta(days=1), today)
+    return Period(_add_months(today, -months), today)
 
 
 def _calendar(today: date, unit: str, which: str) -> Period | None:
     back = 1 if which == "previous" else 0
+    if which == "recent":  # "over the weekend": the one under way on a Saturday or Sunday, else the last one
+        back = 0 if today.weekday() >= 5 else 1
     if unit == "day":
         day = today - timedelta(days=back)
         return Period(day, day)

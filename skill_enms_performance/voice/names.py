@@ -79,6 +79,8 @@ MACHINE_TYPE_WORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "motor": ("motor", "motoren"),
     },
 }
+#: endings of a plural ("ahus", "lüftungsanlagen", "pressen")
+_PLURAL_ENDINGS = {"en": ("s", "es"), "de": ("n", "en", "e", "er", "s")}
 # words around a machine type that do not change it ("all compressors in munich" once the place is taken out)
 _TYPE_FILLERS = {"en": frozenset("all the my our of plant factory in at from".split()),
                  "de": frozenset("alle aller die der den unsere unserer im werk in aus am bei vom von".split())}
@@ -222,9 +224,41 @@ class SeuResolver:
         return NameResolution("unknown", None, self._suggest([t for t in tokens if t not in fillers]), source)
 
     def resolve_machine_type(self, spoken: str, lang: str = "en-us") -> str | None:
-        """Like :func:`resolve_machine_type`, also knowing the machine types present in the data."""
-        extra = {t: (t.replace("_", " "), t.replace("_", " ") + "s") for s in self._seus if (t := s.machine_type)}
+        """Like :func:`resolve_machine_type`, also knowing the machine types present in the data, and the kind words
+        their machines are named with ("the AHUs" for AHU-1 and AHU-Nord, "die Lüftungsanlagen" by the alias of
+        'ahu', "the cooling pumps" for Cooling-Pump-3); on a tie a type of the data wins."""
+        extra = self._type_words(_lang(lang), lang)
+        kinds = self.__dict__.setdefault("_kind_words", {}).get(lang)
+        if kinds is None:
+            kinds = {w for table in (MACHINE_TYPE_WORDS[_lang(lang)], extra) for forms in table.values()
+                     for form in forms for w in form.split()}
+            self._kind_words[lang] = kinds
+        if any(w in self._vocab and w not in kinds for w in self._spoken_tokens(spoken, lang)[0]):
+            return None  # a kind and a word of a name ("lüftungsgerät nord", "hvac main"): a machine, not a type
         return resolve_machine_type(spoken, lang, extra)
+
+    def _type_words(self, key: str, lang: str) -> dict[str, tuple[str, ...]]:
+        cache = self.__dict__.setdefault("_type_words_cache", {})
+        if lang in cache:
+            return cache[lang]
+        extra: dict[str, tuple[str, ...]] = {}
+        said_for = {}  # name words -> the words said for them (alias.value, ALIASES)
+        for said, written in {**ALIASES[key], **locale_aliases(lang)}.items():
+            said_for.setdefault(written, []).append(said)
+        for ref in self._seus:
+            if not (mtype := ref.machine_type):
+                continue
+            phrases = [mtype.replace("_", " ")]
+            tokens = self._tokens.get(ref.name, ())
+            ids = [i for i, t in enumerate(tokens) if _is_id(t)]
+            kind = " ".join(tokens[:ids[0]]) if ids and ids[0] > 0 else ""
+            if kind and all(t.isalpha() for t in kind.split()) and resolve_machine_type(kind, lang) is None:
+                phrases.append(kind)  # "ahu" of AHU-1, "cooling pump" of Cooling-Pump-3
+            words = list(phrases) + [s for p in phrases for s in said_for.get(p, ())]
+            forms = tuple(w + end for w in words for end in ("", *_PLURAL_ENDINGS[key]))
+            extra[mtype] = tuple(dict.fromkeys(extra.get(mtype, ()) + forms))
+        cache[lang] = extra
+        return extra
 
     def names_of_type(self, machine_type: str) -> list[str]:
         """SEU names whose machine has ``machine_type`` or whose name says it (Conveyor-A is a 'motor' in the data)."""
@@ -245,9 +279,61 @@ class SeuResolver:
         sources = {k: v for k, v in sources.items() if not set(k.split()) & self._vocab}
         text, found = _phrase_sub(text, sources, replace=False)
         aliases = {k: v for k, v in {**ALIASES[key], **locale_aliases(lang)}.items() if k not in self._vocab}
+        if key in _COMPOUND_LANGS:
+            text = self._joined(text, key, aliases)
         text = " ".join(self._known_words(word, key, aliases) for word in text.split())
         text, _ = _phrase_sub(text, aliases)
-        return [_canon(t) for t in text.split()], (found[0] if found else None)
+        back = self._written_words()
+        return [_canon(back.get(t, t)) for t in text.split()], (found[0] if found else None)
+
+    def _written_words(self) -> dict[str, str]:
+        """Name words written in another language than the one spoken, by the word said for them: an English
+        speaker's "north" for AHU-Nord, "main" for Klima-Haupt (each language's aliases read backwards, where the
+        plant's names hold the said side and not the written one)."""
+        if "_written" not in self.__dict__:
+            from .speech import shipped_languages
+
+            back: dict[str, str] = {}
+            for lang in shipped_languages():
+                for said, written in {**ALIASES[_lang(lang)], **locale_aliases(lang)}.items():
+                    if " " not in said + written and said in self._vocab and written not in self._vocab:
+                        back.setdefault(written, said)
+            self.__dict__["_written"] = back
+        return self.__dict__["_written"]
+
+    def _joined(self, text: str, key: str, aliases: dict[str, str]) -> str:
+        """A compound that speech-to-text wrote apart, joined again where the whole is a word of a name, an alias or
+        a machine kind ("spritz guss maschine" -> spritzgussmaschine, "förder band" -> förderband)."""
+        known = self._compound_words(key, aliases)
+        words = text.split()
+        out: list[str] = []
+        i = 0
+        while i < len(words):
+            for n in (3, 2):
+                part = words[i:i + n]
+                if len(part) == n and all(w.isalpha() for w in part) and "".join(part) in known:
+                    out.append("".join(part))
+                    i += n
+                    break
+            else:
+                out.append(words[i])
+                i += 1
+        return " ".join(out)
+
+    def compound_part(self, word: str, lang: str) -> bool:
+        """Whether ``word`` may be the first or last part of a compound written apart ("spritz", "band")."""
+        key = _lang(lang)
+        if key not in _COMPOUND_LANGS or len(word) < 4:
+            return False
+        aliases = {k: v for k, v in {**ALIASES[key], **locale_aliases(lang)}.items() if k not in self._vocab}
+        return any(c != word and (c.startswith(word) or c.endswith(word)) for c in self._compound_words(key, aliases))
+
+    def _compound_words(self, key: str, aliases: dict[str, str]) -> frozenset[str]:
+        cache = self.__dict__.setdefault("_compound_cache", {})
+        if key not in cache:
+            kinds = {f for forms in MACHINE_TYPE_WORDS[key].values() for f in forms if " " not in f}
+            cache[key] = frozenset(w for w in {*aliases, *self._vocab, *kinds} if w.isalpha() and len(w) >= 6)
+        return cache[key]
 
     def _known_words(self, word: str, key: str, aliases: dict[str, str]) -> str:
         """A word that is neither a name token nor an alias, as the words it is made of: a declined alias
@@ -353,9 +439,11 @@ def resolve_machine_type(spoken: str, lang: str = "en-us",
     joined = re.sub(r"\b(\w) (?=\w\b)", r"\1", " ".join(words))
     if not joined:
         return None
-    table = dict(MACHINE_TYPE_WORDS[key])
-    for mtype, phrases in (extra or {}).items():
-        table[mtype] = table.get(mtype, ()) + phrases
+    extra = extra or {}
+    # the types of ``extra`` first: on a tie the first best stays ("lüftungsanlagen" of a plant whose air handlers
+    # are its own type, not 'hvac')
+    table = {mtype: MACHINE_TYPE_WORDS[key].get(mtype, ()) + phrases for mtype, phrases in extra.items()}
+    table |= {mtype: phrases for mtype, phrases in MACHINE_TYPE_WORDS[key].items() if mtype not in extra}
     best, best_score = None, 0.0
     for mtype, phrases in table.items():
         for phrase in phrases:

@@ -80,10 +80,44 @@ def _voc(name: str, lang: str) -> list[str]:
     return load(name, lang)
 
 
+@lru_cache(maxsize=None)
+def _contractions(lang: str) -> tuple[tuple[re.Pattern[str], str], ...]:
+    """``locale/<lang>/contraction.value``: "expanded,said" lines ("an dem,am"), as patterns to fold back."""
+    from .speech import _resources, read_resource_file
+
+    try:
+        path = _resources().find("contraction", ".value", lang)
+        lines = read_resource_file(path) if path else []
+    except (OSError, ValueError):
+        lines = []
+    pairs = [[w.strip().lower() for w in line.split(",")] for line in lines]
+    return tuple((re.compile(rf"(?<!\w){re.escape(a)}(?!\w)", re.IGNORECASE), b)
+                 for a, b in (p for p in pairs if len(p) == 2 and all(p)))
+
+
+def said(utterance: str, lang: str) -> str:
+    """The utterance with what a device's normaliser wrote out folded back as it is said ("an dem meisten" ->
+    "am meisten", "bei dem Kessel" -> "beim Kessel"): cue phrases and dates are read in the said form."""
+    for pattern, contracted in _contractions(lang):
+        utterance = pattern.sub(contracted, utterance)
+    return utterance
+
+
+def without_greeting(utterance: str, lang: str) -> str:
+    """The utterance without a greeting before the question ("top of the morning, how's the plant", "moin, wie
+    lief ..."): its words are no cue ("top") and no time ("morning")."""
+    text = utterance or ""
+    for phrase in sorted(_voc("greeting", lang), key=len, reverse=True):
+        found = re.match(rf"\s*{re.escape(phrase)}(?!\w)[\s,.!;:-]*", text, re.IGNORECASE)
+        if found and found.end() < len(text):
+            return text[found.end():]
+    return text
+
+
 def tokens(utterance: str, lang: str) -> list[str]:
     """Lower case, possessives off ("main's" -> main, "compressors'" -> compressors), punctuation out,
     number words to digits."""
-    text = re.sub(r"(?<=\w)['’]s\b", "", (utterance or "").lower())
+    text = re.sub(r"(?<=\w)['’]s\b", "", said(utterance or "", lang).lower())
     text = re.sub(r"(?<=s)['’](?=\s|$)", "", text)
     text = text.replace("'", " ").replace("’", " ")
     return _clean(text, lang).split()
@@ -145,7 +179,7 @@ def _nameish(word: str, lang: str, resolver: SeuResolver) -> bool:
 
         alias_words = {w for k in {**ALIASES[_lang(lang)], **locale_aliases(lang)} for w in k.split()}
         said = resolver._spoken_tokens(word, lang)[0]
-        cache[key] = word in alias_words or bool(said) and all(
+        cache[key] = word in alias_words or resolver.compound_part(word, lang) or bool(said) and all(
             t in vocab or t.isdigit() or len(t) == 1 or t in _name_fillers(lang) or any(t in v for v in vocab) or
             len(t) >= 4 and any(len(v) >= 4 and fuzz.ratio(t, v) >= 80.0 for v in vocab) for t in said)
     return cache[key]
@@ -221,16 +255,93 @@ def _when_said(text: str, lang: str) -> bool:
     return resolve_day(text, probe, lang).day is not None or resolve_period(text, probe, lang) is not None
 
 
+def _city_at_a_time(factory: str, seus: Sequence[Any], when: Sequence[str], words: Sequence[str], source: str | None,
+                    lang: str) -> bool:
+    """The city of one of our factories asked about at a time, as a plant: "how did Munich do last week", "wie lief
+    es in Augsburg gestern", "how much power did Munich use this week". A country or state is not enough ("how much
+    electricity did Germany use last year"), nor a city without a time or a "how did" ("events in Munich this
+    weekend"); sports, weather and the clock are marked by their own words (``not_ours.voc``)."""
+    if not when:
+        return False
+    said = factory.lower()
+    cities = {(getattr(s, "location", None) or "").split(",")[0].strip().lower() for s in seus}
+    if not any(c and (c == said or c.startswith(said + " ")) for c in cities):
+        return False
+    return cue(words, "how_did", lang) or source is not None
+
+
+def _ranks_ours(words: Sequence[str], when: Sequence[str], seus: Sequence[Any], lang: str) -> bool:
+    """A ranking at a site named by its city alone ranks our machines only in our words: "top five in Munich this
+    week", "the biggest users in Munich", not "the top five restaurants in Munich this week"."""
+    from .speech import _place_forms
+
+    places = {w.lower() for s in seus for part in (getattr(s, "location", None) or "", getattr(s, "factory", None) or "")
+              for w in part.replace(",", " ").split()}
+    known = {w for name in ("cue.ranking", "rank.least", "rank.deviation", "rank.all", "filler", "article", "we",
+                            "question_start", "everything", "unit_noun", "generic_place", "date_preposition",
+                            "domain_cue", "consumption_verb")
+             for p in _cue_phrases(name, lang) for w in p.split()} | {w for p in _source_phrases(lang) for w in p.split()}
+    return all(w in known or w in when or w.isdigit() or _place_forms(w, lang) & places for w in words)
+
+
+def _source_noun(words: Sequence[str], lang: str) -> bool:
+    """A source word right before a saving or waste word ("any gas savings", "electricity waste", "Gas
+    Einsparungen" as speech-to-text splits the compound): the plant's energy, not a price or a fact."""
+    text = f" {' '.join(words)} "
+    return any(f" {source} {noun} " in text for source in _source_phrases(lang) for noun in _cue_phrases("source_noun", lang))
+
+
+def _plans_by_status(words: Sequence[str], lang: str) -> bool:
+    """Plans asked about by their status, in nothing but those words: "how many plans are still open", "Wie viele
+    Pläne sind noch offen?" ("how many plans are open on netflix" has words of its own)."""
+    if not (cue(words, "plan_noun", lang) and cue(words, "plan_status", lang)):
+        return False
+    known = {w for name in ("cue.plans", "plan_noun", "plan_status", "question_start", "filler", "article", "we")
+             for p in _cue_phrases(name, lang) for w in p.split()}
+    return all(w in known for w in words)
+
+
+def _time_words(utterance: str, lang: str, names: Sequence[str]) -> tuple[str, ...]:
+    """The words of the day or period said in the utterance (the names cut out), as ``tokens`` reads them: "on
+    10/20" -> {"10", "20"}, "letzte Woche" -> {"letzte", "woche"}."""
+    import datetime as dt
+
+    from .dates import resolve_day
+
+    said = resolve_day(utterance, dt.date(2025, 6, 15), lang, strip=list(names)).said
+    return tuple(tokens(said, lang)) if said else ()
+
+
+def _terse(words: Sequence[str], op: str | None, when: Sequence[str], lang: str) -> bool:
+    """A telegraphic question made of nothing but this skill's words and a time: "top three this week", "Gas letzte
+    Woche". The op's own cue or a source word must be said, and a day or period; every other word is a number, a
+    filler or "we". A word of any other kind ("top five songs this week", "news today") leaves it to the others."""
+    if op not in ("summary", "ranking", "savings", "opportunities") or not words:
+        return False
+    if not when:
+        return False
+    text = f" {' '.join(words)} "
+    said = {w for p in _cue_phrases(f"cue.{op}", lang) if f" {p} " in text for w in p.split()}
+    sources = {w for p in _source_phrases(lang) if f" {p} " in text for w in p.split()}
+    if not (said or sources):
+        return False
+    glue = {w for name in ("filler", "article", "we") for p in _cue_phrases(name, lang) for w in p.split()}
+    return all(w in said or w in sources or w in when or w in glue or w.isdigit() for w in words)
+
+
 def _general_sense(words: Sequence[str], names: list[Spotted], resolver: SeuResolver, lang: str) -> list[Spotted]:
     """Names said in a general sense: a kind without its unit after an indefinite article ("a boiler", "ein
     Kompressor") or right after a definition question ("what is injection molding", "Was ist Spritzguss")."""
     indefinite = set(_cue_phrases("indefinite", lang))
     openers = _cue_phrases("definition", lang)
     out = []
+    named = {i for s in names for i in range(s.start, s.end)}
     for spot in names:
         said = spot.words.split()
         if any(w.isdigit() or len(w) == 1 for w in said) or resolver.resolve_machine_type(spot.words, lang) is None:
             continue  # a unit number or letter, or more than a kind ("hvac main"): one of ours
+        if spot.start - 1 in named:
+            continue  # "compare AHU one and AHU north": the "one" ("eins" reads as "ein") is the name before's
         before = list(words[:spot.start])
         if before and (before[-1] in indefinite or len(before) > 1 and before[-2] in indefinite):  # "a new boiler"
             out.append(spot)
@@ -254,6 +365,23 @@ def _plural_type(span: Sequence[str], resolver: SeuResolver, lang: str) -> bool:
     return mtype is not None and _is_plural(phrase, mtype, lang)
 
 
+def _rank_count(words: Sequence[str], lang: str, when: Sequence[str]) -> int | None:
+    """How many a ranking asks for: the number next to its cue ("top 5", "the 3 biggest", "what are the two
+    biggest", "welche zwei Maschinen"), never one of the day or period ("on 10/20", "the last 30 days")."""
+    timed: set[int] = set()  # the positions of the time phrase, found from its end ("top 10 on 10/20")
+    digits = [w for w in tokens(" ".join(when), lang) if w.isdigit()] if when else []
+    for i in range(len(words) - 1, -1, -1):
+        if digits and words[i:i + len(digits)] == digits:
+            timed = set(range(i, i + len(digits)))
+            break
+    cues = [i for i, w in enumerate(words) if any(w in p.split() for p in _cue_phrases("cue.ranking", lang))]
+    near = [(abs(i - c), i) for i, w in enumerate(words) if w.isdigit() and 0 < int(w) <= 100 and i not in timed
+            for c in cues if abs(i - c) <= 3]
+    if near:
+        return int(words[min(near)[1]])
+    return _number_near([w for i, w in enumerate(words[:6]) if i not in timed])  # "which 2 machines used the most"
+
+
 def _number_near(words: Sequence[str]) -> int | None:
     for w in words:
         if w.isdigit() and 0 < int(w) <= 100:
@@ -265,7 +393,7 @@ def parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any])
     """What the utterance asks."""
     from . import speech
 
-    words = tokens(utterance, lang)
+    words = tokens(without_greeting(utterance, lang), lang)
     fillers = set(_voc("filler", lang)) | {"the", "a", "an"}
     names = spot_names(words, lang, resolver, fillers)
     general = _general_sense(words, names, resolver, lang)
@@ -289,7 +417,8 @@ def parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any])
             if mtype is not None:
                 machine_type = mtype
                 plural_type = _is_plural(spot.words, mtype, lang) or words[spot.start - 1:spot.start] in (
-                    [w] for w in every)
+                    [w] for w in every) or words[spot.end:spot.end + 1] in (  # "die HVAC-Anlagen", "hvac units"
+                    [w] for w in _cue_phrases("unit_noun", lang))
     if machine_type is None:
         machine_type, plural_type = _compound_type(rest_words, lang)
         machine_type = machine_type if plural_type else None  # "Wärmepumpe" is a kind of thing, not our pumps
@@ -315,6 +444,7 @@ def parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any])
                     break
             if machine_type:
                 break
+    when = _time_words(without_greeting(utterance, lang), lang, [s.words for s in names])
     _, factory = speech.resolve_group(" ".join(w for w in rest_words if w not in ("all", "alle")), resolver, seus,
                                       lang) if rest_words else (None, None)
     everything = cue(rest_words, "we", lang) or cue(rest_words, "everything", lang)
@@ -325,27 +455,35 @@ def parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any])
     distinct = list(dict.fromkeys(s.seu_name for s in singles))
     unknown = "" if names or machine_type else unknown
     op = _op(cues, names, distinct, machine_type, plural_type, factory, everything, save, source, bool(unknown))
-    ranking = _ranking(words, lang) if op == "ranking" else None
+    ranking = _ranking(words, lang, when) if op == "ranking" else None
     if op in ("summary", "ranking") and machine_type is not None:
         names = [s for s in names if s.seu_name is not None]
     if machine_type is not None and not resolver.names_of_type(machine_type):
         machine_type = None  # a kind of machine this plant does not have: "what does a compressor do"
-    domain = cue(words, "domain_cue", lang)
+    domain = cue(words, "domain_cue", lang) or _source_noun(words, lang)
     # a place alone is the weather's or the clock's ("what time is it in munich"): a factory needs a plant word
     site = factory is not None and (cue(words, "generic_place", lang) or domain or bool(names) or
-                                    machine_type is not None or any(cues[o] for o in _SITE_OPS))
+                                    machine_type is not None or any(cues[o] for o in _SITE_OPS) or
+                                    _city_at_a_time(factory, seus, when, words, source, lang))
+    if site and op == "ranking" and not (names or machine_type or domain or cue(words, "generic_place", lang)):
+        site = _ranks_ours(words, when, seus, lang)  # "top five restaurants in Munich": a ranking of the city's
     plant_word = bool(names) or machine_type is not None or site or bool(unknown)
     we = cue(words, "we", lang)
     # the price of a thing, not what we paid: "how much does electricity cost in germany", "Was kostet Erdgas"
     price = cue(words, "price", lang) and not names and not we and machine_type is None
-    foreign = cue(words, "not_ours", lang) or bool(general) or price
+    # a why about no machine, site or "we" of ours is a question about the world: "why is electricity so
+    # expensive", "where does electricity come from"
+    worldly = cues["why"] and op == "summary" and not (plant_word or we or everything)
+    foreign = cue(words, "not_ours", lang) or bool(general) or price or worldly
     op_cue = op is not None and cues.get(op, False)
     # an op's own words, said of us ("how much did we save", "how many plans do we have") or of a time ("the
     # summary for yesterday"); a ranking or a plan needs "we": "top five movies this year", "the plan for today"
     # are not ours. Health's words are ours alone ("is the database ok").
     scoped = op_cue and op != "action_plan" and (
-        we or op == "health" or op not in ("ranking", "plans") and _when_said(rest, lang)) or \
-        op == "summary" and we and _when_said(rest, lang)  # "how much gas did we burn last week"
+        we or op == "health" or op not in ("ranking", "plans") and (bool(when) or _when_said(rest, lang))) or \
+        op == "summary" and we and (bool(when) or _when_said(rest, lang)) or \
+        op == "plans" and _plans_by_status(words, lang)
+    scoped = scoped or _terse(words, op, when, lang)
     return Parsed(op, names, machine_type, factory, plural_type, everything, source, ranking, save, rest,
                   plant_word, any(cues.values()), domain, foreign, scoped, unknown)
 
@@ -383,8 +521,26 @@ def _is_plural(phrase: str, mtype: str, lang: str) -> bool:
     words = phrase.lower().split()
     last = words[-1] if words else ""
     singular = {f.split()[-1] for f in forms[:1]} | {mtype.split("_")[-1]}
+    said_singular, said_plural = _alias_numbers(lang)
+    if last in said_plural:  # "lüftungsgeräte", "kältemaschinen": a word of alias.value and a plural ending
+        return True
+    if last in said_singular:  # "der Brennofen" is one kiln, however it ends
+        return False
     endings = ("en", "er", "n") if _lang(lang) == "de" else ("s",)
     return last not in singular and last.endswith(endings)
+
+
+@lru_cache(maxsize=None)
+def _alias_numbers(lang: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The words said for machines (``alias.value``) in the singular, and their plurals: a listed word that is
+    another listed word and a plural ending ("kältemaschinen") is a plural, any other listed word a singular."""
+    from .names import _PLURAL_ENDINGS, ALIASES, _lang, locale_aliases
+
+    endings = _PLURAL_ENDINGS[_lang(lang)]
+    listed = {w for w in {**ALIASES[_lang(lang)], **locale_aliases(lang)} if " " not in w}
+    plural = {w for w in listed if any(w.endswith(e) and w[:-len(e)] in listed for e in endings)}
+    singular = listed - plural
+    return frozenset(singular), frozenset(plural | {w + e for w in singular for e in endings})
 
 
 def _op(cues: dict[str, bool], names: list[Spotted], distinct: list[str],
@@ -419,7 +575,7 @@ def _op(cues: dict[str, bool], names: list[Spotted], distinct: list[str],
 #: ops whose cue makes a place a site of ours: "summary of Munich", "what has Augsburg saved"
 _SITE_OPS = ("summary", "savings", "opportunities", "ranking")
 
-def _ranking(words: Sequence[str], lang: str) -> dict[str, Any]:
+def _ranking(words: Sequence[str], lang: str, when: Sequence[str] = ()) -> dict[str, Any]:
     deviation_phrases = _cue_phrases("rank.deviation", lang)
     by_deviation = has_cue(words, deviation_phrases)
     text = f" {' '.join(words)} "
@@ -430,7 +586,7 @@ def _ranking(words: Sequence[str], lang: str) -> dict[str, Any]:
     order = "least" if least or saved else "most"
     if saved:
         by_deviation = True
-    n = _number_near(words[:6])  # "top 5 ...", "the 3 biggest ...", "which 2 machines ...": said early
+    n = _rank_count(words, lang, when)
     if n is None:
         n = None if cue(words, "rank.all", lang) else 1
     return {"n": n, "order": order, "by": "deviation" if by_deviation else "energy"}

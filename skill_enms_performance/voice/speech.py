@@ -376,8 +376,15 @@ def resolve_group(spoken: str, resolver: Any, seus: Sequence[Any], lang: str) ->
 
 def _factory_said(text: str, said: list[str], seus: Sequence[Any], generic: set[str], lang: str
                   ) -> tuple[str | None, set[int]]:
-    """The factory a group names (see :func:`resolve_group`) and the positions of the words that named it."""
-    forms = [_place_forms(w, lang) for w in said]
+    """The factory a group names (see :func:`resolve_group`) and the positions of the words that named it.
+
+    A short code ("US", "CA", "OH") is a place only as the name of a plant ("the US plant", "das US-Werk"): said
+    before a generic place word, or said in full ("the Ohio factory" for a location written "Dayton, OH, USA"); "us",
+    "oh" and "ca" elsewhere are words of the sentence."""
+    def before_place(i: int) -> bool:
+        return i + 1 < len(said) and said[i + 1] in generic
+
+    forms = [_place_forms(w, lang) if len(w) > 2 or before_place(i) else frozenset({w}) for i, w in enumerate(said)]
 
     def positions(words: Sequence[str]) -> set[int]:
         return {i for i, f in enumerate(forms) if f & {w.lower() for w in words}}
@@ -389,7 +396,15 @@ def _factory_said(text: str, said: list[str], seus: Sequence[Any], generic: set[
     for location, _ in places:  # a city first: "the Munich plant"
         words = location.replace(",", " ").split()
         for word in words:
-            if len(word) > 2 and word.lower() not in generic and positions([word]):
+            found = positions([word]) if word.lower() not in generic else set()
+            if found and (len(word) > 2 or any(len(said[i]) > 2 or before_place(i) for i in found)):
+                if len(word) <= 3 and word.isupper():  # a code ("USA", "OH"): the one factory there, not a place
+                    if not any(w in generic for w in said):
+                        continue  # a country or a state is a plant only as one: "how much did Texas use" is not
+                    there = {f for loc, f in places if word in loc.replace(",", " ").split() and f}
+                    if len(there) != 1:
+                        continue
+                    return there.pop(), positions(words)
                 return word, positions(words)  # all of "san jose", not only "san"
     scores: dict[str, tuple[int, int]] = {}
     for _, name in places:
@@ -413,6 +428,8 @@ def _place_forms(word: str, lang: str) -> frozenset[str]:
         stem = word[:len(word) - len(ending)]
         if word.endswith(ending) and stem in names:
             return names[stem] | {word}
+    if "er" in DECLENSION_ENDINGS.get(key, ()) and word.endswith("er") and len(word) >= 6:
+        return frozenset({word, word[:-2]})  # a city's adjective: "das Augsburger Werk" -> augsburg
     return frozenset({word})
 
 

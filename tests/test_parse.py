@@ -1,0 +1,166 @@
+"""The request parser (``voice.parse``) on a plant of its own, named unlike the demo and the corpus' second plant:
+each case is a class of phrasing the corpus taught, said here with other machines, places and words."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from skill_enms_performance.voice import parse
+from skill_enms_performance.voice.names import SeuRef, SeuResolver
+
+HOUSTON, LEIPZIG = "Houston Works", "Leipzig Plant"
+MACHINES = [  # name, type, factory, sources
+    ("RTU-1", "rooftop_unit", HOUSTON, ["electricity"]),
+    ("RTU-Ost", "rooftop_unit", LEIPZIG, ["electricity"]),
+    ("Mixer-1", "mixer", HOUSTON, ["electricity"]),
+    ("Mixer-2", "mixer", LEIPZIG, ["electricity"]),
+    ("Drying-Oven-5", "oven", LEIPZIG, ["electricity", "natural_gas"]),
+    ("Kiln-9", "kiln", LEIPZIG, ["natural_gas"]),
+    ("Injection-Molding-7", "injection_molding", HOUSTON, ["electricity"]),
+]
+WHERE = {HOUSTON: "Houston, TX, USA", LEIPZIG: "Leipzig, Sachsen, Germany"}
+SEUS = [SimpleNamespace(name=n, energy_source=src, machine_types=[t], machine_type=t, factory=f, location=WHERE[f],
+                        timezone="UTC") for n, t, f, sources in MACHINES for src in sources]
+RESOLVER = SeuResolver([SeuRef(s.name, s.energy_source, s.machine_type, s.factory) for s in SEUS])
+
+
+def read(utterance: str, lang: str) -> parse.Parsed:
+    return parse.parse(utterance, lang, RESOLVER, SEUS)
+
+
+@pytest.mark.parametrize("utterance, lang, mtype", [
+    ("how did the RTUs do last week", "en-us", "rooftop_unit"),  # the plural of the names' own kind word
+    ("RTUs yesterday", "en-us", "rooftop_unit"),
+    ("how did the drying ovens do", "en-us", "oven"),  # the kind of a name of two words
+])
+def test_the_plural_of_a_kind_the_names_say_is_that_type(utterance, lang, mtype):
+    parsed = read(utterance, lang)
+    assert parsed.ours and parsed.op == "summary" and parsed.machine_type == mtype, parsed
+
+
+@pytest.mark.parametrize("utterance, lang, seu", [
+    ("how did RTU east do yesterday", "en-us", "RTU-Ost"),  # a name word written in German, said in English
+    ("compare RTU one with RTU east", "en-us", "RTU-1"),
+])
+def test_a_name_word_of_another_language_is_found_by_its_translation(utterance, lang, seu):
+    parsed = read(utterance, lang)
+    assert parsed.ours and parsed.seu is not None and parsed.seu.seu_name == seu, parsed
+    assert "RTU-Ost" in {s.seu_name for s in parsed.names}
+
+
+@pytest.mark.parametrize("utterance, lang, factory", [
+    ("how did the US plant do yesterday", "en-us", HOUSTON),  # a country code of the location
+    ("how much gas did we use in the Texas factory last week", "en-us", HOUSTON),  # a state, said in full
+    ("Verschwendet im US-Werk irgendwas Strom?", "de-de", HOUSTON),
+    ("Wie lief das Leipziger Werk gestern?", "de-de", "Leipzig"),  # a city's adjective on -er
+])
+def test_a_factory_is_named_by_its_country_state_or_city_adjective(utterance, lang, factory):
+    parsed = read(utterance, lang)
+    assert parsed.ours and parsed.factory == factory, parsed
+
+
+@pytest.mark.parametrize("utterance, lang", [
+    ("show us the numbers for the mixers", "en-us"),  # "us" is a word of the sentence
+    ("oh how did the mixers do", "en-us"),
+])
+def test_a_two_letter_word_is_no_place_in_a_sentence(utterance, lang):
+    assert read(utterance, lang).factory is None
+
+
+@pytest.mark.parametrize("utterance, lang, n", [
+    ("Welche zwei Maschinen haben gestern an dem meisten verbraucht", "de-de", 2),  # as a normaliser writes it
+    ("Welche Maschine hat gestern am meisten verbraucht", "de-de", 1),
+    ("rank the mixers on 10/20", "en-us", None),  # the date's numbers are no count
+    ("top ten energy users on 10/20", "en-us", 10),
+    ("can you tell me what are the two biggest consumers over the past seven days", "en-us", 2),
+])
+def test_the_count_of_a_ranking_is_the_number_at_its_cue(utterance, lang, n):
+    parsed = read(utterance, lang)
+    assert parsed.ours and parsed.op == "ranking" and parsed.ranking["n"] == n, parsed
+
+
+@pytest.mark.parametrize("utterance, lang, op", [
+    ("top five this month", "en-us", "ranking"),  # telegraphic: nothing but our words and a time
+    ("electricity last week", "en-us", "summary"),
+    ("Strom vorgestern", "de-de", "summary"),
+    ("Top fünf diesen Monat", "de-de", "ranking"),
+    ("how many action plans are still pending", "en-us", "plans"),  # plans by their status
+    ("Wie viele Maßnahmenpläne sind in Arbeit?", "de-de", "plans"),
+    ("any electricity savings possible", "en-us", "opportunities"),  # a source word before a saving word
+    ("good morning, how are the mixers", "en-us", "summary"),  # a greeting is no cue ("top of the morning")
+    ("Moin, wie lief RTU eins gestern?", "de-de", "analyze"),
+    ("Wer hat gestern mehr verbraucht, Mixer eins oder Mixer zwei?", "de-de", "compare"),
+    ("Vergleiche RTU eins und RTU Ost", "de-de", "compare"),  # "eins" reads as "ein": not "a RTU"
+    ("wie sah es gestern im gesamten Werk aus", "de-de", "summary"),  # "the whole plant", declined
+    ("how did Houston do last week", "en-us", "summary"),  # the city of a factory, asked about at a time
+    ("how much electricity did Leipzig use yesterday", "en-us", "summary"),
+    ("Wie lief Leipzig gestern?", "de-de", "summary"),
+    ("top five in Houston this week", "en-us", "ranking"),  # a ranking at a city, in our words
+    ("who used the most power in Leipzig yesterday", "en-us", "ranking"),
+    ("Wer hat in Leipzig gestern am meisten verbraucht?", "de-de", "ranking"),
+    ("Sortier die Mixer nach Verbrauch letzten Monat", "de-de", "ranking"),  # sorting is a ranking
+    ("sort the mixers by consumption this week", "en-us", "ranking"),
+    ("Zusammenfassung für die RTU-Anlagen gestern", "de-de", "summary"),  # a kind and a plural unit noun
+    ("where is the extra consumption of mixer one coming from", "en-us", "why"),
+    ("Woher kommt der Mehrverbrauch bei Mixer zwei?", "de-de", "why"),
+    ("Was war gestern los im Werk?", "de-de", "summary"),  # a why cue about the plant as a whole
+    ("why was consumption in the plant so high yesterday", "en-us", "summary"),
+    ("how many measures are running right now", "en-us", "plans"),
+    ("Wie viele Maßnahmen laufen gerade?", "de-de", "plans"),
+])
+def test_phrasings_of_our_questions_are_ours(utterance, lang, op):
+    parsed = read(utterance, lang)
+    assert parsed.ours and parsed.op == op, parsed
+
+
+@pytest.mark.parametrize("utterance, lang", [
+    ("top ten songs this week", "en-us"),
+    ("top stories today", "en-us"),
+    ("gas prices this week", "en-us"),
+    ("how many plans are open on netflix", "en-us"),
+    ("is the pharmacy still open", "en-us"),
+    ("good morning, what's the weather like", "en-us"),
+    ("hey what time is it in houston", "en-us"),
+    ("show us a movie", "en-us"),
+    ("who built the first mixer", "en-us"),
+    ("Die zehn besten Lieder dieser Woche", "de-de"),
+    ("Strompreis heute", "de-de"),
+    ("Hat die Apotheke noch offen?", "de-de"),
+    ("Wie viele Aufgaben sind noch offen?", "de-de"),
+    ("Guten Morgen, wie wird das Wetter?", "de-de"),
+    ("Wer hat das Spiel gestern gewonnen?", "de-de"),
+    ("Wer hat den ersten Mixer gebaut?", "de-de"),
+    ("how did Houston play last night", "en-us"),  # a city's team
+    ("how did the Houston team do yesterday", "en-us"),
+    ("concerts in Houston this weekend", "en-us"),
+    ("how is Houston doing", "en-us"),  # a city, no time
+    ("how did Texas do last year", "en-us"),  # a state is no plant
+    ("Wie hat Leipzig gestern gespielt?", "de-de"),
+    ("Wie war das Wetter in Leipzig gestern?", "de-de"),
+    ("Sortier die Wäsche nach Farbe", "de-de"),
+    ("top five restaurants in Houston this week", "en-us"),  # a ranking of the city's things
+    ("Die besten Restaurants in Leipzig diese Woche", "de-de"),
+    ("where does electricity come from", "en-us"),
+    ("Woher kommt der Strom?", "de-de"),
+    ("why is electricity so expensive", "en-us"),
+    ("Warum ist Strom so teuer?", "de-de"),
+    ("my car is idling rough", "en-us"),
+    ("the car is idling", "en-us"),  # idling is no word of ours alone
+    ("Der Motor läuft im Leerlauf unruhig", "de-de"),
+    ("how many tasks are running right now", "en-us"),
+    ("Welche Maßnahmen helfen gegen Erkältung?", "de-de"),
+])
+def test_other_skills_questions_stay_theirs(utterance, lang):
+    assert not read(utterance, lang).ours
+
+
+@pytest.mark.parametrize("utterance, seu", [
+    ("Wie viel Gas hat der Brennofen gestern verbraucht?", "Kiln-9"),  # a word of alias.value ending in -n: one
+    ("Was sollen wir mit dem Brennofen machen?", "Kiln-9"),
+    ("Spritz Guss Maschine sieben gestern", "Injection-Molding-7"),  # a compound speech-to-text wrote apart
+    ("Wie lief die Spritzguss Maschine sieben?", "Injection-Molding-7"),
+])
+def test_a_singular_said_for_a_machine_is_that_machine_however_it_ends(utterance, seu):
+    parsed = read(utterance, "de-de")
+    assert parsed.ours and parsed.seu is not None and parsed.seu.seu_name == seu, parsed
