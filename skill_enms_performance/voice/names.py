@@ -13,6 +13,7 @@ from functools import lru_cache
 
 import contextlib
 import functools
+import itertools
 import re
 from dataclasses import dataclass
 from typing import Literal, Sequence
@@ -183,7 +184,11 @@ class _Fit:
 class SeuResolver:
     """Resolves spoken SEU names against the SEUs of the plant (see module docstring for the rules)."""
 
+    _made = itertools.count(1)
+
     def __init__(self, seus: Sequence[SeuRef]) -> None:
+        #: which resolver this is (a new one for every catalogue): readings of an utterance are kept per serial
+        self.serial = next(SeuResolver._made)
         self._seus = tuple(seus)
         self._names: list[str] = list(dict.fromkeys(s.name for s in self._seus))
         self._tokens = {n: name_tokens(n) for n in self._names}

@@ -11,8 +11,11 @@ Language data lives in locale files (cue.*.voc, we.voc, everything.voc, filler.v
 """
 from __future__ import annotations
 
+import collections
+import copy
 import dataclasses
 import re
+import threading
 from functools import lru_cache
 from typing import Any, Sequence
 
@@ -389,8 +392,30 @@ def _number_near(words: Sequence[str]) -> int | None:
     return None
 
 
+#: the latest readings: one question is read up to three times (the fallback stage's can_answer, its handler, the
+#: conversation's request); on a plant of 500 SEUs a reading takes milliseconds
+_READ: collections.OrderedDict[tuple, Parsed] = collections.OrderedDict()
+_READ_LOCK = threading.Lock()
+_READ_KEEP = 64
+
+
 def parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any]) -> Parsed:
-    """What the utterance asks."""
+    """What the utterance asks (the same reading again, a copy, for the same utterance, resolver and plant)."""
+    key = (utterance, lang, getattr(resolver, "serial", id(resolver)), id(seus), len(seus))
+    with _READ_LOCK:
+        kept = _READ.get(key)
+        if kept is not None:
+            _READ.move_to_end(key)
+            return copy.deepcopy(kept)
+    parsed = _parse(utterance, lang, resolver, seus)
+    with _READ_LOCK:
+        _READ[key] = copy.deepcopy(parsed)
+        while len(_READ) > _READ_KEEP:
+            _READ.popitem(last=False)
+    return parsed
+
+
+def _parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any]) -> Parsed:
     from . import speech
 
     words = tokens(without_greeting(utterance, lang), lang)
