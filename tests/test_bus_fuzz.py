@@ -240,6 +240,10 @@ MAX_REJECTION_BYTES = 16_384  # a reply to an invalid request, whatever it carri
 #: (the code before, 3 runs alternated with them: p99 16-26 ms, max 84-120 ms; the longest stall is not shorter, it
 #: is load: full collections of this test process, mostly hypothesis's, and GIL hand-overs while the system runs
 #: other programs). So the longest stall is held to 250 ms; the issue's 100 ms needs a machine of its own.
+#: A watchdog sampling every thread while the loop was late then showed the longest one on a quiet machine (102 ms)
+#: to be hypothesis building its character maps in this process, the client's work, not the skill's: they are
+#: built before the loop is watched now. 3 runs at load average 1.3-1.6: p99 24-33 ms, max 64-100 ms, apart from
+#: garbage collection at most 35-48 ms; the collections of the whole test process took up to 87-103 ms.
 MAX_OWN_STALL_P99_S = 0.1
 MAX_OWN_STALL_S = 0.25
 MAX_WALL_STALL_S = 3.0
@@ -353,6 +357,15 @@ def test_bus_survives_3000_generated_messages(session, plant_dsn):
     bus = session.croft.bus
     for kind in KINDS:
         bus.on(f"{kind}.response", ledger.on_reply)
+    # the hostile client is another program on a device: hypothesis' one-time set-up in this process (the character
+    # maps of its text strategies, 102 ms holding the interpreter once) is done before the loop is watched
+    @settings(max_examples=30, deadline=None, database=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @given(batches)
+    def warm_up(_batch: list) -> None:
+        pass
+
+    warm_up()
     started = time.monotonic()
     lag = LoopLag(session.skill._loop).start()
 
