@@ -109,3 +109,38 @@ def test_a_plants_scan_is_kept_until_the_data_changes_and_caches_fit_the_catalog
     assert scanned == seus and len(calls) == seus  # the second question scanned nothing again
     assert [o.to_dict() for o in again.opportunities] == [o.to_dict() for o in first.opportunities]
     assert models_size >= 8 * seus and scans_size >= 8 * seus
+
+
+def test_one_excess_is_counted_once_through_every_level_of_the_hierarchy():
+    """A plant SEU over a compressed-air station over a compressor, each an SEU: the leak of the compressor is
+    claimed by it alone, the station keeps only what is its own beyond the compressor's, and the plant only what is
+    beyond both (subtracting the station's kept part alone would count the compressor's leak again)."""
+    from skill_enms_performance.engine.models import ImplementationEffort, ImprovementType, Opportunity, Priority
+    from skill_enms_performance.engine.opportunity_scan import count_once
+    from skill_enms_performance.store import SeuRow
+
+    def seu(name, machines):
+        return SeuRow(id=name, name=name, energy_source="electricity", unit="kWh", cost_per_unit=0.1,
+                      carbon_factor=0.4, machine_ids=tuple(machines), machine_names=tuple(machines),
+                      machine_types=("compressor",), factory="F", factory_id="f", timezone="UTC")
+
+    def found(name, kwh_week):
+        return Opportunity(seu_name=name, energy_source="electricity", improvement_type=ImprovementType.EQUIPMENT_DEGRADATION,
+                           title=name, evidence=name, details={"kind": "drift"}, start_date=dt.date(2025, 10, 1),
+                           end_date=None, ongoing=True, estimated_savings_kwh_per_week=kwh_week,
+                           estimated_savings_per_year=kwh_week * 52.18 * 0.1, currency="USD",
+                           co2_kg_per_year=kwh_week * 52.18 * 0.4, implementation_effort=ImplementationEffort.MEDIUM,
+                           priority=Priority.HIGH, expected_roi_months=2.0, confidence=0.9)
+
+    seus = [seu("Compressor", ["c"]), seu("Station", ["c", "d"]), seu("Plant", ["c", "d", "e"])]
+    # the station's own excess: 100 beyond the compressor's 1,000; the plant's: 400 beyond both
+    kept = {o.seu_name: o for o in count_once(seus, [found("Plant", 1500.0), found("Station", 1100.0),
+                                                     found("Compressor", 1000.0)])}
+    assert kept["Compressor"].estimated_savings_kwh_per_week == 1000.0
+    assert "Station" not in kept  # 100 of 1,100 left: under a quarter, the same excess
+    assert kept["Plant"].estimated_savings_kwh_per_week == pytest.approx(500.0)
+    assert sum(o.estimated_savings_kwh_per_week for o in kept.values()) == pytest.approx(1500.0)
+    # asked about the station and the compressor alone, the station keeps nothing of the compressor's
+    alone = count_once(seus[:2], [found("Station", 1600.0), found("Compressor", 1000.0)])
+    assert sorted((o.seu_name, o.estimated_savings_kwh_per_week) for o in alone) == [("Compressor", 1000.0),
+                                                                                     ("Station", 600.0)]

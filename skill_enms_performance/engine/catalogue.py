@@ -56,17 +56,18 @@ def select_seus(seus: list[SeuRow], machine_type: str | None, factory: str | Non
     return out
 
 
+def parts(seus: list[SeuRow]) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """(name, energy source) of each listed SEU -> those of the listed SEUs of the same source whose machines all
+    belong to it (the compressors of a compressed-air station that is an SEU itself), at any depth."""
+    machines = {(s.name, s.energy_source): frozenset(s.machine_ids) for s in seus}
+    return {key: [k for k, m in machines.items() if k[1] == key[1] and m and m < own]
+            for key, own in machines.items()}
+
+
 def parts_of_listed(seus: list[SeuRow]) -> set[tuple[str, str]]:
-    """(name, energy source) of the SEUs whose machines all belong to another listed SEU of the same source (the
-    compressors of a compressed-air station that is an SEU itself): their energy is in that SEU's already, so a
-    total over the list counts it once by leaving them out."""
-    out = set()
-    for s in seus:
-        mine = frozenset(s.machine_ids)
-        if mine and any(o is not s and o.energy_source == s.energy_source and mine < frozenset(o.machine_ids)
-                        for o in seus):
-            out.add((s.name, s.energy_source))
-    return out
+    """(name, energy source) of the SEUs inside another listed SEU (``parts``): their energy is in that SEU's
+    already, so a total over the list counts it once by leaving them out."""
+    return {k for inside in parts(seus).values() for k in inside}
 
 
 def price_per_kwh(seu: SeuRow, settings: EngineSettings) -> float:

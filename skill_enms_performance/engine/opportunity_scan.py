@@ -14,7 +14,7 @@ from ..store import SeriesDay, SeuRow
 from . import analysis, calendar
 from . import opportunities as opp
 from .baseline import BaselineModel
-from .catalogue import Catalogue, select_seus
+from .catalogue import Catalogue, parts, select_seus
 from .errors import InsufficientHistoryError, InvalidRequestError, ReadOnlyDatabaseError, per_seu
 from .models import ImplementationEffort, ImprovementType, Opportunity, OpportunityReport, Priority
 from .periods import period_days
@@ -140,26 +140,22 @@ def _overlap(a: Opportunity, b: Opportunity) -> bool:
 
 
 def count_once(seus: list[SeuRow], found: list[Opportunity]) -> list[Opportunity]:
-    """One excess counted once across the SEU hierarchy: an SEU whose machines include another SEU's (a
-    compressed-air station over its compressors) keeps of a finding only what its parts' findings of the same
-    energy source and time do not already claim; a finding they claim (nearly) all of is left out. Parts are
-    settled before the SEUs that contain them, and an SEU subtracts only its largest parts (not theirs again)."""
-    by_key = {(s.name, s.energy_source): s for s in seus}
-    machines = {key: frozenset(s.machine_ids) for key, s in by_key.items()}
+    """One excess counted once across the SEU hierarchy: an SEU whose machines include other SEUs'
+    (``catalogue.parts``: a compressed-air station over its compressors) keeps of a finding only what its parts'
+    findings of the same time do not already claim; a finding they claim (nearly) all of is left out. Parts are
+    settled first, smallest first, so each part's kept finding is its own excess net of its own parts, and a
+    container subtracts those of all its parts at any depth: each excess once."""
+    inside = parts(seus)
     mine: dict[tuple[str, str], list[Opportunity]] = {}
     for o in found:
         mine.setdefault((o.seu_name, o.energy_source), []).append(o)
-    for key in sorted(mine, key=lambda k: len(machines.get(k, ()))):
-        own = machines.get(key)
-        if not own:
-            continue
-        parts = [k for k in mine if k != key and k[1] == key[1] and machines.get(k) and machines[k] < own]
-        largest = [k for k in parts if not any(machines[k] < machines[j] for j in parts)]
-        if not largest:
+    for key in sorted(mine, key=lambda k: len(inside.get(k, ()))):
+        below = [k for k in inside.get(key, ()) if k in mine]
+        if not below:
             continue
         kept = []
         for o in mine[key]:
-            claimed = [p for k in largest for p in mine[k] if p.ongoing == o.ongoing and _overlap(o, p)]
+            claimed = [p for k in below for p in mine[k] if p.ongoing == o.ongoing and _overlap(o, p)]
             part_kwh = sum(p.estimated_savings_kwh_per_week for p in claimed)
             left = o.estimated_savings_kwh_per_week - part_kwh
             if not claimed:

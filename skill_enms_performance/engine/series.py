@@ -423,8 +423,8 @@ class Series:
         has_production = bool(np.isfinite(fit.data.production).any())
         typical = self.typical_production(fit) if has_production else 0.0
         country, subdiv = self.country(seu)
-        by_day = calendar.peers(fit.calendar_days, country, subdiv) if len(rows) > 1 else fit.calendar_days
-        return [calendar.judge(r.day, r.production, has_production, typical, p, by_day, country, subdiv)
+        index = self._kept_for(fit, "peers", lambda: calendar.peers(fit.calendar_days, country, subdiv))
+        return [calendar.judge(r.day, r.production, has_production, typical, p, index, country, subdiv)
                 for r, p in zip(rows, priors, strict=True)]
 
     def typical_production(self, fit: "Baseline") -> float:
@@ -433,10 +433,16 @@ class Series:
         baseline."""
         if not fit.history:
             return 0.0
-        key = self.key(fit.seu, "typical", *fit.tag, fit.history[0].day, fit.history[-1].day, len(fit.history),
-                       generation=fit.generation)
-        return self.calendars.make(key, lambda: calendar.typical_production(
+        return self._kept_for(fit, "typical", lambda: calendar.typical_production(
             self.priors(fit.seu, [r.day for r in fit.history]), [r.production for r in fit.history]))
+
+    def _kept_for(self, fit: "Baseline", what: str, build: Callable[[], T]) -> T:
+        """What is worked out once per baseline (its days and generation), kept with its learned calendar: its
+        typical production, and the ``calendar.peers`` index its judged days are looked up in (built for every
+        question before, a walk of the whole baseline for a single day too)."""
+        if not (fit.margin or fit.history):
+            return build()
+        return self.calendars.make((*self.calendar_key(fit), what), build)
 
     def learned_days(self, fit: "Baseline") -> dict[dt.date, calendar.DayClass]:
         """``learned`` for a baseline's margin and history, by day, kept like model input (the loop asks for it to
