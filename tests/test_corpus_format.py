@@ -11,8 +11,8 @@ from collections import Counter
 import pytest
 
 from tests.corpus import (CLASSES, ENERGY_SOURCES, GROUP_KINDS, HOLDOUT_FRACTION, LANGS, NEGATIVE_KINDS, OPS,
-                          PERIODS, PLANTS, fills, load_jsonl, load_plants, placeholders, resolve_expect,
-                          stratified_holdout)
+                          PERIODS, PLANTS, fills, load_fresh, load_fresh_negatives, load_jsonl, load_plants,
+                          placeholders, resolve_expect, stratified_holdout)
 from tests.corpus import grammar
 
 PLANT_DATA = load_plants()
@@ -188,3 +188,46 @@ def test_grammar_generates_valid_records(lang):
         assert r["class"] in CLASSES
         check_expect(r["expect"])
         check_fillable(r["utt"], lang)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_fresh_positives(lang):
+    """The fresh batch: new tuning material in the positives format, every op and class, none of it a repeat of
+    ``positives.jsonl`` (whose holdout draw it does not change)."""
+    recs = load_fresh(lang)
+    assert len(recs) >= 160
+    prefix = lang[:2] + "-fr-"
+    assert len({r["id"] for r in recs}) == len(recs) and all(r["id"].startswith(prefix) for r in recs)
+    assert len({r["utt"].lower() for r in recs}) == len(recs), "duplicate utterance"
+    for r in recs:
+        assert set(r) == {"id", "utt", "class", "split", "expect"}, r["id"]
+        assert r["class"] in CLASSES and r["split"] == "tune", r["id"]
+        check_expect(r["expect"])
+        check_fillable(r["utt"], lang)
+    ops, classes = Counter(r["expect"]["op"] for r in recs), Counter(r["class"] for r in recs)
+    assert set(ops) == set(OPS), set(OPS) - set(ops)
+    assert set(classes) == set(CLASSES), set(CLASSES) - set(classes)
+    old = load_jsonl(lang, "positives")
+    assert not {r["id"] for r in old} & {r["id"] for r in recs}
+    repeated = sorted({r["utt"].lower() for r in recs} & {r["utt"].lower() for r in old})  # only ours are shown
+    assert not repeated, f"repeats positives.jsonl: {repeated}"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_fresh_negatives(lang):
+    recs = load_fresh_negatives(lang)
+    assert len(recs) >= 60
+    prefix = lang[:2] + "-fn-"
+    assert len({r["id"] for r in recs}) == len(recs) and all(r["id"].startswith(prefix) for r in recs)
+    assert len({r["utt"].lower() for r in recs}) == len(recs)
+    for r in recs:
+        assert set(r) == {"id", "utt", "kind", "owner"}
+        assert r["kind"] in NEGATIVE_KINDS and r["owner"]
+        assert not placeholders(r["utt"])
+    assert all(Counter(r["kind"] for r in recs)[k] for k in NEGATIVE_KINDS)
+    old = load_jsonl(lang, "negatives")
+    assert not {r["id"] for r in old} & {r["id"] for r in recs}
+    repeated = sorted({r["utt"].lower() for r in recs} & {r["utt"].lower() for r in old})  # only ours are shown
+    assert not repeated, f"repeats negatives.jsonl: {repeated}"
+    fresh = {r["utt"].lower() for r in load_fresh(lang)}
+    assert not fresh & {r["utt"].lower() for r in recs}, "a line is both positive and negative"

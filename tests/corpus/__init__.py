@@ -1,7 +1,9 @@
 """Pure-Python helpers for the paraphrase corpus (no skill imports, so the corpus stays independent of the code).
 
 Files: ``plants.json`` (role -> canonical name and spoken forms per plant and language) and, per language,
-``positives.jsonl``, ``negatives.jsonl``, ``followups.jsonl``. See ``README.md`` in this folder.
+``positives.jsonl``, ``negatives.jsonl``, ``followups.jsonl``, and the fresh batch ``fresh.jsonl`` /
+``fresh_negatives.jsonl`` (new tuning material, written later by someone who had not read the parser or the other
+files' utterances). See ``README.md`` in this folder.
 """
 from __future__ import annotations
 
@@ -60,9 +62,19 @@ def load_plants() -> dict:
 
 
 def load_jsonl(lang: str, name: str) -> list[dict]:
-    """``name`` is positives, negatives or followups."""
+    """``name`` is positives, negatives, followups, fresh or fresh_negatives."""
     path = CORPUS_DIR / lang / f"{name}.jsonl"
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def load_fresh(lang: str) -> list[dict]:
+    """The fresh batch of positives (all ``split: "tune"``; the holdout of ``positives.jsonl`` is not touched)."""
+    return load_jsonl(lang, "fresh")
+
+
+def load_fresh_negatives(lang: str) -> list[dict]:
+    """The fresh batch of negatives, in the format of ``negatives.jsonl``."""
+    return load_jsonl(lang, "fresh_negatives")
 
 
 def placeholders(text: str) -> list[tuple[str, str]]:
