@@ -328,7 +328,8 @@ def _terse(words: Sequence[str], op: str | None, when: Sequence[str], lang: str)
     sources = {w for p in _source_phrases(lang) if f" {p} " in text for w in p.split()}
     if not (said or sources):
         return False
-    glue = {w for name in ("filler", "article", "we") for p in _cue_phrases(name, lang) for w in p.split()}
+    glue = {w for name in ("filler", "article", "we", "question_start", "politeness") for p in _cue_phrases(name, lang)
+            for w in p.split()}
     return all(w in said or w in sources or w in when or w in glue or w.isdigit() for w in words)
 
 
@@ -346,12 +347,24 @@ def _general_sense(words: Sequence[str], names: list[Spotted], resolver: SeuReso
         if spot.start - 1 in named:
             continue  # "compare AHU one and AHU north": the "one" ("eins" reads as "ein") is the name before's
         before = list(words[:spot.start])
-        if before and (before[-1] in indefinite or len(before) > 1 and before[-2] in indefinite):  # "a new boiler"
+        kind = resolver.resolve_machine_type(spot.words, lang)
+        if before and _indefinite_before(before, indefinite, lang) and not _is_plural(spot.words, kind, lang):
             out.append(spot)
         elif " ".join(before) in openers or (len(before) > 1 and " ".join(before[:-1]) in openers
                                              and before[-1] in indefinite):
             out.append(spot)
     return out
+
+
+def _indefinite_before(before: Sequence[str], indefinite: set[str], lang: str) -> bool:
+    """An indefinite article at most three words before a kind (one, not several), with only describing words
+    between ("a new air compressor", "ein neuer Kompressor"), not a phrase of its own ("a list of compressors", "a
+    summary for the boiler", "eine Zusammenfassung aller Kühlanlagen")."""
+    glue = {w for name in ("date_preposition", "article") for p in _cue_phrases(name, lang) for w in p.split()}
+    for back in range(1, min(3, len(before)) + 1):
+        if before[-back] in indefinite:
+            return not any(w in glue or w.isdigit() for w in before[len(before) - back + 1:])
+    return False
 
 
 def _shared_type(candidates: Sequence[str], resolver: SeuResolver) -> str | None:
@@ -420,7 +433,7 @@ def _parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any]
 
     words = tokens(without_greeting(utterance, lang), lang)
     fillers = set(_voc("filler", lang)) | {"the", "a", "an"}
-    names = spot_names(words, lang, resolver, fillers)
+    names = _corrected(spot_names(words, lang, resolver, fillers), words, lang)
     general = _general_sense(words, names, resolver, lang)
     names = [s for s in names if s not in general]
     every = set(_cue_phrases("all", lang))
@@ -475,7 +488,7 @@ def _parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any]
     everything = cue(rest_words, "we", lang) or cue(rest_words, "everything", lang)
     source = spoken_source(" ".join(words), lang) or next((s.energy_source for s in names if s.energy_source), None)
     cues = {op: cue(words, f"cue.{op}", lang) for op in CUE_OPS}
-    save = cue(words, "save_cue", lang) and not cues["opportunities"]
+    save = _save_said(words, lang) and not cues["opportunities"]
     singles = [s for s in names if s.seu_name is not None]
     distinct = list(dict.fromkeys(s.seu_name for s in singles))
     unknown = "" if names or machine_type else unknown
@@ -511,6 +524,39 @@ def _parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any]
     scoped = scoped or _terse(words, op, when, lang)
     return Parsed(op, names, machine_type, factory, plural_type, everything, source, ranking, save, rest,
                   plant_word, any(cues.values()), domain, foreign, scoped, unknown)
+
+
+def _save_said(words: Sequence[str], lang: str) -> bool:
+    """Whether saving a plan is asked: a save word with a plan or "it" after it ("save a plan for X", "file the
+    measures", "speichere ihn"). Saving energy is not ("how much did pump one save", "did the fix save anything"),
+    nor a plan kept somewhere ("is there a plan on file")."""
+    verbs = set(_cue_phrases("save_cue", lang))
+    objects = {w for name in ("plan_noun", "save_object") for p in _cue_phrases(name, lang) for w in p.split()}
+    skip = {w for name in ("article", "politeness", "indefinite") for p in _cue_phrases(name, lang) for w in p.split()}
+    for i, word in enumerate(words):
+        if word not in verbs:
+            continue
+        after = [w for w in words[i + 1:i + 4] if w not in skip]
+        if after and after[0] in objects:
+            return True
+    return False
+
+
+def _corrected(names: list[Spotted], words: Sequence[str], lang: str) -> list[Spotted]:
+    """The names a speaker took back: "how has conveyor a, no sorry, injection moulding 1 been running", "wie
+    Extruder-B, nein Moment, wie Presse 2 gelaufen ist": a correction word between two names drops the names before
+    it. "compare X and Y" has none."""
+    if len(names) < 2:
+        return names
+    text = list(words)
+    marks = [i for p in _cue_phrases("correction", lang) for i in range(len(text))
+             if text[i:i + len(p.split())] == p.split()]
+    for mark in sorted(marks, reverse=True):
+        before = [s for s in names if s.end <= mark]
+        after = [s for s in names if s.start > mark]
+        if before and after:
+            return after
+    return names
 
 
 def _compound_type(words: Sequence[str], lang: str) -> tuple[str | None, bool]:
