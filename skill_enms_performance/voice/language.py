@@ -82,20 +82,32 @@ def table(name: str, key: str) -> dict[str, Any]:
 
 
 class PerLanguage(Mapping[str, _V]):
-    """A table keyed by primary subtag, each language's value built from its files on first use and kept.
-    ``build`` returning None leaves the language out (it has no such table)."""
+    """A table keyed by primary subtag, each language's value built from its files on first use and kept (a plain
+    dict: it is read on the parse's hot path). ``build`` returning None leaves the language out."""
 
     def __init__(self, build: Callable[[str], _V | None]) -> None:
-        self._build = cached(build)
+        self._build = build
+        self._values: dict[str, _V | None] = {}
+        _caches.append(self)
+
+    def cache_clear(self) -> None:
+        self._values.clear()
+
+    def _value(self, key: str) -> _V | None:
+        try:
+            return self._values[key]
+        except KeyError:
+            value = self._values[key] = self._build(key) if key in languages() else None
+            return value
 
     def __getitem__(self, key: str) -> _V:
-        value = self._build(key) if key in languages() else None
+        value = self._value(key)
         if value is None:
             raise KeyError(key)
         return value
 
     def __iter__(self) -> Iterator[str]:
-        return (key for key in languages() if self._build(key) is not None)
+        return (key for key in languages() if self._value(key) is not None)
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
