@@ -1,11 +1,11 @@
 """Spoken days and periods -> local calendar dates of the factory.
 
-A small grammar per language (word lists in :data:`LEXICONS`) handles what people ask an energy assistant:
-"today", "yesterday", "the day before yesterday", "two days ago", "on monday", "last tuesday", "tuesday last week",
-"on November 6th", "the 6th", "2025-11-05", "next monday" (future); periods "this week", "last month",
-"this quarter", "q2 2025", "the last 7 days", "in october", "in 2025", "since monday", "from monday to wednesday".
-Anything else goes to ovos_date_parser, but only when the text holds a date word, and its known
-faults (measured with ovos-date-parser 0.29.0) are repaired:
+A small grammar per language (word lists in :data:`LEXICONS`, read from ``locale/<lang>/dates.json``) handles what
+people ask an energy assistant: "today", "yesterday", "the day before yesterday", "two days ago", "on monday",
+"last tuesday", "tuesday last week", "on November 6th", "the 6th", "2025-11-05", "next monday" (future); periods
+"this week", "last month", "this quarter", "q2 2025", "the last 7 days", "in october", "in 2025", "since monday",
+"from monday to wednesday". Anything else goes to ovos_date_parser, but only when the text holds a date word, and its
+known faults (measured with ovos-date-parser 0.29.0) are repaired:
 
 - the machine name is cut out before parsing (``strip``): "compressor one on november 6th" parsed whole gives the 7th,
   and "compressor one" alone parses as today 13:00;
@@ -25,14 +25,16 @@ one starting after ``today`` is ``None``.
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
-from typing import Callable, Literal, Sequence
+from typing import Any, Callable, Literal, Mapping, Sequence
 
 from ovos_date_parser import extract_datetime
 from ovos_number_parser import numbers_to_digits
+
+from .language import PerLanguage, cached, primary, table
 
 __all__ = ["DayResolution", "Period", "resolve_day", "resolve_period", "DateLexicon", "LEXICONS"]
 
@@ -59,28 +61,6 @@ class Period:
         return {"start": self.start.isoformat(), "end": self.end.isoformat()}
 
 
-def _en_ordinals() -> dict[str, int]:
-    base = ("first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth "
-            "fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth").split()
-    words = {w: i + 1 for i, w in enumerate(base)}
-    words |= {"twentieth": 20, "thirtieth": 30, "thirty first": 31}
-    words |= {f"twenty {w}": 20 + i + 1 for i, w in enumerate(base[:9])}
-    return words
-
-
-def _de_ordinals() -> dict[str, int]:
-    stems = {1: "erst", 2: "zweit", 3: "dritt", 4: "viert", 5: "fünft", 6: "sechst", 7: "siebt", 8: "acht",
-             9: "neunt", 10: "zehnt", 11: "elft", 12: "zwölft", 13: "dreizehnt", 14: "vierzehnt", 15: "fünfzehnt",
-             16: "sechzehnt", 17: "siebzehnt", 18: "achtzehnt", 19: "neunzehnt", 20: "zwanzigst", 30: "dreißigst"}
-    units = {1: "ein", 2: "zwei", 3: "drei", 4: "vier", 5: "fünf", 6: "sechs", 7: "sieben", 8: "acht", 9: "neun"}
-    stems |= {20 + u: f"{w}undzwanzigst" for u, w in units.items()} | {31: "einunddreißigst"}
-    return {f"{stem}{end}": n for n, stem in stems.items() for end in ("e", "en", "er", "es", "em")}
-
-
-def _en_suffix(n: int) -> str:
-    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
-
-
 @dataclass(frozen=True)
 class DateLexicon:
     """The words of one language. Patterns are regular expressions over normalised text (lower case, number words
@@ -90,7 +70,8 @@ class DateLexicon:
     weekdays: tuple[tuple[str, ...], ...]     # Monday..Sunday, spellings of each
     last: tuple[str, ...]                     # "last tuesday": strictly before today
     months: dict[str, int]
-    month_intro: tuple[str, ...]              # "in october": words that make a bare month name a period
+    month_intro: tuple[str, ...]              # "in october": words that make a bare month name a period (the
+    #                                           first one is put before a month said bare: "since march")
     ordinals: dict[str, int]
     ordinal_text: Callable[[int], str]        # how ``said`` shows an ordinal
     date_patterns: tuple[str, ...]            # groups d, m (name or number), y (optional)
@@ -115,117 +96,42 @@ class DateLexicon:
     parser_gate: tuple[str, ...] = ()         # words that let ovos_date_parser try the rest
 
 
-_EN_MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
-_EN_MONTHS |= {m.lower(): i for i, m in enumerate(calendar.month_abbr) if m and m.lower() not in {"may"}}
-_EN_MONTHS |= {"sept": 9}
-_DE_MONTHS = {"januar": 1, "jänner": 1, "februar": 2, "feber": 2, "märz": 3, "maerz": 3, "april": 4, "mai": 5,
-              "juni": 6, "juli": 7, "august": 8, "september": 9, "oktober": 10, "november": 11, "dezember": 12,
-              "jan": 1, "feb": 2, "mär": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9,
-              "okt": 10, "nov": 11, "dez": 12}
+def _ordinal_text(suffixes: dict[str, str]) -> Callable[[int], str]:
+    """How ``said`` writes ordinal ``n``: the suffix of its last two digits, else of its last digit, else the
+    default ("11th", "21st", "6.")."""
+    return lambda n: f"{n}{suffixes.get(str(n % 100)) or suffixes.get(str(n % 10)) or suffixes['default']}"
 
-LEXICONS: dict[str, DateLexicon] = {
-    "en": DateLexicon(
-        relative={"the day before yesterday": 2, "day before yesterday": 2, "yesterday": 1, "today": 0,
-                  "this morning": 0, "this afternoon": 0, "this evening": 0, "tonight": 0, "last night": 1},
-        weekdays=tuple((d.lower(),) for d in calendar.day_name),
-        last=("last", "past", "previous"),
-        months=_EN_MONTHS,
-        month_intro=("in", "during", "for", "of", "last", "this"),
-        ordinals=_en_ordinals(),
-        ordinal_text=_en_suffix,
-        date_patterns=(r"\b(?P<m>{M})\.? (?:the )?(?P<d>\d{1,2})(?:ord)?\b(?:,? (?:of )?(?P<y>{Y}))?",
-                       r"\b(?P<d>\d{1,2})(?:ord)? (?:of )?(?P<m>{M})\b(?:,? (?P<y>{Y}))?",
-                       r"\b(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4})\b",
-                       # "on 10/20": the last October 20th (after a day's preposition: "3/4 of them" is a share)
-                       r"\b(?:on|for|since|from|to|until|till|through|and|of|by) (?P<m>\d{1,2})/(?P<d>\d{1,2})(?P<y>)"
-                       r"(?![/\d])"),
-        ago=r"\b(?P<n>\d+|{N}) (?P<u>{U}) ago\b",
-        ago_units={"day": ("day", 1), "days": ("day", 1), "week": ("day", 7), "weeks": ("day", 7),
-                   "fortnight": ("day", 14), "fortnights": ("day", 14), "month": ("month", 1),
-                   "months": ("month", 1), "year": ("month", 12), "years": ("month", 12)},
-        counts={"a": 1, "an": 1, "one": 1, "a couple of": 2, "couple of": 2, "a few": 3},
-        next=("next", "this coming", "coming", "the next", "the coming"),
-        units={"day": "day", "days": "day", "week": "week", "weeks": "week", "weekend": "weekend",
-               "month": "month", "months": "month", "quarter": "quarter", "quarters": "quarter",
-               "year": "year", "years": "year"},
-        this=("this", "the current", "current"),
-        previous=("last", "previous", "the previous"),
-        rolling=("last", "past", "previous"),
-        rolling_bare=("the past", "past"),
-        compounds={"week to date": ("week", "this"), "month to date": ("month", "this"),
-                   "quarter to date": ("quarter", "this"), "year to date": ("year", "this"),
-                   "ytd": ("year", "this"), "mtd": ("month", "this"),
-                   **{f"since the {edge} of the {unit}": (unit, "this") for edge in ("start", "beginning")
-                      for unit in ("week", "month", "quarter", "year")},
-                   **{f"{intro} the weekend": ("weekend", "recent") for intro in ("over", "on", "at", "during",
-                                                                                  "for", "from")}},
-        weekday_last_week=(r"\b(?P<w>{W}) (?:of )?last week\b", r"\blast week(?: on)? (?P<w>{W})\b"),
-        day_of_month=r"\bthe (?P<d>\d{1,2})ord\b(?! (?:quarter|week|month|year|day|time))",
-        year_only=r"\b(?:in|during|for|of) (?:the year )?(?P<y>\d{4})\b",
-        quarter=r"\b(?:q(?P<q>[1-4])|(?P<o>[1-4])ord quarter)\b(?: (?:of )?(?P<y>\d{4})\b)?",
-        keep=("quarter", "quarters", "half", "couple"),
-        since=r"\bsince (?P<a>.+)",
-        between=r"\b(?:from|between) (?P<a>.+?) (?:to|until|till|through|and) (?P<b>.+)",
-        parser_gate=("ago", "tomorrow", "next", "coming", "fortnight", "weekend", "week", "month", "year",
-                     "morning", "afternoon", "evening", "night", "noon", "midnight"),
-    ),
-    "de": DateLexicon(
-        relative={"vorgestern": 2, "gestern": 1, "heute": 0,  # and as adjectives: "der gestrige Tag"
-                  **{f"{stem}{end}": n for stem, n in (("vorgestrig", 2), ("gestrig", 1), ("heutig", 0))
-                     for end in ("e", "en", "er", "es", "em")}},
-        weekdays=(("montag",), ("dienstag",), ("mittwoch",), ("donnerstag",), ("freitag",),
-                  ("samstag", "sonnabend"), ("sonntag",)),
-        last=("letzten", "letzter", "letztes", "letzte", "vergangenen", "vergangener", "vorigen", "voriger"),
-        months=_DE_MONTHS,
-        month_intro=("im", "in", "für", "letzten", "diesen"),
-        ordinals=_de_ordinals(),
-        ordinal_text=lambda n: f"{n}.",
-        date_patterns=(r"\b(?P<d>\d{1,2})(?:ord|\.)? (?P<m>{M})\b(?: (?P<y>{Y}))?",
-                       r"(?<![\d.])\b(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{4})?(?![\d.])"),
-        ago=r"\bvor (?P<n>\d+|{N}) (?P<u>{U})\b",
-        ago_units={"tag": ("day", 1), "tagen": ("day", 1), "woche": ("day", 7), "wochen": ("day", 7),
-                   "monat": ("month", 1), "monaten": ("month", 1), "jahr": ("month", 12), "jahren": ("month", 12)},
-        counts={"einem": 1, "einer": 1, "eins": 1, "ein paar": 3},
-        next=("nächste", "nächsten", "nächster", "nächstes", "kommende", "kommenden", "kommender", "kommendes"),
-        units={"tag": "day", "tage": "day", "tagen": "day", "woche": "week", "wochen": "week",
-               "wochenende": "weekend", "monat": "month", "monats": "month", "monate": "month", "monaten": "month",
-               "quartal": "quarter", "quartals": "quarter", "quartale": "quarter", "quartalen": "quarter",
-               "jahr": "year", "jahres": "year", "jahre": "year", "jahren": "year"},
-        this=("diese", "dieser", "diesem", "diesen", "dieses", "laufende", "laufenden", "laufendes", "laufender",
-              "aktuelle", "aktuellen", "aktuelles", "aktueller"),
-        previous=("letzte", "letzten", "letzter", "letztem", "letztes", "vergangene", "vergangenen", "vergangener",
-                  "vergangenes", "vorige", "vorigen", "voriger", "voriges", "vorherige", "vorherigen"),
-        rolling=("letzten", "vergangenen", "zurückliegenden"),
-        rolling_bare=(),
-        compounds={"vorjahr": ("year", "previous"), "vorjahres": ("year", "previous"),
-                   "vormonat": ("month", "previous"), "vormonats": ("month", "previous"),
-                   "vorwoche": ("week", "previous"), "vorquartal": ("quarter", "previous"),
-                   "seit jahresbeginn": ("year", "this"), "seit monatsbeginn": ("month", "this"),
-                   "seit wochenbeginn": ("week", "this"), "seit quartalsbeginn": ("quarter", "this"),
-                   **{f"{intro} wochenende": ("weekend", "recent") for intro in ("am", "übers", "über das",
-                                                                                  "während des", "vom", "fürs")}},
-        weekday_last_week=(r"\b(?P<w>{W}) (?:der |in der )?(?:letzte|letzten|vergangene|vergangenen|vorige|vorigen)"
-                           r" woche\b",
-                           r"\b(?:letzte|vergangene|vorige) woche(?: am)? (?P<w>{W})\b"),
-        day_of_month=r"\bam (?P<d>\d{1,2})ord(?! ?\d)",
-        year_only=r"\b(?:im jahr|im jahre|in|für) (?P<y>\d{4})\b",
-        quarter=r"\b(?:q(?P<q>[1-4])|(?P<o>[1-4])ord quartal)\b(?: (?P<y>\d{4})\b)?",
-        keep=("viertel", "halbes", "halben", "halbe"),
-        dotted_ordinals=True,
-        since=r"\bseit (?P<a>.+)",
-        between=r"\b(?:von|vom|zwischen) (?P<a>.+?) (?:bis|bis zum|und) (?P<b>.+)",
-        parser_gate=("morgen", "übermorgen", "nächste", "nächsten", "nächstes", "kommende", "kommenden", "wochenende",
-                     "woche", "monat", "jahr", "vor"),
-    ),
-}
+
+def _lexicon(key: str) -> DateLexicon:
+    """``locale/<lang>/dates.json`` as a lexicon: lists as tuples, each ordinal with each of its endings."""
+    data = table("dates", key)
+    fields = {f.name for f in dataclasses.fields(DateLexicon)} - {"ordinals", "ordinal_text"}
+    values = {name: _tuples(data[name]) for name in fields if name in data}
+    values["ordinals"] = {f"{stem}{end}": n for stem, n in data["ordinals"].items() for end in data["ordinal_endings"]}
+    values["ordinal_text"] = _ordinal_text(data["ordinal_suffixes"])
+    return DateLexicon(**values)
+
+
+def _tuples(value: Any) -> Any:
+    """JSON lists as the tuples a lexicon holds (a dict's values too: "weeks" -> ("day", 7))."""
+    if isinstance(value, list):
+        return tuple(_tuples(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _tuples(v) for k, v in value.items()}
+    return value
+
+
+#: the words of days and periods per primary language subtag, read from ``locale/<lang>/dates.json`` on first use
+LEXICONS: Mapping[str, DateLexicon] = PerLanguage(_lexicon)
+#: month names that, with an intro word and no year, are a month ("in may"; a bare "may" is a verb)
+_FULL_MONTHS: Mapping[str, frozenset[str]] = PerLanguage(lambda key: frozenset(table("dates", key)["full_months"]))
 
 _YEAR = r"\d{4}|(?:19|20) \d{2}"  # "twenty twenty five" reaches here as "20 25"
 _ISO = r"\b(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})\b"  # 2025-11-05, in every language
 
 
 def _key(lang: str) -> str:
-    primary = (lang or "en").lower().replace("_", "-").split("-")[0]
-    return primary if primary in LEXICONS else "en"
+    return primary(lang)
 
 
 def _alt(words) -> str:
@@ -251,7 +157,7 @@ class _Compiled:
     weekday_index: dict[str, int]
 
 
-@lru_cache(maxsize=None)
+@cached
 def _compiled(key: str) -> _Compiled:
     lx = LEXICONS[key]
     wd = {w: i for i, names in enumerate(lx.weekdays) for w in names}
@@ -513,7 +419,7 @@ def _span(text: str, today: date, key: str) -> tuple[Period | None, str] | None:
             return _clip(a[0], today, today), m.group(0)
         if (p := _period_phrase(m["a"], today, key)) and p[0]:  # "since last week": from its first day
             return _clip(p[0].start, today, today), m.group(0)
-        month = _month_or_year(f"{'in' if key == 'en' else 'im'} {m['a']}", today, key)
+        month = _month_or_year(f"{lx.month_intro[0]} {m['a']}", today, key)
         if month and month[0]:  # "since january", "seit märz": from the first of the last such month
             return _clip(month[0].start, today, today), m.group(0)
     return None
@@ -558,7 +464,3 @@ def resolve_period(utterance: str, today: date, lang: str = "en-us", strip: Sequ
     if parsed := _parser_day(text, today, lang, key):
         return Period(parsed[0], parsed[0]) if parsed[1] == "ok" else None
     return None
-
-
-_FULL_MONTHS = {"en": frozenset(m.lower() for m in calendar.month_name if m) | {"sept"},
-                "de": frozenset(k for k in _DE_MONTHS if len(k) > 4) | {"mai", "juni", "juli", "märz"}}

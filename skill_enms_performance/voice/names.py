@@ -9,17 +9,16 @@ A name may be said in part ("the boiler"); when the part fits several names the 
 """
 from __future__ import annotations
 
-from functools import lru_cache
-
 import contextlib
-import functools
 import itertools
 import re
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Any, Callable, Literal, Mapping, Sequence
 
 from ovos_number_parser import numbers_to_digits
 from rapidfuzz import fuzz
+
+from .language import PerLanguage, cached, locale_dir, primary, table
 
 __all__ = ["SeuRef", "NameResolution", "SeuResolver", "MACHINE_TYPE_WORDS", "resolve_machine_type", "name_tokens"]
 
@@ -28,75 +27,48 @@ SUGGEST_MATCH = 70.0  # looser bar for "did you mean" suggestions
 MIN_FUZZY_LEN = 4  # shorter tokens ("eu", "ac") must match exactly
 MAX_SUGGESTIONS = 3
 
-# Per-language word lists. Keys are primary language subtags; unknown languages use "en".
-FILLERS: dict[str, frozenset[str]] = {
-    "en": frozenset("the a an machine machines unit units number no nr my our please".split()),  # "a": Conveyor-A
-    "de": frozenset("der die das den dem des ein eine einen maschine anlage einheit nummer nr bitte".split()),
-}
+# Per-language word lists, read from ``locale/<lang>/names.json`` on first use (see voice.language). Keys are primary
+# language subtags; a language without a folder reads as English.
+def _words(field: str) -> Callable[[str], Any]:
+    return lambda key: table("names", key)[field]
+
+
+FILLERS: Mapping[str, frozenset[str]] = PerLanguage(lambda key: frozenset(_words("fillers")(key)))  # "a": Conveyor-A
 # Spoken source words -> energy_sources.name. Longer phrases are tried first.
-SOURCE_WORDS: dict[str, dict[str, str]] = {
-    "en": {"natural gas": "natural_gas", "gas": "natural_gas", "steam": "steam", "electricity": "electricity",
-           "electrical": "electricity", "electric": "electricity", "power": "electricity",
-           "compressed air": "compressed_air"},
-    "de": {"erdgas": "natural_gas", "gas": "natural_gas", "dampf": "steam", "strom": "electricity",
-           "elektrizität": "electricity", "elektrisch": "electricity", "druckluft": "compressed_air"},
-}
+SOURCE_WORDS: Mapping[str, dict[str, str]] = PerLanguage(lambda key: dict(_words("source_words")(key)))
 # Spoken words -> the (English) words plant names are usually made of. Applied only when the spoken word is not itself
 # a token of some name, so a plant that really has a "Kessel-1" keeps it.
-ALIASES: dict[str, dict[str, str]] = {
-    "en": {"air conditioning": "hvac", "air conditioner": "hvac", "moulding": "molding", "europe": "eu",
-           "european": "eu", "conveyer": "conveyor"},
-    "de": {"klimaanlage": "hvac", "klima": "hvac", "heizkessel": "boiler", "kessel": "boiler", "pumpe": "pump",
-           "hydraulikpumpe": "hydraulic pump", "förderband": "conveyor", "spritzgussmaschine": "injection molding",
-           "spritzgießmaschine": "injection molding", "spritzguss": "injection molding", "nord": "north",
-           "süd": "south", "ost": "east", "west": "west", "haupt": "main", "europa": "eu", "europäisch": "eu",
-           "nördlich": "north", "südlich": "south", "östlich": "east", "westlich": "west"},
-}
+ALIASES: Mapping[str, dict[str, str]] = PerLanguage(lambda key: dict(_words("aliases")(key)))
 # Endings a word of the language takes when declined: a spoken word that is no alias itself may be its stem plus
 # one of them ("europäischen" -> europäisch, "norden" -> nord).
-DECLENSION_ENDINGS: dict[str, tuple[str, ...]] = {"en": (), "de": ("em", "en", "er", "es", "e")}
+DECLENSION_ENDINGS: Mapping[str, tuple[str, ...]] = PerLanguage(lambda key: tuple(_words("declension_endings")(key)))
 MIN_COMPOUND_PART = 3  # shorter parts ("eu", "a", "1") would split ordinary words into nonsense
-MACHINE_TYPE_WORDS: dict[str, dict[str, tuple[str, ...]]] = {
-    "en": {
-        "compressor": ("compressor", "compressors", "air compressor", "air compressors"),
-        "hvac": ("hvac", "hvac unit", "hvac units", "hvac system", "hvac systems", "air conditioning",
-                 "air conditioner", "air conditioners", "air handling", "ventilation", "climate control"),
-        "boiler": ("boiler", "boilers"),
-        "pump": ("pump", "pumps", "hydraulic pump", "hydraulic pumps"),
-        "conveyor": ("conveyor", "conveyors", "conveyor belt", "conveyor belts"),
-        "injection_molding": ("injection molding", "injection moulding", "injection molding machine",
-                              "injection molding machines", "injection moulding machines", "molding machines",
-                              "moulding machines", "injection molders"),
-        "motor": ("motor", "motors"),
-    },
-    "de": {
-        "compressor": ("kompressor", "kompressoren", "verdichter"),
-        "hvac": ("klimaanlage", "klimaanlagen", "lüftung", "lüftungsanlage", "lüftungsanlagen", "klima"),
-        "boiler": ("kessel", "heizkessel", "dampfkessel", "boiler"),
-        "pump": ("pumpe", "pumpen", "hydraulikpumpe", "hydraulikpumpen"),
-        "conveyor": ("förderband", "förderbänder", "fließband", "fließbänder", "förderer"),
-        "injection_molding": ("spritzguss", "spritzgussmaschine", "spritzgussmaschinen", "spritzgießmaschine",
-                              "spritzgießmaschinen"),
-        "motor": ("motor", "motoren"),
-    },
-}
+#: machine type -> the words said for it, the singular first
+MACHINE_TYPE_WORDS: Mapping[str, dict[str, tuple[str, ...]]] = PerLanguage(
+    lambda key: {mtype: tuple(forms) for mtype, forms in _words("machine_type_words")(key).items()})
 #: endings of a plural ("ahus", "lüftungsanlagen", "pressen")
-_PLURAL_ENDINGS = {"en": ("s", "es"), "de": ("n", "en", "e", "er", "s")}
+_PLURAL_ENDINGS: Mapping[str, tuple[str, ...]] = PerLanguage(lambda key: tuple(_words("plural_endings")(key)))
 # words around a machine type that do not change it ("all compressors in munich" once the place is taken out)
-_TYPE_FILLERS = {"en": frozenset("all the my our of plant factory in at from".split()),
-                 "de": frozenset("alle aller die der den unsere unserer im werk in aus am bei vom von".split())}
+_TYPE_FILLERS: Mapping[str, frozenset[str]] = PerLanguage(lambda key: frozenset(_words("type_fillers")(key)))
+#: endings that make a said kind a plural unless it is listed as a singular ("kompressoren", "pumps")
+PLURAL_MARKERS: Mapping[str, tuple[str, ...]] = PerLanguage(lambda key: tuple(_words("plural_markers")(key)))
+
+
+def compounds(key: str) -> bool:
+    """Whether the language writes compounds as one word ("Gasverbrauch", "Spritzgussmaschine"): speech-to-text
+    may write them apart, and a source or kind word may be the first or last part of one."""
+    return bool(table("names", key)["compounds"])
+
 
 _SPLIT = re.compile(r"[-_\s./,]+")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])")
 _LETTER_DIGIT = re.compile(r"(?<=[^\W\d])(?=\d)|(?<=\d)(?=[^\W\d])")
 
 
-@functools.lru_cache(maxsize=None)
+@cached
 def locale_aliases(lang: str) -> dict[str, str]:
     """``locale/<lang>/alias.value``: "said,name words" lines, spoken words for the words plant names are made of
     ("kältemaschine,chiller", "air handler,ahu"). Adding a language or a machine word is editing that file."""
-    from .speech import locale_dir
-
     path = locale_dir() / (lang or "").lower().replace("_", "-") / "alias.value"
     try:
         lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")]
@@ -111,9 +83,8 @@ def locale_aliases(lang: str) -> dict[str, str]:
 
 
 def _lang(lang: str) -> str:
-    """Primary subtag with a table behind it ("de-DE" -> "de"); anything else reads as English."""
-    primary = (lang or "en").lower().replace("_", "-").split("-")[0]
-    return primary if primary in FILLERS else "en"
+    """Primary subtag with a folder behind it ("de-DE" -> "de"); anything else reads as English."""
+    return primary(lang)
 
 
 def _canon(token: str) -> str:
@@ -284,7 +255,7 @@ class SeuResolver:
         sources = {k: v for k, v in sources.items() if not set(k.split()) & self._vocab}
         text, found = _phrase_sub(text, sources, replace=False)
         aliases = {k: v for k, v in {**ALIASES[key], **locale_aliases(lang)}.items() if k not in self._vocab}
-        if key in _COMPOUND_LANGS:
+        if compounds(key):
             text = self._joined(text, key, aliases)
         text = " ".join(self._known_words(word, key, aliases) for word in text.split())
         text, _ = _phrase_sub(text, aliases)
@@ -328,7 +299,7 @@ class SeuResolver:
     def compound_part(self, word: str, lang: str) -> bool:
         """Whether ``word`` may be the first or last part of a compound written apart ("spritz", "band")."""
         key = _lang(lang)
-        if key not in _COMPOUND_LANGS or len(word) < 4:
+        if not compounds(key) or len(word) < 4:
             return False
         aliases = {k: v for k, v in {**ALIASES[key], **locale_aliases(lang)}.items() if k not in self._vocab}
         return any(c != word and (c.startswith(word) or c.endswith(word)) for c in self._compound_words(key, aliases))
@@ -458,9 +429,7 @@ def resolve_machine_type(spoken: str, lang: str = "en-us",
     return best if best_score >= 85.0 else None
 
 
-#: German compounds that carry a source word: "Gasverbrauch", "Stromkosten", "Dampfleistung"
-_COMPOUND_LANGS = frozenset({"de"})
-_MIN_COMPOUND_REST = 4
+_MIN_COMPOUND_REST = 4  # what follows a source word in a compound is a word of its own ("verbrauch", "kosten")
 
 
 def spoken_source(text: str, lang: str, extra: dict[str, str] | None = None) -> str | None:
@@ -468,12 +437,13 @@ def spoken_source(text: str, lang: str, extra: dict[str, str] | None = None) -> 
     "der Gasverbrauch"), or None when it names none or several.
 
     Whole words and phrases of the language's source words (plus ``extra``: e.g. the words an ask-back offered);
-    in German also the first part of a compound ("gasverbrauch" -> gas), when what follows is a word of its own."""
+    in a language of compounds also the first part of one ("gasverbrauch" -> gas), when what follows is a word of
+    its own."""
     key = _lang(lang)
     table = {**SOURCE_WORDS[key], **{k.lower(): v for k, v in (extra or {}).items()}}
     cleaned = " ".join(re.sub(r"[^\w\s]", " ", (text or "").lower()).split())
     rest, found = _phrase_sub(cleaned, table, replace=False)
-    if key in _COMPOUND_LANGS:
+    if compounds(key):
         for token in rest.split():
             head = next((w for w in sorted(table, key=len, reverse=True)
                          if " " not in w and token.startswith(w) and len(token) - len(w) >= _MIN_COMPOUND_REST), None)
@@ -483,7 +453,7 @@ def spoken_source(text: str, lang: str, extra: dict[str, str] | None = None) -> 
     return named.pop() if len(named) == 1 else None
 
 
-@lru_cache(maxsize=1)
+@cached
 def kinds_only() -> SeuResolver:
     """A catalogue of one machine of every kind the locale knows (named by its kind), for reading an utterance
     when the plant's own catalogue cannot be read (the database is down or still being prepared): a question about

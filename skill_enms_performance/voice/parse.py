@@ -16,11 +16,11 @@ import copy
 import dataclasses
 import re
 import threading
-from functools import lru_cache
 from typing import Any, Sequence
 
 from rapidfuzz import fuzz
 
+from .language import cached
 from .names import SeuResolver, _clean, name_tokens, spoken_source
 
 #: ops whose cue phrases are read, in the order they win (see ``_op``)
@@ -83,7 +83,7 @@ def _voc(name: str, lang: str) -> list[str]:
     return load(name, lang)
 
 
-@lru_cache(maxsize=None)
+@cached
 def _contractions(lang: str) -> tuple[tuple[re.Pattern[str], str], ...]:
     """``locale/<lang>/contraction.value``: "expanded,said" lines ("an dem,am"), as patterns to fold back."""
     from .speech import _resources, read_resource_file
@@ -126,7 +126,7 @@ def tokens(utterance: str, lang: str) -> list[str]:
     return _clean(text, lang).split()
 
 
-@lru_cache(maxsize=None)
+@cached
 def _cue_phrases(name: str, lang: str) -> tuple[str, ...]:
     """A locale list of phrases, each read as utterances are read (``tokens``)."""
     return tuple(p for p in (" ".join(tokens(line, lang)) for line in _voc(name, lang)) if p)
@@ -561,10 +561,10 @@ def _corrected(names: list[Spotted], words: Sequence[str], lang: str) -> list[Sp
 
 def _compound_type(words: Sequence[str], lang: str) -> tuple[str | None, bool]:
     """A machine type said as the last part of a compound ("Druckluftkompressoren", "Abluftpumpen")."""
-    from .names import MACHINE_TYPE_WORDS, _lang
+    from .names import MACHINE_TYPE_WORDS, _lang, compounds
 
     key = _lang(lang)
-    if key != "de":
+    if not compounds(key):
         return None, False
     for word in words:
         for mtype, forms in MACHINE_TYPE_WORDS[key].items():
@@ -586,7 +586,7 @@ def _factory_name(said: str | None, seus: Sequence[Any]) -> str | None:
 
 
 def _is_plural(phrase: str, mtype: str, lang: str) -> bool:
-    from .names import MACHINE_TYPE_WORDS, _lang
+    from .names import MACHINE_TYPE_WORDS, PLURAL_MARKERS, _lang
 
     forms = MACHINE_TYPE_WORDS.get(_lang(lang), {}).get(mtype, ())
     words = phrase.lower().split()
@@ -597,11 +597,10 @@ def _is_plural(phrase: str, mtype: str, lang: str) -> bool:
         return True
     if last in said_singular:  # "der Brennofen" is one kiln, however it ends
         return False
-    endings = ("en", "er", "n") if _lang(lang) == "de" else ("s",)
-    return last not in singular and last.endswith(endings)
+    return last not in singular and last.endswith(PLURAL_MARKERS[_lang(lang)])
 
 
-@lru_cache(maxsize=None)
+@cached
 def _alias_numbers(lang: str) -> tuple[frozenset[str], frozenset[str]]:
     """The words said for machines (``alias.value``) in the singular, and their plurals: a listed word that is
     another listed word and a plural ending ("kältemaschinen") is a plural, any other listed word a singular."""

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from ovos_date_parser import nice_date
@@ -16,35 +14,20 @@ from ovos_spec_tools.dialog import render as render_phrases
 from ovos_spec_tools.resources import LocaleResources, read_resource_file
 
 from . import wording
+from .language import DEFAULT_LANG, cached, locale_dir, resources_dir  # noqa: F401 (callers read them as speech.*)
 from .names import DECLENSION_ENDINGS, MACHINE_TYPE_WORDS
-
-PACKAGE_DIR = Path(__file__).resolve().parent.parent
-DEFAULT_LANG = "en-us"
-
-
-def resources_dir() -> Path:
-    """The folder holding ``locale/``: the installed package, or the repository in a checkout."""
-    for candidate in (PACKAGE_DIR, PACKAGE_DIR.parent):
-        if (candidate / "locale" / DEFAULT_LANG).is_dir():
-            return candidate
-    return PACKAGE_DIR
-
-
-def locale_dir() -> Path:
-    return resources_dir() / "locale"
-
 
 def shipped_languages() -> list[str]:
     return list(_shipped_languages())
 
 
-@lru_cache(maxsize=1)
+@cached
 def _shipped_languages() -> tuple[str, ...]:
     """Read once: the bus API asks for every request (a directory listing and a stat per language each time)."""
     return tuple(sorted(p.name for p in locale_dir().iterdir() if p.is_dir() and not p.name.startswith("_")))
 
 
-@lru_cache(maxsize=1)
+@cached
 def _resources() -> LocaleResources:
     return LocaleResources(str(locale_dir()))
 
@@ -433,7 +416,7 @@ def _place_forms(word: str, lang: str) -> frozenset[str]:
     return frozenset({word})
 
 
-@lru_cache(maxsize=None)
+@cached
 def _place_names(lang: str) -> dict[str, frozenset[str]]:
     """``place_name.value`` of ``lang`` as word -> every name of that place (each line 'said,written' read both
     ways and joined with lines sharing a name)."""

@@ -25,47 +25,33 @@ from __future__ import annotations
 import datetime as dt
 import math
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Mapping
+
+from .language import PerLanguage, primary, table
 
 __all__ = ["speakable", "speakable_percent", "speakable_money", "energy_words", "energy_words_together",
            "power_words", "hours_words", "percent_is_meaningful", "written_date"]
 
-# Per-language words. Keys are primary language subtags; unknown languages use "en".
-WORDS: dict[str, dict[str, object]] = {
-    "en": {"decimal": ".", "group": ",", "minus": "minus", "million": ("million", "million"),
-           "percent": "percent", "under_one_percent": "less than 1 percent", "hour": ("hour", "hours"),
-           "kwh": ("kilowatt hour", "kilowatt hours"), "mwh": ("megawatt hour", "megawatt hours"),
-           "gwh": ("gigawatt hour", "gigawatt hours"),
-           "kw": ("kilowatt", "kilowatts"), "mw": ("megawatt", "megawatts")},
-    "de": {"decimal": ",", "group": "", "minus": "minus", "million": ("Million", "Millionen"),
-           "percent": "Prozent", "under_one_percent": "weniger als 1 Prozent", "hour": ("Stunde", "Stunden"),
-           "kwh": ("Kilowattstunde", "Kilowattstunden"), "mwh": ("Megawattstunde", "Megawattstunden"),
-           "gwh": ("Gigawattstunde", "Gigawattstunden"),
-           "kw": ("Kilowatt", "Kilowatt"), "mw": ("Megawatt", "Megawatt")},
-}
+# Per-language words, read from ``locale/<lang>/wording.json`` on first use (see voice.language). Keys are primary
+# language subtags; unknown languages use "en".
+def _wording(key: str) -> dict[str, Any]:
+    return table("wording", key)
+
+
+def _tuples(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+WORDS: Mapping[str, dict[str, object]] = PerLanguage(
+    lambda key: {name: _tuples(v) for name, v in _wording(key)["words"].items()})
 # currency code -> (unit singular, unit plural, sub-unit singular, sub-unit plural); no sub-unit: None
-CURRENCIES: dict[str, dict[str, tuple[str, str, str | None, str | None]]] = {
-    "en": {"USD": ("dollar", "dollars", "cent", "cents"), "EUR": ("euro", "euros", "cent", "cents"),
-           "GBP": ("pound", "pounds", "penny", "pence"), "CHF": ("franc", "francs", "centime", "centimes"),
-           "CAD": ("Canadian dollar", "Canadian dollars", "cent", "cents"),
-           "AUD": ("Australian dollar", "Australian dollars", "cent", "cents"),
-           "JPY": ("yen", "yen", None, None), "CNY": ("yuan", "yuan", None, None),
-           "INR": ("rupee", "rupees", None, None)},
-    "de": {"USD": ("Dollar", "Dollar", "Cent", "Cent"), "EUR": ("Euro", "Euro", "Cent", "Cent"),
-           "GBP": ("Pfund", "Pfund", "Penny", "Pence"), "CHF": ("Franken", "Franken", "Rappen", "Rappen"),
-           "CAD": ("kanadischer Dollar", "kanadische Dollar", "Cent", "Cent"),
-           "AUD": ("australischer Dollar", "australische Dollar", "Cent", "Cent"),
-           "JPY": ("Yen", "Yen", None, None), "CNY": ("Yuan", "Yuan", None, None),
-           "INR": ("Rupie", "Rupien", None, None)},
-}
+CURRENCIES: Mapping[str, dict[str, tuple[str, str, str | None, str | None]]] = PerLanguage(
+    lambda key: {code: tuple(names) for code, names in _wording(key)["currencies"].items()})
 # How a language writes a date for its TTS: names Monday..Sunday and January..December, the template of a day
-# ("am {date}") and of a day inside a period ("vom {date} bis ..."), each without and with the year.
-DATE_FORMATS: dict[str, dict[str, tuple[str, ...]]] = {
-    "de": {"weekdays": ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"),
-           "months": ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September",
-                      "Oktober", "November", "Dezember"),
-           "day": ("{weekday}, {day}. {month}", "{weekday}, {day}. {month} {year}"),
-           "in_period": ("{day}. {month}", "{day}. {month} {year}")},
-}
+# ("am {date}") and of a day inside a period ("vom {date} bis ..."), each without and with the year. Only languages
+# whose file has a "date_format" are listed.
+DATE_FORMATS: Mapping[str, dict[str, tuple[str, ...]]] = PerLanguage(
+    lambda key: {k: tuple(v) for k, v in formats.items()} if (formats := _wording(key).get("date_format")) else None)
 ENERGY_STEP = 10_000  # switch kWh -> MWh -> GWh at 10,000 of the smaller unit (12,345 kWh -> "12.3 megawatt hours")
 #: a percentage is said only against an expectation of at least this much energy ("1,073 percent above the expected
 #: 43.1 kilowatt hours" tells a listener nothing; "504 kilowatt hours against an expected 43" does)
@@ -75,8 +61,7 @@ MEANINGFUL_PERCENT_MAX = 100.0
 
 
 def _lang(lang: str) -> str:
-    primary = (lang or "en").lower().replace("_", "-").split("-")[0]
-    return primary if primary in WORDS else "en"
+    return primary(lang)
 
 
 def _round(value: Decimal, places: int) -> Decimal:
