@@ -31,7 +31,10 @@ from .conftest import REF_NOW
 #: judged by the complete days the engine answers, and "since january": 89.0 % / 81.2 %; with the normaliser's
 #: "an dem" read as "am", "the last 30 days" as 30 complete days, factories by country, state and city adjective,
 #: the kinds the plant's names say, telegraphic questions and German compounds: 91.0 % / 88.1 %)
-FLOORS = {("en-us", "holdout"): 0.90, ("de-de", "holdout"): 0.88, ("en-us", "fresh"): 0.0, ("de-de", "fresh"): 0.0}
+#: A fresh batch written later without the parser (tests/corpus/README.md) found what tuning had not: before its
+#: fixes, 85.0 % / 87.9 % of it understood at parse level; with them 98.6 % / 100 %, and the holdout through the
+#: pipeline went from 91.0 % / 88.1 % to 92.0 % / 90.1 % (the holdout's misses were not looked at)
+FLOORS = {("en-us", "holdout"): 0.92, ("de-de", "holdout"): 0.90, ("en-us", "fresh"): 0.98, ("de-de", "fresh"): 0.99}
 #: negatives the skill claims: none (before: en 63, de 30; 52 and 30 while intent templates with a free-text slot,
 #: "how is {seu} doing", still matched before the request parser was asked)
 #: every negative goes through the pipeline (about 20 ms each once no other skill is left active between them);
@@ -251,11 +254,12 @@ def test_negatives_are_left_to_other_skills(measured):
 #: tune / holdout: demo en 100.0 / 92.0 %, de 99.2 / 90.1 %; second plant en 100.0 / 92.0 %, de 99.2 / 90.1 % (before:
 #: demo 97.0 / 91.0, 96.6 / 86.1; second 92.8 / 86.0, 91.5 / 84.2)
 PARSE_FLOORS = {
-    ("demo", "en-us", "tune"): 0.99, ("demo", "en-us", "holdout"): 0.91,
-    ("demo", "de-de", "tune"): 0.99, ("demo", "de-de", "holdout"): 0.90,
-    ("second", "en-us", "tune"): 0.99, ("second", "en-us", "holdout"): 0.91,
-    ("second", "de-de", "tune"): 0.99, ("second", "de-de", "holdout"): 0.90,
-    **{(plant, lang, "fresh"): 0.0 for plant in ("demo", "second") for lang in ("en-us", "de-de")},
+    ("demo", "en-us", "tune"): 0.99, ("demo", "en-us", "holdout"): 0.93,
+    ("demo", "de-de", "tune"): 0.99, ("demo", "de-de", "holdout"): 0.91,
+    ("second", "en-us", "tune"): 0.99, ("second", "en-us", "holdout"): 0.93,
+    ("second", "de-de", "tune"): 0.99, ("second", "de-de", "holdout"): 0.91,
+    **{(plant, "en-us", "fresh"): 0.98 for plant in ("demo", "second")},
+    **{(plant, "de-de", "fresh"): 0.99 for plant in ("demo", "second")},
 }
 
 

@@ -125,6 +125,10 @@ def _tuples(value: Any) -> Any:
 LEXICONS: Mapping[str, DateLexicon] = PerLanguage(_lexicon)
 #: month names that, with an intro word and no year, are a month ("in may"; a bare "may" is a verb)
 _FULL_MONTHS: Mapping[str, frozenset[str]] = PerLanguage(lambda key: frozenset(table("dates", key)["full_months"]))
+#: month names that are a month when said alone ("Kompressor eins Oktober", "how did it do across october as a
+#: whole" reads "october" too); English leaves out "may" and "march", which are words of their own
+_BARE_MONTHS: Mapping[str, frozenset[str]] = PerLanguage(
+    lambda key: frozenset(table("dates", key).get("bare_months", ())))
 
 _YEAR = r"\d{4}|(?:19|20) \d{2}"  # "twenty twenty five" reaches here as "20 25"
 _ISO = r"\b(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})\b"  # 2025-11-05, in every language
@@ -312,6 +316,8 @@ def _period_phrase(text: str, today: date, key: str) -> tuple[Period | None, str
         unit = units[m["u"]]
         if m["next"]:
             return None, m.group(0)  # "next week": nothing to analyse yet
+        if unit == "fortnight":  # "the last fortnight", "over the past fortnight": the last 14 days
+            return _rolling(today, 1, unit), m.group(0)
         if m.groupdict().get("bare"):
             return _rolling(today, 1, unit), m.group(0)
         return _calendar(today, unit, "this" if m["this"] else "previous"), m.group(0)
@@ -323,8 +329,8 @@ def _rolling(today: date, n: int, unit: str) -> Period | None:
     for "this week"): "the last 30 days" asked on November 6th are October 7th to November 5th."""
     if n < 1:
         return None
-    if unit in ("day", "week", "weekend"):
-        return Period(today - timedelta(days=n * (1 if unit == "day" else 7)), today)
+    if unit in ("day", "week", "weekend", "fortnight"):
+        return Period(today - timedelta(days=n * {"day": 1, "fortnight": 14}.get(unit, 7)), today)
     months = n * {"month": 1, "quarter": 3, "year": 12}[unit]
     return Period(_add_months(today, -months), today)
 
@@ -389,7 +395,7 @@ def _month_or_year(text: str, today: date, key: str) -> tuple[Period | None, str
             start = date(today.year - 1, first, 1)
         return _clip(start, _add_months(start, 3) - timedelta(days=1), today), m.group(0)
     for m in c.month_only.finditer(text):
-        if not m["y"] and not (m["intro"] and m["m"] in _FULL_MONTHS[key]):
+        if not m["y"] and not (m["intro"] and m["m"] in _FULL_MONTHS[key]) and m["m"] not in _BARE_MONTHS[key]:
             continue  # a bare "may" or "march" is a verb; "in may" is a month
         month = _month(m["m"], key)
         if m["y"]:
@@ -411,6 +417,17 @@ def _span(text: str, today: date, key: str) -> tuple[Period | None, str] | None:
     lx = LEXICONS[key]
     if lx.between and (m := re.search(lx.between, text)):
         a, b = _explicit_day(m["a"], today, key), _explicit_day(m["b"], today, key)
+        if b and b[0] and (bare := re.fullmatch(r"(?:the )?(\d{1,2})(?:ord)?", m["a"].strip())):
+            # "vom 20. bis 26. Oktober", "from the 1st to the 10th of october": the first day in the second's month
+            try:
+                a = (b[0].replace(day=int(bare.group(1))),)
+            except ValueError:
+                a = None
+        if a and a[0] and (bare := re.fullmatch(r"(?:the )?(\d{1,2})(?:ord)?", m["b"].strip())):
+            try:  # "between october 3rd and the 5th": the second day in the first's month
+                b = (a[0].replace(day=int(bare.group(1))),)
+            except ValueError:
+                b = None
         if a and b and a[0] and b[0]:
             start, end = sorted((a[0], b[0]))
             return _clip(start, end, today), m.group(0)
