@@ -11,7 +11,8 @@ from collections import Counter
 import pytest
 
 from tests.corpus import (CLASSES, ENERGY_SOURCES, GROUP_KINDS, HOLDOUT_FRACTION, LANGS, NEGATIVE_KINDS, OPS,
-                          PERIODS, PLANTS, fills, load_fresh, load_fresh_negatives, load_jsonl, load_plants,
+                          PERIODS, PLANTS, fills, load_fresh, load_fresh2, load_fresh2_negatives, load_fresh_negatives,
+                          load_jsonl, load_plants,
                           placeholders, resolve_expect, stratified_holdout)
 from tests.corpus import grammar
 
@@ -231,3 +232,60 @@ def test_fresh_negatives(lang):
     assert not repeated, f"repeats negatives.jsonl: {repeated}"
     fresh = {r["utt"].lower() for r in load_fresh(lang)}
     assert not fresh & {r["utt"].lower() for r in recs}, "a line is both positive and negative"
+
+
+def _older_utterances(lang: str) -> set[str]:
+    """Every utterance of the files written before the second fresh batch, lower-cased."""
+    utts = set()
+    for name in ("positives", "negatives", "fresh", "fresh_negatives"):
+        utts |= {r["utt"].lower() for r in load_jsonl(lang, name)}
+    utts |= {t["utt"].lower() for r in load_jsonl(lang, "followups") for t in r["turns"]}
+    return utts
+
+
+def _older_ids(lang: str) -> set[str]:
+    return {r["id"] for name in ("positives", "negatives", "followups", "fresh", "fresh_negatives")
+            for r in load_jsonl(lang, name)}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_fresh2_positives(lang):
+    """The second fresh batch: tuning positives in the positives format, every op and class, no line of any older
+    file repeated (only the batch's own repeated lines are shown)."""
+    recs = load_fresh2(lang)
+    assert len(recs) >= 160
+    prefix = lang[:2] + "-f2-"
+    assert len({r["id"] for r in recs}) == len(recs) and all(r["id"].startswith(prefix) for r in recs)
+    assert len({r["utt"].lower() for r in recs}) == len(recs), "duplicate utterance"
+    for r in recs:
+        assert set(r) == {"id", "utt", "class", "split", "expect"}, r["id"]
+        assert r["class"] in CLASSES and r["split"] == "tune", r["id"]
+        check_expect(r["expect"])
+        check_fillable(r["utt"], lang)
+    ops, classes = Counter(r["expect"]["op"] for r in recs), Counter(r["class"] for r in recs)
+    assert set(ops) == set(OPS), set(OPS) - set(ops)
+    assert set(classes) == set(CLASSES), set(CLASSES) - set(classes)
+    assert not _older_ids(lang) & {r["id"] for r in recs}
+    repeated = sorted({r["utt"].lower() for r in recs} & _older_utterances(lang))
+    assert not repeated, f"repeats an older file: {repeated}"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_fresh2_negatives(lang):
+    recs = load_fresh2_negatives(lang)
+    assert len(recs) >= 60
+    prefix = lang[:2] + "-n2-"
+    assert len({r["id"] for r in recs}) == len(recs) and all(r["id"].startswith(prefix) for r in recs)
+    assert len({r["utt"].lower() for r in recs}) == len(recs)
+    for r in recs:
+        assert set(r) == {"id", "utt", "kind", "owner"}
+        assert r["kind"] in NEGATIVE_KINDS and r["owner"]
+        assert not placeholders(r["utt"])
+    assert all(Counter(r["kind"] for r in recs)[k] for k in NEGATIVE_KINDS)
+    assert Counter(r["kind"] for r in recs)["near_miss"] >= 25
+    ids = {r["id"] for r in recs}
+    assert not _older_ids(lang) & ids and not {r["id"] for r in load_fresh2(lang)} & ids
+    repeated = sorted({r["utt"].lower() for r in recs} & _older_utterances(lang))
+    assert not repeated, f"repeats an older file: {repeated}"
+    assert not {r["utt"].lower() for r in load_fresh2(lang)} & {r["utt"].lower() for r in recs}, \
+        "a line is both positive and negative"
