@@ -299,7 +299,8 @@ def _plans_by_status(words: Sequence[str], lang: str) -> bool:
     Pläne sind noch offen?" ("how many plans are open on netflix" has words of its own)."""
     if not (cue(words, "plan_noun", lang) and cue(words, "plan_status", lang)):
         return False
-    known = {w for name in ("cue.plans", "plan_noun", "plan_status", "question_start", "filler", "article", "we")
+    known = {w for name in ("cue.plans", "plan_noun", "plan_status", "question_start", "filler", "article", "we",
+                            "politeness")
              for p in _cue_phrases(name, lang) for w in p.split()}
     return all(w in known for w in words)
 
@@ -492,6 +493,8 @@ def _parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any]
     singles = [s for s in names if s.seu_name is not None]
     distinct = list(dict.fromkeys(s.seu_name for s in singles))
     unknown = "" if names or machine_type else unknown
+    cues["advice"] = cue(words, "advice", lang)
+    cues["realised"] = _realised(words, lang)
     op = _op(cues, names, distinct, machine_type, plural_type, factory, everything, save, source, bool(unknown))
     ranking = _ranking(words, lang, when) if op == "ranking" else None
     if op in ("summary", "ranking") and machine_type is not None:
@@ -512,8 +515,11 @@ def _parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any]
     # a why about no machine, site or "we" of ours is a question about the world: "why is electricity so
     # expensive", "where does electricity come from"
     worldly = cues["why"] and op == "summary" and not (plant_word or we or everything)
-    foreign = cue(words, "not_ours", lang) or bool(general) or price or worldly
-    op_cue = op is not None and cues.get(op, False)
+    # "what's a relational database", "was ist eine Datenbank": a definition of a thing, not ours to look up
+    defined = not names and _definition_of_a_kind(words, lang)
+    foreign = cue(_without_phrases(words, "filler", lang), "not_ours", lang) or bool(general) or price or worldly or \
+        defined or _control(words, lang)
+    op_cue = op is not None and (cues.get(op, False) or op == "savings" and cues["realised"])
     # an op's own words, said of us ("how much did we save", "how many plans do we have") or of a time ("the
     # summary for yesterday"); a ranking or a plan needs "we": "top five movies this year", "the plan for today"
     # are not ours. Health's words are ours alone ("is the database ok").
@@ -526,6 +532,46 @@ def _parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any]
                   plant_word, any(cues.values()), domain, foreign, scoped, unknown)
 
 
+def _without_phrases(words: Sequence[str], name: str, lang: str) -> list[str]:
+    """``words`` without the phrases of several words of ``locale/<lang>/<name>.voc`` ("ich mein", "i mean"): their
+    words say nothing on their own ("mein" of "ich mein" is no "my")."""
+    text = f" {' '.join(words)} "
+    for phrase in sorted((p for p in _cue_phrases(name, lang) if " " in p), key=len, reverse=True):
+        text = text.replace(f" {phrase} ", " ")
+    return text.split()
+
+
+def _control(words: Sequence[str], lang: str) -> bool:
+    """A command to a device, not a question: "turn the fan off", "Mach den Ventilator an", "schalte Kessel eins
+    aus" (a control verb first, its particle last). This skill reads energy data; switching belongs to others."""
+    glue = {w for name in ("filler", "politeness") for p in _cue_phrases(name, lang) for w in p.split()}
+    said = [w for w in words if w not in glue]
+    return len(said) >= 2 and said[0] in set(_cue_phrases("control_verb", lang)) and \
+        said[-1] in set(_cue_phrases("control_particle", lang))
+
+
+def _realised(words: Sequence[str], lang: str) -> bool:
+    """Savings already made are asked: "did the fix on X pay off", "what did the improvements on X save in
+    october", "Sparen wir heuer was ein", "was haben die Verbesserungen gebracht" (not "where could we save")."""
+    if cue(words, "realised", lang):
+        return True
+    aux = {w for p in _cue_phrases("realised_aux", lang) for w in p.split()}
+    verbs = set(_cue_phrases("realised_verb", lang))
+    first = next((i for i, w in enumerate(words) if w in aux), None)
+    return first is not None and any(w in verbs for w in words[first + 1:])
+
+
+def _definition_of_a_kind(words: Sequence[str], lang: str) -> bool:
+    """A definition question about a kind of thing: "what's a relational database", "was ist eine Datenbank"."""
+    text = " ".join(words)
+    indefinite = set(_cue_phrases("indefinite", lang))
+    for opener in _cue_phrases("definition", lang):
+        if text.startswith(opener + " "):
+            rest = text[len(opener) + 1:].split()
+            return bool(rest) and rest[0] in indefinite
+    return False
+
+
 def _save_said(words: Sequence[str], lang: str) -> bool:
     """Whether saving a plan is asked: a save word with a plan or "it" after it ("save a plan for X", "file the
     measures", "speichere ihn"). Saving energy is not ("how much did pump one save", "did the fix save anything"),
@@ -536,6 +582,8 @@ def _save_said(words: Sequence[str], lang: str) -> bool:
     for i, word in enumerate(words):
         if word not in verbs:
             continue
+        if i + 1 < len(words) and words[i + 1] in objects:  # "speicher den", "save it"
+            return True
         after = [w for w in words[i + 1:i + 4] if w not in skip]
         if after and after[0] in objects:
             return True
@@ -623,11 +671,15 @@ def _op(cues: dict[str, bool], names: list[Spotted], distinct: list[str],
         return "ranking"
     if cues["why"] and one:
         return "why"
+    if cues.get("realised"):  # "did the fix on X pay off", "what did the improvements save", "sparen wir was"
+        return "savings"
     if save and (one or cues["action_plan"]):
         return "action_plan"
-    if cues["plans"]:
+    if cues["plans"] and not cues.get("advice"):  # "which measures would you recommend for X" asks advice
         return "plans"
-    if cues["action_plan"]:
+    if cues["action_plan"] and cues["opportunities"] and not one:
+        return "opportunities"  # "any compressed air leaks we should fix": where, not what to do about one
+    if cues["action_plan"] or cues.get("advice"):
         return "action_plan"
     if cues["opportunities"]:
         return "opportunities"
