@@ -610,10 +610,13 @@ def test_miss_month_and_spoken_year():
     assert resolve_period("in november twenty twenty five", TODAY) == Period(D(2025, 11, 1), D(2025, 11, 30))
 
 
-@pytest.mark.xfail(strict=True, reason="a German range whose first day has no month ('vom 1. bis 5. november') "
-                                       "is not split: only the second day is found")
-def test_miss_german_range_without_first_month():
+def test_range_whose_one_day_has_no_month_takes_the_others():
+    """'vom 1. bis 5. november', 'from the 1st to the 10th of october', 'between october 3rd and the 5th' (once a
+    known miss: only the day with its month was found)."""
     assert resolve_period("vom 1. bis 5. november", TODAY, "de-de") == Period(D(2026, 11, 1), D(2026, 11, 5))
+    assert resolve_period("from the 1st to the 10th of october", TODAY) == Period(D(2026, 10, 1), D(2026, 10, 10))
+    assert resolve_period("between october 3rd and the 5th", TODAY) == Period(D(2026, 10, 3), D(2026, 10, 5))
+    assert resolve_period("from the 3rd to the 5th", TODAY).start.day == 3
 
 
 @pytest.mark.xfail(strict=True, reason="an ordinal as unit number ('the first compressor') is not read as "

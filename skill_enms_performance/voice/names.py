@@ -68,17 +68,26 @@ _LETTER_DIGIT = re.compile(r"(?<=[^\W\d])(?=\d)|(?<=\d)(?=[^\W\d])")
 @cached
 def locale_aliases(lang: str) -> dict[str, str]:
     """``locale/<lang>/alias.value``: "said,name words" lines, spoken words for the words plant names are made of
-    ("kältemaschine,chiller", "air handler,ahu"). Adding a language or a machine word is editing that file."""
+    ("kältemaschine,chiller", "air handler,ahu"). Adding a language or a machine word is editing that file. A word
+    said for several ("ofen,furnace|oven|kiln") reads here as its first; a resolver picks the one its plant's names
+    use (:func:`locale_alias_options`)."""
+    return {said: options[0] for said, options in locale_alias_options(lang).items()}
+
+
+def locale_alias_options(lang: str) -> dict[str, tuple[str, ...]]:
+    """``alias.value`` with every name word a said word may stand for, in the file's order."""
     path = locale_dir() / (lang or "").lower().replace("_", "-") / "alias.value"
     try:
         lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")]
     except OSError:
         return {}
-    out = {}
+    out: dict[str, tuple[str, ...]] = {}
     for line in lines:
         pair = [w.strip().lower() for w in line.split(",")]
         if len(pair) == 2 and all(pair):
-            out[pair[0]] = pair[1]
+            options = tuple(o.strip() for o in pair[1].split("|") if o.strip())
+            if options:
+                out[pair[0]] = out.get(pair[0], ()) + options
     return out
 
 
@@ -219,7 +228,7 @@ class SeuResolver:
             return cache[lang]
         extra: dict[str, tuple[str, ...]] = {}
         said_for = {}  # name words -> the words said for them (alias.value, ALIASES)
-        for said, written in {**ALIASES[key], **locale_aliases(lang)}.items():
+        for said, written in self.aliases(lang).items():
             said_for.setdefault(written, []).append(said)
         for ref in self._seus:
             if not (mtype := ref.machine_type):
@@ -235,6 +244,17 @@ class SeuResolver:
             extra[mtype] = tuple(dict.fromkeys(extra.get(mtype, ()) + forms))
         cache[lang] = extra
         return extra
+
+    def aliases(self, lang: str) -> dict[str, str]:
+        """Said word -> the name word it stands for on this plant: of a word said for several ("ofen" for furnace,
+        oven or kiln), the one this plant's names use, else the first listed."""
+        cache = self.__dict__.setdefault("_aliases_cache", {})
+        if lang not in cache:
+            chosen = dict(ALIASES[_lang(lang)])
+            for said, options in locale_alias_options(lang).items():
+                chosen[said] = next((o for o in options if set(o.split()) <= self._vocab), options[0])
+            cache[lang] = chosen
+        return cache[lang]
 
     def names_of_type(self, machine_type: str) -> list[str]:
         """SEU names whose machine has ``machine_type`` or whose name says it (Conveyor-A is a 'motor' in the data)."""
@@ -254,7 +274,7 @@ class SeuResolver:
         # a name made of that word ("Power-Unit-1") keeps it
         sources = {k: v for k, v in sources.items() if not set(k.split()) & self._vocab}
         text, found = _phrase_sub(text, sources, replace=False)
-        aliases = {k: v for k, v in {**ALIASES[key], **locale_aliases(lang)}.items() if k not in self._vocab}
+        aliases = {k: v for k, v in self.aliases(lang).items() if k not in self._vocab}
         if compounds(key):
             text = self._joined(text, key, aliases)
         text = " ".join(self._known_words(word, key, aliases) for word in text.split())
@@ -271,7 +291,7 @@ class SeuResolver:
 
             back: dict[str, str] = {}
             for lang in shipped_languages():
-                for said, written in {**ALIASES[_lang(lang)], **locale_aliases(lang)}.items():
+                for said, written in self.aliases(lang).items():
                     if " " not in said + written and said in self._vocab and written not in self._vocab:
                         back.setdefault(written, said)
             self.__dict__["_written"] = back
@@ -301,7 +321,7 @@ class SeuResolver:
         key = _lang(lang)
         if not compounds(key) or len(word) < 4:
             return False
-        aliases = {k: v for k, v in {**ALIASES[key], **locale_aliases(lang)}.items() if k not in self._vocab}
+        aliases = {k: v for k, v in self.aliases(lang).items() if k not in self._vocab}
         return any(c != word and (c.startswith(word) or c.endswith(word)) for c in self._compound_words(key, aliases))
 
     def _compound_words(self, key: str, aliases: dict[str, str]) -> frozenset[str]:
@@ -400,6 +420,9 @@ def _contains(tokens: tuple[str, ...], word: tuple[str, ...]) -> bool:
     return n > 0 and any(tokens[k:k + n] == word for k in range(len(tokens) - n + 1))
 
 
+_MIN_FUZZY_KIND = 6  # kind words shorter than this match only exactly
+
+
 def resolve_machine_type(spoken: str, lang: str = "en-us",
                          extra: dict[str, tuple[str, ...]] | None = None) -> str | None:
     """Fleet words -> machine type: "compressors" -> 'compressor', "air conditioning" -> 'hvac',
@@ -423,7 +446,9 @@ def resolve_machine_type(spoken: str, lang: str = "en-us",
     best, best_score = None, 0.0
     for mtype, phrases in table.items():
         for phrase in phrases:
-            score = fuzz.ratio(joined, phrase)
+            # a short word is a kind only as written: "offen" (open) is no "ofen", "main" no "rain"
+            score = fuzz.ratio(joined, phrase) if min(len(joined), len(phrase)) >= _MIN_FUZZY_KIND else \
+                (100.0 if joined == phrase else 0.0)
             if score > best_score:
                 best, best_score = mtype, score
     return best if best_score >= 85.0 else None
