@@ -56,7 +56,8 @@ class Request:
             return {"op": "summary", "machine_type": self.machine_type, "factory": self.factory,
                     "analysis_date": self.day, "period": self.period}
         if self.op == "opportunities":
-            return {"op": "opportunities", "period": self.period, "factory": self.factory, "seu_name": self.seu_name}
+            return {"op": "opportunities", "period": self.period, "factory": self.factory, "seu_name": self.seu_name,
+                    "machine_type": self.machine_type}
         if self.op == "action_plan":
             return {"op": "action_plan", "seu_name": self.seu_name, "issue_type": self.issue_type}
         if self.op == "savings":
@@ -88,7 +89,8 @@ class Request:
             return cls("summary", machine_type=checked.machine_type, factory=checked.factory, day=day_iso,
                        period=period, group_words=checked.machine_type or checked.factory or "")
         if op == "opportunities":
-            return cls("opportunities", period=period, factory=checked.factory, seu_name=checked.seu_name)
+            return cls("opportunities", period=period, factory=checked.factory, seu_name=checked.seu_name,
+                       machine_type=checked.machine_type)
         if op == "action_plan":
             if checked.list:
                 return cls("action_plans", status=checked.status, seu_name=checked.seu_name, limit=checked.limit,
@@ -182,7 +184,8 @@ async def answer_health(engine: Engine, request: Request, lang: str) -> Answer:
 
 
 async def answer_opportunities(engine: Engine, request: Request, lang: str) -> Answer:
-    report = await engine.opportunities(request.period, factory=request.factory, seu=request.seu_name)
+    report = await engine.opportunities(request.period, factory=request.factory, seu=request.seu_name,
+                                        machine_type=request.machine_type)
     payload = report.to_dict()
     today = await engine.today()
     return _with_summary(Answer(payload, speech.describe_opportunities(payload, lang, today), today), lang)

@@ -5,7 +5,7 @@
     enms-performance analyze SEU [--date D | --period P | --start D --end D]   run the analysis directly
     enms-performance summary [--machine-type T] [--factory F] [--date D | --start D --end D]
     enms-performance health                   database, newest readings, rollups, model validity
-    enms-performance opportunities [--period week|month|quarter] [--factory F] [--seu S]
+    enms-performance opportunities [--period week|month|quarter] [--factory F] [--type T] [--seu S]
     enms-performance action-plan SEU [--issue-type T] [--save] [--status S] | --list
     enms-performance savings [--seu S] [--period week|month|quarter|year | --start D --end D]
 
@@ -226,7 +226,7 @@ def _period_arg(args: argparse.Namespace) -> str | dict[str, str]:
 
 def cmd_opportunities(args: argparse.Namespace) -> int:
     return _answer(args, _checked("opportunities", period=_period_arg(args), factory=args.factory,
-                                  seu_name=args.seu))
+                                  seu_name=args.seu, machine_type=args.type))
 
 
 def cmd_action_plan(args: argparse.Namespace) -> int:
@@ -355,6 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("--seu", help="one SEU")
         if name == "opportunities":
             cmd.add_argument("--factory", help="factory name or location word")
+            cmd.add_argument("--type", help="one machine type (e.g. compressor)")
         cmd.set_defaults(func=func)
     plan = sub.add_parser("action-plan", parents=[common], help="ISO 50001 action plan for an SEU's top opportunity")
     plan.add_argument("seu", nargs="?", default="")

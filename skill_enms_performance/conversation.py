@@ -155,7 +155,9 @@ class Conversation:
             else:
                 start, end = engine.period_days("month", today)
                 period = {"start": start.isoformat(), "end": end.isoformat()}
-            return Request(draft.op, seu_name=draft.seu_name, factory=factory, period=period)
+            machine_type = draft.machine_type if draft.op == "opportunities" and not draft.seu_name else None
+            return Request(draft.op, seu_name=draft.seu_name, factory=factory, period=period,
+                           machine_type=machine_type)
         if draft.op == "action_plan":
             return Request("action_plan", seu_name=draft.seu_name, save=draft.save)
         if draft.op == "plans":
@@ -422,7 +424,9 @@ def read_utterance(draft: Draft, lang: str, seus: Sequence[Any], resolver: SeuRe
                                        save=draft.save or parsed.save)
         return draft  # a machine question whose machine was not found
     group_words = ""  # the group is read (machine_type, factory); its words are not spoken back
-    spoken = parsed.seu.words if parsed.seu is not None else ""
+    # "the compressors" is a group, not a machine to ask back about ("anything we could save on the compressors")
+    group_only = parsed.seu is not None and parsed.seu.seu_name is None and parsed.plural_type
+    spoken = parsed.seu.words if parsed.seu is not None and not group_only else ""
     others = [s for s in parsed.names[1:] if s.seu_name != (parsed.seu.seu_name if parsed.seu else None)]
     # days and periods are read from the utterance as said ("on 2025-11-05", "11/03/2025", "am 20. Oktober" where
     # the normaliser wrote "an dem 20. Oktober"), the names cut out

@@ -95,6 +95,7 @@ class OpportunitiesRequest(_Request):
     period: Period = "month"
     factory: Name | None = None
     seu_name: Name | None = None
+    machine_type: Name | None = None
 
 
 class SavingsRequest(_Request):

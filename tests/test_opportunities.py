@@ -144,3 +144,17 @@ def test_one_excess_is_counted_once_through_every_level_of_the_hierarchy():
     alone = count_once(seus[:2], [found("Station", 1600.0), found("Compressor", 1000.0)])
     assert sorted((o.seu_name, o.estimated_savings_kwh_per_week) for o in alone) == [("Compressor", 1000.0),
                                                                                      ("Station", 600.0)]
+
+
+def test_opportunities_of_one_machine_type(plant_dsn, month):
+    """"where could we save on the compressors": the compressors' findings, each as the whole plant's scan has
+    it; a type the plant lacks is a clear invalid request."""
+    compressors = scan(plant_dsn, "month", machine_type="compressor")
+    assert compressors.machine_type == "compressor" and compressors.to_dict()["machine_type"] == "compressor"
+    names = {o.seu_name for o in compressors.opportunities}
+    assert names and all(n.startswith("Compressor") for n in names), names
+    whole = {(o.seu_name, o.improvement_type, o.start_date): o.estimated_savings_kwh_per_week for o in month.opportunities}
+    for o in compressors.opportunities:
+        assert whole[(o.seu_name, o.improvement_type, o.start_date)] == o.estimated_savings_kwh_per_week
+    with pytest.raises(InvalidRequestError):
+        scan(plant_dsn, "month", machine_type="centrifuge")

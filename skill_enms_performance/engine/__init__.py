@@ -165,9 +165,9 @@ class Engine(SavingsQuestions):
         return await self.analyze_seu_performance(seu.name, seu.energy_source, day)
 
     async def opportunities(self, period: str | dict | None = "month", factory: str | None = None,
-                            seu: str | None = None) -> OpportunityReport:
-        """Savings opportunities of every SEU (or one factory / SEU) in a period, ranked by value."""
-        return await opportunity_scan.report(self.catalogue, self.series, self.now, period, factory, seu)
+                            seu: str | None = None, machine_type: str | None = None) -> OpportunityReport:
+        """Savings opportunities of every SEU (or one factory, machine type or SEU) in a period, ranked by value."""
+        return await opportunity_scan.report(self.catalogue, self.series, self.now, period, factory, seu, machine_type)
 
     async def action_plan(self, seu: str, issue_type: str | None = None, save: bool = False,
                           status: str | None = None) -> ActionPlan:

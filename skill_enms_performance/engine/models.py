@@ -265,6 +265,7 @@ class OpportunityReport(JsonMixin):
     errors: list[dict[str, Any]]
     voice_summary: str
     timestamp: dt.datetime
+    machine_type: str | None = None  # the machines of one type only ("where could we save on the compressors")
 
 
 @dataclasses.dataclass

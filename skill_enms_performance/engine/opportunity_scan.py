@@ -24,15 +24,18 @@ from .timeutil import day_bounds_utc, local_today
 
 
 async def report(catalogue: Catalogue, series: Series, now: Callable[[], dt.datetime], period: str | dict | None,
-                 factory: str | None, seu: str | None) -> OpportunityReport:
-    """Savings opportunities of every SEU (or one factory / SEU) in a period, ranked by value."""
+                 factory: str | None, seu: str | None, machine_type: str | None = None) -> OpportunityReport:
+    """Savings opportunities of every SEU (or one factory, machine type or SEU) in a period, ranked by value."""
     settings = series.settings
     if seu is not None and not isinstance(seu, str):
         raise InvalidRequestError("seu must be a string")
     if seu:
         targets = await catalogue.named_or_all(seu)
     else:
-        targets = select_seus(await catalogue.seus(), None, factory)
+        targets = select_seus(await catalogue.seus(), machine_type, factory)
+    if not targets and machine_type:
+        raise InvalidRequestError(f"no SEU matches machine type {machine_type!r} and factory {factory!r}",
+                                  machine_type=machine_type, factory=factory)
     if not targets:
         raise InvalidRequestError(f"no SEU in factory {factory!r}", factory=factory)
     today = local_today(now(), targets[0].timezone)
@@ -46,6 +49,7 @@ async def report(catalogue: Catalogue, series: Series, now: Callable[[], dt.date
     found.sort(key=lambda o: (o.ongoing, o.estimated_savings_per_year), reverse=True)
     return OpportunityReport(
         period={"start": start.isoformat(), "end": end.isoformat()}, factory=factory, seu_name=seu,
+        machine_type=machine_type,
         currency=settings.currency, opportunities=found,
         total_savings_kwh_per_week=round(sum(o.estimated_savings_kwh_per_week for o in found if o.ongoing), 1),
         total_savings_per_year=round(sum(o.estimated_savings_per_year for o in found if o.ongoing), 2),

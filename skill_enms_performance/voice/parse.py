@@ -527,7 +527,8 @@ def _parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any]
         we or op == "health" or op not in ("ranking", "plans") and (bool(when) or _when_said(rest, lang))) or \
         op == "summary" and we and (bool(when) or _when_said(rest, lang)) or \
         op == "plans" and _plans_by_status(words, lang)
-    scoped = scoped or _terse(words, op, when, lang)
+    scoped = scoped or _terse(words, op, when, lang) or \
+        op == "opportunities" and op_cue and cue(words, "off_hours", lang)  # "anything running at night that shouldn't"
     return Parsed(op, names, machine_type, factory, plural_type, everything, source, ranking, save, rest,
                   plant_word, any(cues.values()), domain, foreign, scoped, unknown)
 
