@@ -13,7 +13,7 @@ import contextlib
 import itertools
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Literal, Mapping, Sequence
+from typing import Any, Literal, Mapping, Sequence
 
 from ovos_number_parser import numbers_to_digits
 from rapidfuzz import fuzz
@@ -29,29 +29,29 @@ MAX_SUGGESTIONS = 3
 
 # Per-language word lists, read from ``locale/<lang>/names.json`` on first use (see voice.language). Keys are primary
 # language subtags; a language without a folder reads as English.
-def _words(field: str) -> Callable[[str], Any]:
-    return lambda key: table("names", key)[field]
+def _words(key: str, field: str) -> Any:
+    return table("names", key)[field]
 
 
-FILLERS: Mapping[str, frozenset[str]] = PerLanguage(lambda key: frozenset(_words("fillers")(key)))  # "a": Conveyor-A
+FILLERS: Mapping[str, frozenset[str]] = PerLanguage(lambda key: frozenset(_words(key, "fillers")))  # "a": Conveyor-A
 # Spoken source words -> energy_sources.name. Longer phrases are tried first.
-SOURCE_WORDS: Mapping[str, dict[str, str]] = PerLanguage(lambda key: dict(_words("source_words")(key)))
+SOURCE_WORDS: Mapping[str, dict[str, str]] = PerLanguage(lambda key: dict(_words(key, "source_words")))
 # Spoken words -> the (English) words plant names are usually made of. Applied only when the spoken word is not itself
 # a token of some name, so a plant that really has a "Kessel-1" keeps it.
-ALIASES: Mapping[str, dict[str, str]] = PerLanguage(lambda key: dict(_words("aliases")(key)))
+ALIASES: Mapping[str, dict[str, str]] = PerLanguage(lambda key: dict(_words(key, "aliases")))
 # Endings a word of the language takes when declined: a spoken word that is no alias itself may be its stem plus
 # one of them ("europäischen" -> europäisch, "norden" -> nord).
-DECLENSION_ENDINGS: Mapping[str, tuple[str, ...]] = PerLanguage(lambda key: tuple(_words("declension_endings")(key)))
+DECLENSION_ENDINGS: Mapping[str, tuple[str, ...]] = PerLanguage(lambda key: tuple(_words(key, "declension_endings")))
 MIN_COMPOUND_PART = 3  # shorter parts ("eu", "a", "1") would split ordinary words into nonsense
 #: machine type -> the words said for it, the singular first
 MACHINE_TYPE_WORDS: Mapping[str, dict[str, tuple[str, ...]]] = PerLanguage(
-    lambda key: {mtype: tuple(forms) for mtype, forms in _words("machine_type_words")(key).items()})
+    lambda key: {mtype: tuple(forms) for mtype, forms in _words(key, "machine_type_words").items()})
 #: endings of a plural ("ahus", "lüftungsanlagen", "pressen")
-_PLURAL_ENDINGS: Mapping[str, tuple[str, ...]] = PerLanguage(lambda key: tuple(_words("plural_endings")(key)))
+_PLURAL_ENDINGS: Mapping[str, tuple[str, ...]] = PerLanguage(lambda key: tuple(_words(key, "plural_endings")))
 # words around a machine type that do not change it ("all compressors in munich" once the place is taken out)
-_TYPE_FILLERS: Mapping[str, frozenset[str]] = PerLanguage(lambda key: frozenset(_words("type_fillers")(key)))
+_TYPE_FILLERS: Mapping[str, frozenset[str]] = PerLanguage(lambda key: frozenset(_words(key, "type_fillers")))
 #: endings that make a said kind a plural unless it is listed as a singular ("kompressoren", "pumps")
-PLURAL_MARKERS: Mapping[str, tuple[str, ...]] = PerLanguage(lambda key: tuple(_words("plural_markers")(key)))
+PLURAL_MARKERS: Mapping[str, tuple[str, ...]] = PerLanguage(lambda key: tuple(_words(key, "plural_markers")))
 
 
 def compounds(key: str) -> bool:
