@@ -126,7 +126,8 @@ def expected_request(case: Case) -> dict[str, Any] | None:
     if case.intent == "plan_count":
         return {"op": "action_plans"}
     if case.intent == "opportunities":
-        return {"op": "opportunities", "period": period, "factory": e.get("factory"), "seu_name": e.get("seu")}
+        return {"op": "opportunities", "period": period, "factory": e.get("factory"), "seu_name": e.get("seu"),
+                "machine_type": e.get("type")}
     if case.intent == "savings":
         return {"op": "savings", "seu_name": e.get("seu"), "period": period}
     if case.intent == "summary":

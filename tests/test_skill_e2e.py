@@ -239,7 +239,7 @@ def test_opportunities_plan_followup_and_savings_are_spoken(session):
     record = session.ask("where can we save energy this month")
     assert (record["intent"], record["op"]) == ("request", "opportunities")
     assert record["request"] == {"op": "opportunities", "period": {"start": "2025-11-01", "end": "2025-11-06"},
-                                 "factory": None, "seu_name": None}
+                                 "factory": None, "seu_name": None, "machine_type": None}
     assert record["dialogs"][0] == "opportunities.header"
     assert "Compressor-EU-1" in " ".join(record["spoken"])
 
