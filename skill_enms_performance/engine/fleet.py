@@ -14,6 +14,7 @@ from .catalogue import Catalogue, parts_of_listed, select_seus
 from .errors import InvalidRequestError, NoDataError, per_seu
 from .models import FleetSummary, PerformanceAnalysis, SeuSummary
 from .period_analysis import period_verdict
+from .performance import prefetch_running_days
 from .periods import parse_day, parse_period
 from .series import Series
 from .settings import EngineSettings
@@ -38,6 +39,8 @@ async def summary(catalogue: Catalogue, series: Series, analyse: AnalyseDay, now
     await series.mode()
     span = parse_period(period)
     day = None if span else (parse_day(analysis_date) or None)
+    if span is None:  # the running days' series of all SEUs in one read, not one per SEU
+        await prefetch_running_days(series, seus, day, now())
     results = await asyncio.gather(*(_line(series, analyse, now, seu, day, span) for seu in seus),
                                    return_exceptions=True)
     lines, errors = per_seu(seus, results)

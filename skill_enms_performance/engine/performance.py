@@ -22,7 +22,7 @@ from .errors import InsufficientHistoryError
 from .models import AnalysisWindow, DataQuality, PerformanceAnalysis
 from .series import Baseline, Series
 from .settings import EngineSettings
-from .timeutil import day_bounds_utc, local_midnight_utc, local_time_of_day
+from .timeutil import day_bounds_utc, local_midnight_utc, local_time_of_day, local_today
 
 #: a day whose readings cover less than this share of it is incomplete (named in notes; a shortfall is checked)
 COMPLETE_COVERAGE = 0.99
@@ -184,6 +184,23 @@ async def analyse_day(series: Series, seu: SeuRow, day: dt.date, now: dt.datetim
         return verdict_of(*args)
     # the fit, the prediction and the recommendations are CPU work: a compute thread, not the event loop
     return await series.compute(verdict_of, *args)
+
+
+async def prefetch_running_days(series: Series, seus: list[SeuRow], day: dt.date | None, now: dt.datetime) -> None:
+    """What ``analyse_day`` reads per SEU for its running day (``day`` None: each factory's today), read for all
+    ``seus`` at once: the same-hours series of every SEU whose asked day is its today, one statement per day and
+    cut-off (SEUs of one time zone share them)."""
+    if await series.mode() != "rollup":
+        return
+    groups: dict[tuple[dt.date, dt.date, dt.time], list[SeuRow]] = {}
+    for seu in seus:
+        today = local_today(now, seu.timezone)
+        if (day or today) != today:
+            continue
+        first, last = series.baseline_period(today)
+        groups.setdefault((first, last, local_time_of_day(now, seu.timezone)), []).append(seu)
+    for (first, last, cutoff), group in groups.items():
+        await series.prefetch_partial(group, first, last, cutoff)
 
 
 def verdict_of(series: Series, seu: SeuRow, day: dt.date, now: dt.datetime, partial: bool, start: dt.datetime,

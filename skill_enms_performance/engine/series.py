@@ -310,6 +310,19 @@ class Series:
         return await self._kept(self.series, self.key(seu, "partial", first, last, cutoff.hour * 4 + cutoff.minute // 15),
                                 lambda: self.store.seu_partial_series(seu, first, last, cutoff))
 
+    async def prefetch_partial(self, seus: list[SeuRow], first: dt.date, last: dt.date, cutoff: dt.time) -> None:
+        """``partial`` of many SEUs read in one statement and kept as each one's own (a plant-wide question about a
+        running day read them one SEU at a time; a later question about one of them finds its series kept)."""
+        slot = cutoff.hour * 4 + cutoff.minute // 15
+        keys = [self.key(seu, "partial", first, last, slot) for seu in seus]
+        missing = [(seu, key) for seu, key in zip(seus, keys, strict=True) if key not in self.series]
+        if not missing:
+            return
+        read = await self.guard(self.store.partial_series_many([seu for seu, _ in missing], first, last, cutoff))
+        for (_, key), rows in zip(missing, read, strict=True):
+            if key not in self.series:
+                self.series.put(key, rows)
+
     async def hourly(self, seu: SeuRow, first: dt.date, last: dt.date, start_utc: dt.datetime,
                      end_utc: dt.datetime) -> list:
         """(local day, hour, kWh, production) of local days [first, last]."""

@@ -491,6 +491,59 @@ FROM e LEFT JOIN p ON p.day = e.day LEFT JOIN w ON w.day = e.day
 ORDER BY e.day
 """
 
+# The same for many SEUs in one statement (a plant-wide question about a running day): every hour is summed once per
+# machine, energy type and day, then per SEU. Numeric sums are exact, so each SEU's figures are those of
+# SEU_PARTIAL_SERIES. $1/$2 (SEU index, machine id) pairs, $3/$4 (SEU index, energy type) pairs, $5/$6 (SEU index,
+# factory id or NULL) pairs, $7/$8 first/last local day, $9 cut-off hour, $10 fraction of the cut-off hour.
+SEU_PARTIAL_SERIES_MANY = """
+WITH sm AS (SELECT * FROM unnest($1::int[], $2::uuid[]) AS sm(seu, machine_id)
+), st AS (SELECT * FROM unnest($3::int[], $4::text[]) AS st(seu, energy_type)
+), sf AS (SELECT * FROM unnest($5::int[], $6::uuid[]) AS sf(seu, factory_id)
+), n AS (SELECT seu, count(*)::int AS machines FROM sm GROUP BY seu
+), em AS (
+    SELECT machine_id, energy_type, local_day AS day,
+           sum((energy_kwh * CASE WHEN local_hour < $9 THEN 1.0 ELSE $10 END)::numeric) AS energy_kwh,
+           sum(readings) AS readings,
+           sum((covered_s * CASE WHEN local_hour < $9 THEN 1.0 ELSE $10 END)::numeric) AS covered_s
+    FROM enms_perf.hourly
+    WHERE machine_id = ANY($2::uuid[]) AND energy_type = ANY($4::text[])
+      AND hour >= ($7::date - 1)::timestamp AT TIME ZONE 'UTC' AND hour < ($8::date + 2)::timestamp AT TIME ZONE 'UTC'
+      AND local_day BETWEEN $7 AND $8 AND local_hour <= $9
+    GROUP BY 1, 2, 3
+), e AS (
+    SELECT sm.seu, em.day, sum(em.energy_kwh)::float8 AS energy_kwh, sum(em.readings)::int AS readings,
+           sum(em.covered_s)::float8 / greatest(min(n.machines), 1) AS covered_s
+    FROM em JOIN sm ON sm.machine_id = em.machine_id
+    JOIN st ON st.seu = sm.seu AND st.energy_type = em.energy_type
+    JOIN n ON n.seu = sm.seu
+    GROUP BY 1, 2
+), pm AS (
+    SELECT machine_id, local_day AS day,
+           sum((production * CASE WHEN local_hour < $9 THEN 1.0 ELSE $10 END)::numeric) AS production
+    FROM enms_perf.hourly_production
+    WHERE machine_id = ANY($2::uuid[])
+      AND hour >= ($7::date - 1)::timestamp AT TIME ZONE 'UTC' AND hour < ($8::date + 2)::timestamp AT TIME ZONE 'UTC'
+      AND local_day BETWEEN $7 AND $8 AND local_hour <= $9
+    GROUP BY 1, 2
+), p AS (
+    SELECT sm.seu, pm.day, sum(pm.production)::float8 AS production
+    FROM pm JOIN sm ON sm.machine_id = pm.machine_id
+    GROUP BY 1, 2
+), w AS (
+    SELECT factory_id, local_day AS day, sum(temp_sum_c::numeric)::float8 / sum(readings) AS temp_mean_c
+    FROM enms_perf.hourly_weather
+    WHERE factory_id = ANY($6::uuid[])
+      AND hour >= ($7::date - 1)::timestamp AT TIME ZONE 'UTC' AND hour < ($8::date + 2)::timestamp AT TIME ZONE 'UTC'
+      AND local_day BETWEEN $7 AND $8 AND local_hour <= $9
+    GROUP BY 1, 2
+)
+SELECT e.seu, e.day, e.energy_kwh, e.readings, e.covered_s, p.production, w.temp_mean_c
+FROM e LEFT JOIN p ON p.seu = e.seu AND p.day = e.day
+LEFT JOIN sf ON sf.seu = e.seu
+LEFT JOIN w ON w.factory_id = sf.factory_id AND w.day = e.day
+ORDER BY e.seu, e.day
+"""
+
 # Drivers of the running local day so far, from the raw tables: $1 machine ids, $2 factory id,
 # $3 local midnight (UTC instant), $4 now.
 TODAY_DRIVERS_RAW = """
