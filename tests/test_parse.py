@@ -225,6 +225,8 @@ def test_commands_definitions_and_errands_are_other_skills(utterance, lang):
     ("any compressed air leaks we should fix", "en-us", "opportunities"),  # where, not what to do about one
     ("which measures would you recommend for kiln nine", "en-us", "action_plan"),  # advice, not saved plans
     ("what's on the to-do list for RTU one", "en-us", "plans"),
+    ("what's a good way to cut our energy use", "en-us", "opportunities"),  # advice asked, not a definition
+    ("Was ist eine gute Möglichkeit, bei uns Energie zu sparen?", "de-de", "opportunities"),
 ])
 def test_words_that_looked_like_other_classes(utterance, lang, op):
     parsed = read(utterance, lang)

@@ -563,13 +563,14 @@ def _realised(words: Sequence[str], lang: str) -> bool:
 
 
 def _definition_of_a_kind(words: Sequence[str], lang: str) -> bool:
-    """A definition question about a kind of thing: "what's a relational database", "was ist eine Datenbank"."""
+    """A definition question about a kind of thing: "what's a relational database", "was ist eine Datenbank" (a
+    kind in at most three words; "what's a good way to cut our energy use" asks for advice)."""
     text = " ".join(words)
     indefinite = set(_cue_phrases("indefinite", lang))
     for opener in _cue_phrases("definition", lang):
         if text.startswith(opener + " "):
             rest = text[len(opener) + 1:].split()
-            return bool(rest) and rest[0] in indefinite
+            return 1 < len(rest) <= 4 and rest[0] in indefinite
     return False
 
 
