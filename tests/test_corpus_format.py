@@ -191,13 +191,9 @@ def test_grammar_generates_valid_records(lang):
         check_fillable(r["utt"], lang)
 
 
-@pytest.mark.parametrize("lang", LANGS)
-def test_fresh_positives(lang):
-    """The fresh batch: new tuning material in the positives format, every op and class, none of it a repeat of
-    ``positives.jsonl`` (whose holdout draw it does not change)."""
-    recs = load_fresh(lang)
-    assert len(recs) >= 160
-    prefix = lang[:2] + "-fr-"
+def check_fresh_positives(recs: list[dict], prefix: str, lang: str) -> None:
+    """A fresh batch of positives: unique ids with the batch's prefix, unique lines, the positives format, tuning
+    split, every op and class."""
     assert len({r["id"] for r in recs}) == len(recs) and all(r["id"].startswith(prefix) for r in recs)
     assert len({r["utt"].lower() for r in recs}) == len(recs), "duplicate utterance"
     for r in recs:
@@ -208,6 +204,28 @@ def test_fresh_positives(lang):
     ops, classes = Counter(r["expect"]["op"] for r in recs), Counter(r["class"] for r in recs)
     assert set(ops) == set(OPS), set(OPS) - set(ops)
     assert set(classes) == set(CLASSES), set(CLASSES) - set(classes)
+
+
+def check_fresh_negatives(recs: list[dict], prefix: str) -> None:
+    """A fresh batch of negatives: unique ids with the batch's prefix, unique lines, the negatives format, no
+    placeholder, every kind."""
+    assert len({r["id"] for r in recs}) == len(recs) and all(r["id"].startswith(prefix) for r in recs)
+    assert len({r["utt"].lower() for r in recs}) == len(recs)
+    for r in recs:
+        assert set(r) == {"id", "utt", "kind", "owner"}
+        assert r["kind"] in NEGATIVE_KINDS and r["owner"]
+        assert not placeholders(r["utt"])
+    assert all(Counter(r["kind"] for r in recs)[k] for k in NEGATIVE_KINDS)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_fresh_positives(lang):
+    """The fresh batch: new tuning material in the positives format, every op and class, none of it a repeat of
+    ``positives.jsonl`` (whose holdout draw it does not change)."""
+    recs = load_fresh(lang)
+    assert len(recs) >= 160
+    prefix = lang[:2] + "-fr-"
+    check_fresh_positives(recs, prefix, lang)
     old = load_jsonl(lang, "positives")
     assert not {r["id"] for r in old} & {r["id"] for r in recs}
     repeated = sorted({r["utt"].lower() for r in recs} & {r["utt"].lower() for r in old})  # only ours are shown
@@ -219,13 +237,7 @@ def test_fresh_negatives(lang):
     recs = load_fresh_negatives(lang)
     assert len(recs) >= 60
     prefix = lang[:2] + "-fn-"
-    assert len({r["id"] for r in recs}) == len(recs) and all(r["id"].startswith(prefix) for r in recs)
-    assert len({r["utt"].lower() for r in recs}) == len(recs)
-    for r in recs:
-        assert set(r) == {"id", "utt", "kind", "owner"}
-        assert r["kind"] in NEGATIVE_KINDS and r["owner"]
-        assert not placeholders(r["utt"])
-    assert all(Counter(r["kind"] for r in recs)[k] for k in NEGATIVE_KINDS)
+    check_fresh_negatives(recs, prefix)
     old = load_jsonl(lang, "negatives")
     assert not {r["id"] for r in old} & {r["id"] for r in recs}
     repeated = sorted({r["utt"].lower() for r in recs} & {r["utt"].lower() for r in old})  # only ours are shown
@@ -255,16 +267,7 @@ def test_fresh2_positives(lang):
     recs = load_fresh2(lang)
     assert len(recs) >= 160
     prefix = lang[:2] + "-f2-"
-    assert len({r["id"] for r in recs}) == len(recs) and all(r["id"].startswith(prefix) for r in recs)
-    assert len({r["utt"].lower() for r in recs}) == len(recs), "duplicate utterance"
-    for r in recs:
-        assert set(r) == {"id", "utt", "class", "split", "expect"}, r["id"]
-        assert r["class"] in CLASSES and r["split"] == "tune", r["id"]
-        check_expect(r["expect"])
-        check_fillable(r["utt"], lang)
-    ops, classes = Counter(r["expect"]["op"] for r in recs), Counter(r["class"] for r in recs)
-    assert set(ops) == set(OPS), set(OPS) - set(ops)
-    assert set(classes) == set(CLASSES), set(CLASSES) - set(classes)
+    check_fresh_positives(recs, prefix, lang)
     assert not _older_ids(lang) & {r["id"] for r in recs}
     repeated = sorted({r["utt"].lower() for r in recs} & _older_utterances(lang))
     assert not repeated, f"repeats an older file: {repeated}"
@@ -275,13 +278,7 @@ def test_fresh2_negatives(lang):
     recs = load_fresh2_negatives(lang)
     assert len(recs) >= 60
     prefix = lang[:2] + "-n2-"
-    assert len({r["id"] for r in recs}) == len(recs) and all(r["id"].startswith(prefix) for r in recs)
-    assert len({r["utt"].lower() for r in recs}) == len(recs)
-    for r in recs:
-        assert set(r) == {"id", "utt", "kind", "owner"}
-        assert r["kind"] in NEGATIVE_KINDS and r["owner"]
-        assert not placeholders(r["utt"])
-    assert all(Counter(r["kind"] for r in recs)[k] for k in NEGATIVE_KINDS)
+    check_fresh_negatives(recs, prefix)
     assert Counter(r["kind"] for r in recs)["near_miss"] >= 25
     ids = {r["id"] for r in recs}
     assert not _older_ids(lang) & ids and not {r["id"] for r in load_fresh2(lang)} & ids
