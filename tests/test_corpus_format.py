@@ -11,9 +11,9 @@ from collections import Counter
 import pytest
 
 from tests.corpus import (CLASSES, ENERGY_SOURCES, GROUP_KINDS, HOLDOUT_FRACTION, LANGS, NEGATIVE_KINDS, OPS,
-                          PERIODS, PLANTS, fills, load_fresh, load_fresh2, load_fresh2_negatives, load_fresh_negatives,
-                          load_jsonl, load_plants,
-                          placeholders, resolve_expect, stratified_holdout)
+                          PERIODS, PLANTS, fills, load_fresh, load_fresh2, load_fresh2_negatives, load_fresh3,
+                          load_fresh3_negatives, load_fresh_negatives, load_jsonl, load_plants, placeholders,
+                          resolve_expect, stratified_holdout)
 from tests.corpus import grammar
 
 PLANT_DATA = load_plants()
@@ -246,43 +246,81 @@ def test_fresh_negatives(lang):
     assert not fresh & {r["utt"].lower() for r in recs}, "a line is both positive and negative"
 
 
-def _older_utterances(lang: str) -> set[str]:
-    """Every utterance of the files written before the second fresh batch, lower-cased."""
+#: the corpus files in the order they were written; a later batch repeats no id and no line of the files before it
+WRITTEN_ORDER = ("positives", "negatives", "followups", "fresh", "fresh_negatives", "fresh2", "fresh2_negatives",
+                 "fresh3", "fresh3_negatives")
+
+
+def _older_files(batch: str) -> tuple[str, ...]:
+    """The files written before ``batch`` (its positives file's name: fresh2, fresh3)."""
+    return WRITTEN_ORDER[:WRITTEN_ORDER.index(batch)]
+
+
+def _older_utterances(lang: str, batch: str) -> set[str]:
+    """Every utterance of the files written before ``batch``, lower-cased (follow-ups turn by turn)."""
     utts = set()
-    for name in ("positives", "negatives", "fresh", "fresh_negatives"):
-        utts |= {r["utt"].lower() for r in load_jsonl(lang, name)}
-    utts |= {t["utt"].lower() for r in load_jsonl(lang, "followups") for t in r["turns"]}
+    for name in _older_files(batch):
+        recs = load_jsonl(lang, name)
+        if name == "followups":
+            utts |= {t["utt"].lower() for r in recs for t in r["turns"]}
+        else:
+            utts |= {r["utt"].lower() for r in recs}
     return utts
 
 
-def _older_ids(lang: str) -> set[str]:
-    return {r["id"] for name in ("positives", "negatives", "followups", "fresh", "fresh_negatives")
-            for r in load_jsonl(lang, name)}
+def _older_ids(lang: str, batch: str) -> set[str]:
+    return {r["id"] for name in _older_files(batch) for r in load_jsonl(lang, name)}
+
+
+def check_later_positives(recs: list[dict], prefix: str, lang: str, batch: str) -> None:
+    """A batch written after the first fresh one: the fresh checks, and no id or line of an older file (only the
+    batch's own repeated lines are shown)."""
+    check_fresh_positives(recs, prefix, lang)
+    assert not _older_ids(lang, batch) & {r["id"] for r in recs}
+    repeated = sorted({r["utt"].lower() for r in recs} & _older_utterances(lang, batch))
+    assert not repeated, f"repeats an older file: {repeated}"
+
+
+def check_later_negatives(recs: list[dict], prefix: str, lang: str, batch: str, positives: list[dict]) -> None:
+    """The negatives of such a batch: the fresh checks, enough near misses, no id or line of an older file or of
+    the batch's own positives."""
+    check_fresh_negatives(recs, prefix)
+    assert Counter(r["kind"] for r in recs)["near_miss"] >= 25
+    ids = {r["id"] for r in recs}
+    assert not _older_ids(lang, batch) & ids and not {r["id"] for r in positives} & ids
+    repeated = sorted({r["utt"].lower() for r in recs} & _older_utterances(lang, batch))
+    assert not repeated, f"repeats an older file: {repeated}"
+    assert not {r["utt"].lower() for r in positives} & {r["utt"].lower() for r in recs}, \
+        "a line is both positive and negative"
 
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_fresh2_positives(lang):
     """The second fresh batch: tuning positives in the positives format, every op and class, no line of any older
-    file repeated (only the batch's own repeated lines are shown)."""
+    file repeated."""
     recs = load_fresh2(lang)
     assert len(recs) >= 160
-    prefix = lang[:2] + "-f2-"
-    check_fresh_positives(recs, prefix, lang)
-    assert not _older_ids(lang) & {r["id"] for r in recs}
-    repeated = sorted({r["utt"].lower() for r in recs} & _older_utterances(lang))
-    assert not repeated, f"repeats an older file: {repeated}"
+    check_later_positives(recs, lang[:2] + "-f2-", lang, "fresh2")
 
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_fresh2_negatives(lang):
     recs = load_fresh2_negatives(lang)
     assert len(recs) >= 60
-    prefix = lang[:2] + "-n2-"
-    check_fresh_negatives(recs, prefix)
-    assert Counter(r["kind"] for r in recs)["near_miss"] >= 25
-    ids = {r["id"] for r in recs}
-    assert not _older_ids(lang) & ids and not {r["id"] for r in load_fresh2(lang)} & ids
-    repeated = sorted({r["utt"].lower() for r in recs} & _older_utterances(lang))
-    assert not repeated, f"repeats an older file: {repeated}"
-    assert not {r["utt"].lower() for r in load_fresh2(lang)} & {r["utt"].lower() for r in recs}, \
-        "a line is both positive and negative"
+    check_later_negatives(recs, lang[:2] + "-n2-", lang, "fresh2", load_fresh2(lang))
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_fresh3_positives(lang):
+    """The third fresh batch: the same checks as the second, against every file written before it (the second
+    batch included)."""
+    recs = load_fresh3(lang)
+    assert len(recs) >= 150
+    check_later_positives(recs, lang[:2] + "-f3-", lang, "fresh3")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_fresh3_negatives(lang):
+    recs = load_fresh3_negatives(lang)
+    assert len(recs) >= 60
+    check_later_negatives(recs, lang[:2] + "-f3n-", lang, "fresh3", load_fresh3(lang))
