@@ -189,12 +189,13 @@ def measured(request, plant_dsn):
             record = session.ask(utt)
             ok, why = judge(record, expect, sources)
             results[rec["split"]].append((rec, utt, ok, why))
-        for rec, utt, expect in _positives(lang, plants, corpus.load_fresh(lang) + corpus.load_fresh2(lang)):
+        for rec, utt, expect in _positives(lang, plants, corpus.load_fresh(lang) + corpus.load_fresh2(lang) +
+                                             corpus.load_fresh3(lang)):
             session.forget()
             ok, why = judge(session.ask(utt), expect, sources)
             results["fresh"].append((rec, utt, ok, why))
         negatives = corpus.load_jsonl(lang, "negatives") + corpus.load_fresh_negatives(lang) + \
-            corpus.load_fresh2_negatives(lang)
+            corpus.load_fresh2_negatives(lang) + corpus.load_fresh3_negatives(lang)
         results["negatives_total"] = len(negatives)
         for rec in negatives[::NEGATIVE_STRIDE]:
             session.forget()
@@ -261,6 +262,9 @@ PARSE_FLOORS = {
     ("second", "de-de", "tune"): 0.99, ("second", "de-de", "holdout"): 0.91,
     **{(plant, "en-us", "fresh"): 0.98 for plant in ("demo", "second")},
     **{(plant, "de-de", "fresh"): 0.99 for plant in ("demo", "second")},
+    # the second and third batches, after their fixes (the third before them: en 93.0 / 92.4 %, de 90.7 / 90.7 %)
+    **{(plant, lang, part): 0.99 for plant in ("demo", "second") for lang in ("en-us", "de-de")
+       for part in ("fresh2", "fresh3")},
 }
 
 
@@ -308,9 +312,9 @@ def test_parser_reads_the_corpus_on_both_plants(plant, lang, capsys):
     plants = corpus.load_plants()
     seus = catalogue(plants, plant)
     resolver = SeuResolver([SeuRef(s.name, s.energy_source, s.machine_type, s.factory) for s in seus])
-    rows: dict[str, list] = {"tune": [], "holdout": [], "fresh": [], "fresh2": []}
+    rows: dict[str, list] = {"tune": [], "holdout": [], "fresh": [], "fresh2": [], "fresh3": []}
     for part, records in (("", corpus.load_jsonl(lang, "positives")), ("fresh", corpus.load_fresh(lang)),
-                          ("fresh2", corpus.load_fresh2(lang))):
+                          ("fresh2", corpus.load_fresh2(lang)), ("fresh3", corpus.load_fresh3(lang))):
         for i, rec in enumerate(records):
             try:
                 utt = corpus.fill(rec["utt"], plants, plant, lang, pick=i)
@@ -320,18 +324,21 @@ def test_parser_reads_the_corpus_on_both_plants(plant, lang, capsys):
             ok, why = parse_judge(parse.parse(utt, lang, resolver, seus), expect, plant)
             rows[part or rec["split"]].append((rec, utt, ok, why))
     negatives = corpus.load_jsonl(lang, "negatives") + corpus.load_fresh_negatives(lang) + \
-        corpus.load_fresh2_negatives(lang)
+        corpus.load_fresh2_negatives(lang) + corpus.load_fresh3_negatives(lang)
     claimed = [n["utt"] for n in negatives if parse.parse(n["utt"], lang, resolver, seus).ours]
     with capsys.disabled():
         print(f"\nparse {plant} {lang}: tune {rate(rows['tune']):.1%} of {len(rows['tune'])}, holdout "
               f"{rate(rows['holdout']):.1%} of {len(rows['holdout'])}, fresh batch {rate(rows['fresh']):.1%} of "
-              f"{len(rows['fresh'])}, second fresh batch {rate(rows['fresh2']):.1%} of {len(rows['fresh2'])}, negatives "
+              f"{len(rows['fresh'])}, second fresh batch {rate(rows['fresh2']):.1%} of {len(rows['fresh2'])}, third "
+              f"{rate(rows['fresh3']):.1%} of {len(rows['fresh3'])}, negatives "
               f"claimed {len(claimed)} of {len(negatives)}")
         if os.environ.get("ENMS_CORPUS_MISSES"):
-            for rec, utt, ok, why in rows["tune"] + rows["fresh"] + rows["fresh2"]:
+            for rec, utt, ok, why in rows["tune"] + rows["fresh"] + rows["fresh2"] + rows["fresh3"]:
                 if not ok:
                     print(f"  MISS {rec['id']} {utt!r}: {why}")
     assert rate(rows["tune"]) >= PARSE_FLOORS[(plant, lang, "tune")]
     assert rate(rows["holdout"]) >= PARSE_FLOORS[(plant, lang, "holdout")]
     assert rate(rows["fresh"]) >= PARSE_FLOORS[(plant, lang, "fresh")]
+    assert rate(rows["fresh2"]) >= PARSE_FLOORS[(plant, lang, "fresh2")]
+    assert rate(rows["fresh3"]) >= PARSE_FLOORS[(plant, lang, "fresh3")]
     assert not claimed, claimed[:10]

@@ -10,6 +10,7 @@ A name may be said in part ("the boiler"); when the part fits several names the 
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import re
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from typing import Any, Literal, Mapping, Sequence
 from ovos_number_parser import numbers_to_digits
 from rapidfuzz import fuzz
 
-from .language import PerLanguage, cached, locale_dir, primary, table
+from .language import PerLanguage, _caches, cached, locale_dir, primary, table
 
 __all__ = ["SeuRef", "NameResolution", "SeuResolver", "MACHINE_TYPE_WORDS", "resolve_machine_type", "name_tokens"]
 
@@ -111,11 +112,17 @@ def name_tokens(name: str) -> tuple[str, ...]:
     return tuple(_canon(p.lower()) for p in parts if p)
 
 
+#: readings of said words kept per resolver (a plant's words: thousands, not millions; cleared when full)
+_MEMO_SIZE = 20_000
+
+
 def _phrase_sub(text: str, table: dict[str, str], replace: bool = True) -> tuple[str, list[str]]:
     """Find whole-word phrases of ``table`` (longest first) and replace them by their value (or cut them out);
     returns the text and the values found, in order of phrase length."""
     found: list[str] = []
     for phrase in sorted(table, key=len, reverse=True):
+        if phrase not in text:  # most phrases of a table are not said: no pattern for them
+            continue
         pattern = re.compile(rf"(?<!\w){re.escape(phrase)}(?!\w)")
         if pattern.search(text):
             found.append(table[phrase])
@@ -124,11 +131,40 @@ def _phrase_sub(text: str, table: dict[str, str], replace: bool = True) -> tuple
 
 
 def _clean(spoken: str, lang: str) -> str:
-    """Lower case, punctuation to spaces, number words to digits (all languages the number parser knows)."""
+    """Lower case, punctuation to spaces, number words to digits (all languages the number parser knows); the
+    latest readings kept (a question's n-grams are read again and again)."""
+    return _clean_kept(spoken, lang)
+
+
+@functools.lru_cache(maxsize=8192)
+def _clean_kept(spoken: str, lang: str) -> str:  # emptied with the locale caches (number_breaks are locale data)
     text = re.sub(r"[^\w\s]", " ", (spoken or "").lower()).replace("_", " ")
     with contextlib.suppress(Exception):  # no number table for this language: digits already said still work
-        text = numbers_to_digits(text, lang)
+        # a number never spans a break word: "air handler one the fourth of november" is a unit and a day, not
+        # the fraction the parser would make of "one the fourth"
+        text = " ".join(numbers_to_digits(part, lang) if part.strip() and part not in _NUMBER_BREAKS[primary(lang)]
+                        else part for part in _number_parts(text, lang))
     return " ".join(_LETTER_DIGIT.sub(" ", text).split())
+
+
+_caches.append(_clean_kept)
+
+#: words a number never spans (``number_breaks`` of ``locale/<lang>/names.json``)
+_NUMBER_BREAKS: Mapping[str, frozenset[str]] = PerLanguage(lambda key: frozenset(_words(key, "number_breaks")))
+
+
+def _number_parts(text: str, lang: str) -> list[str]:
+    breaks = _NUMBER_BREAKS[primary(lang)]
+    if not breaks:
+        return [text]
+    parts, current = [], []
+    for word in text.split():
+        if word in breaks:
+            parts += [" ".join(current), word]
+            current = []
+        else:
+            current.append(word)
+    return [p for p in parts + [" ".join(current)] if p]
 
 
 @dataclass(frozen=True)
@@ -211,7 +247,17 @@ class SeuResolver:
     def resolve_machine_type(self, spoken: str, lang: str = "en-us") -> str | None:
         """Like :func:`resolve_machine_type`, also knowing the machine types present in the data, and the kind words
         their machines are named with ("the AHUs" for AHU-1 and AHU-Nord, "die Lüftungsanlagen" by the alias of
-        'ahu', "the cooling pumps" for Cooling-Pump-3); on a tie a type of the data wins."""
+        'ahu', "the cooling pumps" for Cooling-Pump-3); on a tie a type of the data wins. Kept per resolver (a
+        question tries every n-gram of its words; the resolver's plant does not change)."""
+        memo = self.__dict__.setdefault("_type_memo", {})
+        key = (spoken, lang)
+        if key not in memo:
+            if len(memo) >= _MEMO_SIZE:
+                memo.clear()
+            memo[key] = self._resolve_machine_type(spoken, lang)
+        return memo[key]
+
+    def _resolve_machine_type(self, spoken: str, lang: str) -> str | None:
         extra = self._type_words(_lang(lang), lang)
         kinds = self.__dict__.setdefault("_kind_words", {}).get(lang)
         if kinds is None:
@@ -265,6 +311,16 @@ class SeuResolver:
 
     # -- internals -------------------------------------------------------------------------------------------
     def _spoken_tokens(self, spoken: str, lang: str) -> tuple[list[str], str | None]:
+        """The words of a name as said, read as the plant's name words, and the source word said with them."""
+        memo = self.__dict__.setdefault("_spoken_memo", {})
+        if (spoken, lang) not in memo:
+            if len(memo) >= _MEMO_SIZE:
+                memo.clear()
+            memo[(spoken, lang)] = self._read_spoken(spoken, lang)
+        said, source = memo[(spoken, lang)]
+        return list(said), source
+
+    def _read_spoken(self, spoken: str, lang: str) -> tuple[tuple[str, ...], str | None]:
         key = _lang(lang)
         text = _clean(spoken, lang)
         sources = dict(SOURCE_WORDS[key])
@@ -280,7 +336,7 @@ class SeuResolver:
         text = " ".join(self._known_words(word, key, aliases) for word in text.split())
         text, _ = _phrase_sub(text, aliases)
         back = self._written_words()
-        return [_canon(back.get(t, t)) for t in text.split()], (found[0] if found else None)
+        return tuple(_canon(back.get(t, t)) for t in text.split()), (found[0] if found else None)
 
     def _written_words(self) -> dict[str, str]:
         """Name words written in another language than the one spoken, by the word said for them: an English

@@ -489,7 +489,13 @@ def _parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any]
     everything = cue(rest_words, "we", lang) or cue(rest_words, "everything", lang)
     source = spoken_source(" ".join(words), lang) or next((s.energy_source for s in names if s.energy_source), None)
     cues = {op: cue(words, f"cue.{op}", lang) for op in CUE_OPS}
-    save = _save_said(words, lang) and not cues["opportunities"]
+    # "what's driving the consumption", "was treibt den Verbrauch hoch" ask why; "was treibt X heute so", "was hat X
+    # so getrieben" ask what a machine has been doing: a verb of driving asks why only with what it drives
+    cues["why"] = cues["why"] or cue(words, "why_verb", lang) and cue(words, "why_object", lang)
+    saved = _save_said(words, lang)
+    cues["opportunities"] = cues["opportunities"] or saved is None and _could_save(words, lang)  # not "could you
+    # save it"
+    save = saved == "plan" or saved == "pronoun" and not cues["opportunities"]
     singles = [s for s in names if s.seu_name is not None]
     distinct = list(dict.fromkeys(s.seu_name for s in singles))
     unknown = "" if names or machine_type else unknown
@@ -519,6 +525,13 @@ def _parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any]
     defined = not names and _definition_of_a_kind(words, lang)
     foreign = cue(_without_phrases(words, "filler", lang), "not_ours", lang) or bool(general) or price or worldly or \
         defined or _control(words, lang)
+    # no machine, type, site, "we" or "the plant" said: a source word alone (no summary asked) or an op's words said
+    # of a time alone claim only a question made of nothing but our words: "what's the power consumption of a
+    # typical fridge", "wie viel Strom braucht ein Föhn", "any tips for saving money on groceries this month" ask
+    # about the world
+    bare = not (plant_word or we or everything or foreign)
+    if bare and (op == "summary" and not cues["summary"] or not domain and op == "savings"):
+        foreign = not _only_our_words(words, when, lang)
     op_cue = op is not None and (cues.get(op, False) or op == "savings" and cues["realised"])
     # an op's own words, said of us ("how much did we save", "how many plans do we have") or of a time ("the
     # summary for yesterday"); a ranking or a plan needs "we": "top five movies this year", "the plan for today"
@@ -531,6 +544,25 @@ def _parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any]
         op == "opportunities" and op_cue and cue(words, "off_hours", lang)  # "anything running at night that shouldn't"
     return Parsed(op, names, machine_type, factory, plural_type, everything, source, ranking, save, rest,
                   plant_word, any(cues.values()), domain, foreign, scoped, unknown)
+
+
+@cached
+def _our_words(lang: str) -> frozenset[str]:
+    """Every word of this skill's vocabularies in ``lang`` (cue, glue and domain words; not the words that mark
+    another skill's question), the source words and the dates' words."""
+    from .language import languages, primary
+    from .language import locale_dir as root
+
+    folder = languages().get(primary(lang))
+    names = sorted(f.stem for f in (root() / folder).glob("*.voc")) if folder else []
+    skip = {"not_ours", "price", "control_verb", "control_particle", "definition", "no", "yes"}
+    words = {w for name in names if name not in skip for p in _cue_phrases(name, lang) for w in p.split()}
+    return frozenset(words | {w for p in _source_phrases(lang) for w in p.split()})
+
+
+def _only_our_words(words: Sequence[str], when: Sequence[str], lang: str) -> bool:
+    ours = _our_words(lang)
+    return all(w in ours or w in when or w.isdigit() for w in words)
 
 
 def _without_phrases(words: Sequence[str], name: str, lang: str) -> list[str]:
@@ -548,7 +580,8 @@ def _control(words: Sequence[str], lang: str) -> bool:
     glue = {w for name in ("filler", "politeness") for p in _cue_phrases(name, lang) for w in p.split()}
     said = [w for w in words if w not in glue]
     return len(said) >= 2 and said[0] in set(_cue_phrases("control_verb", lang)) and \
-        said[-1] in set(_cue_phrases("control_particle", lang))
+        said[-1] in set(_cue_phrases("control_particle", lang)) and not cue(words, "plan_noun", lang)  # "mach einen
+    # Plan für X und speicher ihn ab" makes a plan: the particle is the save verb's
 
 
 def _realised(words: Sequence[str], lang: str) -> bool:
@@ -574,22 +607,32 @@ def _definition_of_a_kind(words: Sequence[str], lang: str) -> bool:
     return False
 
 
-def _save_said(words: Sequence[str], lang: str) -> bool:
-    """Whether saving a plan is asked: a save word with a plan or "it" after it ("save a plan for X", "file the
-    measures", "speichere ihn"). Saving energy is not ("how much did pump one save", "did the fix save anything"),
+def _save_said(words: Sequence[str], lang: str) -> str | None:
+    """Whether saving a plan is asked, and what is saved: "plan" for a plan said within two words after a save word
+    ("save a plan for X", "save an improvement plan", "file the measures"), "pronoun" for "it" ("speichere ihn",
+    "save that"), None otherwise. Saving energy is not ("how much did pump one save", "did the fix save anything"),
     nor a plan kept somewhere ("is there a plan on file")."""
     verbs = set(_cue_phrases("save_cue", lang))
-    objects = {w for name in ("plan_noun", "save_object") for p in _cue_phrases(name, lang) for w in p.split()}
+    plans = {w for p in _cue_phrases("plan_noun", lang) for w in p.split()}
+    pronouns = {w for p in _cue_phrases("save_object", lang) for w in p.split()}
     skip = {w for name in ("article", "politeness", "indefinite") for p in _cue_phrases(name, lang) for w in p.split()}
     for i, word in enumerate(words):
         if word not in verbs:
             continue
-        if i + 1 < len(words) and words[i + 1] in objects:  # "speicher den", "save it"
-            return True
-        after = [w for w in words[i + 1:i + 4] if w not in skip]
-        if after and after[0] in objects:
-            return True
-    return False
+        after = [w for w in words[i + 1:i + 5] if w not in skip]
+        if words[i + 1:i + 2] and words[i + 1] in pronouns or after[:1] and after[0] in pronouns:  # "speicher den"
+            return "plan" if any(w in plans for w in after[1:3]) else "pronoun"  # "save the improvement plan"
+        if any(w in plans for w in after[:2]):
+            return "plan"
+    return None
+
+
+def _could_save(words: Sequence[str], lang: str) -> bool:
+    """Savings still to be had, asked with a modal and a verb of cutting: "where do you reckon we could cut energy",
+    "where's the fat we could trim", "wo könnten wir einsparen" (the verb within three words after the modal)."""
+    modals = set(_cue_phrases("modal", lang))
+    verbs = set(_cue_phrases("saving_verb", lang))
+    return any(w in modals and any(v in verbs for v in words[i + 1:i + 4]) for i, w in enumerate(words))
 
 
 def _corrected(names: list[Spotted], words: Sequence[str], lang: str) -> list[Spotted]:
