@@ -12,8 +12,8 @@ import pytest
 
 from tests.corpus import (CLASSES, ENERGY_SOURCES, GROUP_KINDS, HOLDOUT_FRACTION, LANGS, NEGATIVE_KINDS, OPS,
                           PERIODS, PLANTS, fills, load_fresh, load_fresh2, load_fresh2_negatives, load_fresh3,
-                          load_fresh3_negatives, load_fresh_negatives, load_jsonl, load_plants, placeholders,
-                          resolve_expect, stratified_holdout)
+                          load_fresh3_negatives, load_fresh4, load_fresh4_negatives, load_fresh_negatives, load_jsonl,
+                          load_plants, placeholders, resolve_expect, stratified_holdout)
 from tests.corpus import grammar
 
 PLANT_DATA = load_plants()
@@ -248,11 +248,11 @@ def test_fresh_negatives(lang):
 
 #: the corpus files in the order they were written; a later batch repeats no id and no line of the files before it
 WRITTEN_ORDER = ("positives", "negatives", "followups", "fresh", "fresh_negatives", "fresh2", "fresh2_negatives",
-                 "fresh3", "fresh3_negatives")
+                 "fresh3", "fresh3_negatives", "fresh4", "fresh4_negatives")
 
 
 def _older_files(batch: str) -> tuple[str, ...]:
-    """The files written before ``batch`` (its positives file's name: fresh2, fresh3)."""
+    """The files written before ``batch`` (its positives file's name: fresh2, fresh3, fresh4)."""
     return WRITTEN_ORDER[:WRITTEN_ORDER.index(batch)]
 
 
@@ -324,3 +324,21 @@ def test_fresh3_negatives(lang):
     recs = load_fresh3_negatives(lang)
     assert len(recs) >= 60
     check_later_negatives(recs, lang[:2] + "-f3n-", lang, "fresh3", load_fresh3(lang))
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_fresh4_positives(lang):
+    """The fourth fresh batch (days and periods said in many ways): the same checks, against every file written
+    before it (the third batch included), and at least two thirds of its lines say a day or a period."""
+    recs = load_fresh4(lang)
+    assert len(recs) >= 130
+    check_later_positives(recs, lang[:2] + "-f4-", lang, "fresh4")
+    dated = [r for r in recs if r["expect"]["day"] is not None or r["expect"]["period"] is not None]
+    assert len(dated) >= 2 * len(recs) // 3, (len(dated), len(recs))
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_fresh4_negatives(lang):
+    recs = load_fresh4_negatives(lang)
+    assert len(recs) >= 45
+    check_later_negatives(recs, lang[:2] + "-f4n-", lang, "fresh4", load_fresh4(lang))

@@ -3,9 +3,9 @@
 Files: ``plants.json`` (role -> canonical name and spoken forms per plant and language) and, per language,
 ``positives.jsonl``, ``negatives.jsonl``, ``followups.jsonl``, and the fresh batch ``fresh.jsonl`` /
 ``fresh_negatives.jsonl`` (new tuning material, written later by someone who had not read the parser or the other
-files' utterances), and the second and third fresh batches ``fresh2.jsonl`` / ``fresh2_negatives.jsonl`` and ``fresh3.jsonl`` /
-``fresh3_negatives.jsonl`` (written the same way, without reading the parser or any earlier utterance). See
-``README.md`` in this folder.
+files' utterances), and the second, third and fourth fresh batches ``fresh2.jsonl`` / ``fresh2_negatives.jsonl``,
+``fresh3.jsonl`` / ``fresh3_negatives.jsonl`` and ``fresh4.jsonl`` / ``fresh4_negatives.jsonl`` (written the same way,
+without reading the parser or any earlier utterance). See ``README.md`` in this folder.
 """
 from __future__ import annotations
 
@@ -64,8 +64,8 @@ def load_plants() -> dict:
 
 
 def load_jsonl(lang: str, name: str) -> list[dict]:
-    """``name`` is positives, negatives, followups, fresh, fresh_negatives, fresh2, fresh2_negatives, fresh3 or
-    fresh3_negatives."""
+    """``name`` is positives, negatives, followups, fresh, fresh_negatives, fresh2, fresh2_negatives, fresh3,
+    fresh3_negatives, fresh4 or fresh4_negatives."""
     path = CORPUS_DIR / lang / f"{name}.jsonl"
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
@@ -98,6 +98,17 @@ def load_fresh3(lang: str) -> list[dict]:
 def load_fresh3_negatives(lang: str) -> list[dict]:
     """The third fresh batch of negatives, in the format of ``negatives.jsonl``, ids ``en-f3n-001``."""
     return load_jsonl(lang, "fresh3_negatives")
+
+
+def load_fresh4(lang: str) -> list[dict]:
+    """The fourth fresh batch of positives (all ``split: "tune"``), ids ``en-f4-001`` / ``de-f4-001``: mostly how
+    people say when (days, dates, periods)."""
+    return load_jsonl(lang, "fresh4")
+
+
+def load_fresh4_negatives(lang: str) -> list[dict]:
+    """The fourth fresh batch of negatives, in the format of ``negatives.jsonl``, ids ``en-f4n-001``."""
+    return load_jsonl(lang, "fresh4_negatives")
 
 
 def placeholders(text: str) -> list[tuple[str, str]]:
