@@ -33,8 +33,10 @@ from .conftest import REF_NOW
 #: the kinds the plant's names say, telegraphic questions and German compounds: 91.0 % / 88.1 %)
 #: A fresh batch written later without the parser (tests/corpus/README.md) found what tuning had not: before its
 #: fixes, 85.0 % / 87.9 % of it understood at parse level; with them 98.6 % / 100 %, and the holdout through the
-#: pipeline went from 91.0 % / 88.1 % to 92.0 % / 90.1 % (the holdout's misses were not looked at)
-FLOORS = {("en-us", "holdout"): 0.92, ("de-de", "holdout"): 0.90, ("en-us", "fresh"): 0.98, ("de-de", "fresh"): 0.99}
+#: pipeline went from 91.0 % / 88.1 % to 92.0 % / 90.1 % (the holdout's misses were not looked at); after the second
+#: batch 94.0 % / 95.0 %; after the third and fourth (the fourth about days and periods) 95.0 % / 95.0 %, the four
+#: batches (715 / 714 lines) 100 % / 100 % through the pipeline
+FLOORS = {("en-us", "holdout"): 0.95, ("de-de", "holdout"): 0.95, ("en-us", "fresh"): 0.995, ("de-de", "fresh"): 0.995}
 #: negatives the skill claims: none (before: en 63, de 30; 52 and 30 while intent templates with a free-text slot,
 #: "how is {seu} doing", still matched before the request parser was asked)
 #: every negative goes through the pipeline (about 20 ms each once no other skill is left active between them);
@@ -190,12 +192,13 @@ def measured(request, plant_dsn):
             ok, why = judge(record, expect, sources)
             results[rec["split"]].append((rec, utt, ok, why))
         for rec, utt, expect in _positives(lang, plants, corpus.load_fresh(lang) + corpus.load_fresh2(lang) +
-                                             corpus.load_fresh3(lang)):
+                                             corpus.load_fresh3(lang) + corpus.load_fresh4(lang)):
             session.forget()
             ok, why = judge(session.ask(utt), expect, sources)
             results["fresh"].append((rec, utt, ok, why))
         negatives = corpus.load_jsonl(lang, "negatives") + corpus.load_fresh_negatives(lang) + \
-            corpus.load_fresh2_negatives(lang) + corpus.load_fresh3_negatives(lang)
+            corpus.load_fresh2_negatives(lang) + corpus.load_fresh3_negatives(lang) + \
+            corpus.load_fresh4_negatives(lang)
         results["negatives_total"] = len(negatives)
         for rec in negatives[::NEGATIVE_STRIDE]:
             session.forget()
@@ -256,15 +259,16 @@ def test_negatives_are_left_to_other_skills(measured):
 #: tune / holdout: demo en 100.0 / 92.0 %, de 99.2 / 90.1 %; second plant en 100.0 / 92.0 %, de 99.2 / 90.1 % (before:
 #: demo 97.0 / 91.0, 96.6 / 86.1; second 92.8 / 86.0, 91.5 / 84.2)
 PARSE_FLOORS = {
-    ("demo", "en-us", "tune"): 0.99, ("demo", "en-us", "holdout"): 0.93,
-    ("demo", "de-de", "tune"): 0.99, ("demo", "de-de", "holdout"): 0.91,
-    ("second", "en-us", "tune"): 0.99, ("second", "en-us", "holdout"): 0.93,
-    ("second", "de-de", "tune"): 0.99, ("second", "de-de", "holdout"): 0.91,
+    # measured after the third and fourth batches: tune 100 %, holdout 96.0 % in both languages on both plants
+    ("demo", "en-us", "tune"): 0.99, ("demo", "en-us", "holdout"): 0.96,
+    ("demo", "de-de", "tune"): 0.99, ("demo", "de-de", "holdout"): 0.96,
+    ("second", "en-us", "tune"): 0.99, ("second", "en-us", "holdout"): 0.96,
+    ("second", "de-de", "tune"): 0.99, ("second", "de-de", "holdout"): 0.96,
     **{(plant, "en-us", "fresh"): 0.98 for plant in ("demo", "second")},
     **{(plant, "de-de", "fresh"): 0.99 for plant in ("demo", "second")},
     # the second and third batches, after their fixes (the third before them: en 93.0 / 92.4 %, de 90.7 / 90.7 %)
     **{(plant, lang, part): 0.99 for plant in ("demo", "second") for lang in ("en-us", "de-de")
-       for part in ("fresh2", "fresh3")},
+       for part in ("fresh2", "fresh3", "fresh4")},
 }
 
 
@@ -312,9 +316,10 @@ def test_parser_reads_the_corpus_on_both_plants(plant, lang, capsys):
     plants = corpus.load_plants()
     seus = catalogue(plants, plant)
     resolver = SeuResolver([SeuRef(s.name, s.energy_source, s.machine_type, s.factory) for s in seus])
-    rows: dict[str, list] = {"tune": [], "holdout": [], "fresh": [], "fresh2": [], "fresh3": []}
+    rows: dict[str, list] = {"tune": [], "holdout": [], "fresh": [], "fresh2": [], "fresh3": [], "fresh4": []}
     for part, records in (("", corpus.load_jsonl(lang, "positives")), ("fresh", corpus.load_fresh(lang)),
-                          ("fresh2", corpus.load_fresh2(lang)), ("fresh3", corpus.load_fresh3(lang))):
+                          ("fresh2", corpus.load_fresh2(lang)), ("fresh3", corpus.load_fresh3(lang)),
+                          ("fresh4", corpus.load_fresh4(lang))):
         for i, rec in enumerate(records):
             try:
                 utt = corpus.fill(rec["utt"], plants, plant, lang, pick=i)
@@ -324,16 +329,17 @@ def test_parser_reads_the_corpus_on_both_plants(plant, lang, capsys):
             ok, why = parse_judge(parse.parse(utt, lang, resolver, seus), expect, plant)
             rows[part or rec["split"]].append((rec, utt, ok, why))
     negatives = corpus.load_jsonl(lang, "negatives") + corpus.load_fresh_negatives(lang) + \
-        corpus.load_fresh2_negatives(lang) + corpus.load_fresh3_negatives(lang)
+        corpus.load_fresh2_negatives(lang) + corpus.load_fresh3_negatives(lang) + corpus.load_fresh4_negatives(lang)
     claimed = [n["utt"] for n in negatives if parse.parse(n["utt"], lang, resolver, seus).ours]
     with capsys.disabled():
         print(f"\nparse {plant} {lang}: tune {rate(rows['tune']):.1%} of {len(rows['tune'])}, holdout "
               f"{rate(rows['holdout']):.1%} of {len(rows['holdout'])}, fresh batch {rate(rows['fresh']):.1%} of "
               f"{len(rows['fresh'])}, second fresh batch {rate(rows['fresh2']):.1%} of {len(rows['fresh2'])}, third "
-              f"{rate(rows['fresh3']):.1%} of {len(rows['fresh3'])}, negatives "
+              f"{rate(rows['fresh3']):.1%} of {len(rows['fresh3'])}, fourth {rate(rows['fresh4']):.1%} of "
+              f"{len(rows['fresh4'])}, negatives "
               f"claimed {len(claimed)} of {len(negatives)}")
         if os.environ.get("ENMS_CORPUS_MISSES"):
-            for rec, utt, ok, why in rows["tune"] + rows["fresh"] + rows["fresh2"] + rows["fresh3"]:
+            for rec, utt, ok, why in rows["tune"] + rows["fresh"] + rows["fresh2"] + rows["fresh3"] + rows["fresh4"]:
                 if not ok:
                     print(f"  MISS {rec['id']} {utt!r}: {why}")
     assert rate(rows["tune"]) >= PARSE_FLOORS[(plant, lang, "tune")]
@@ -341,4 +347,5 @@ def test_parser_reads_the_corpus_on_both_plants(plant, lang, capsys):
     assert rate(rows["fresh"]) >= PARSE_FLOORS[(plant, lang, "fresh")]
     assert rate(rows["fresh2"]) >= PARSE_FLOORS[(plant, lang, "fresh2")]
     assert rate(rows["fresh3"]) >= PARSE_FLOORS[(plant, lang, "fresh3")]
+    assert rate(rows["fresh4"]) >= PARSE_FLOORS[(plant, lang, "fresh4")]
     assert not claimed, claimed[:10]

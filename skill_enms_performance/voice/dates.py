@@ -92,7 +92,10 @@ class DateLexicon:
     keep: tuple[str, ...] = ()                # words the number parser must not touch ("quarter" -> 0.25)
     dotted_ordinals: bool = False             # "am 6. november": a digit and a dot is an ordinal
     since: str = ""                           # "since monday": group a (a day); the period runs to today
-    between: str = ""                         # "from monday to wednesday": groups a, b (days)
+    between: tuple[str, ...] = ()             # "from monday to wednesday", "monday through wednesday": groups
+    #                                           a, b (days); tried in order
+    month_compounds: tuple[str, ...] = ()     # "Oktoberverbrauch": the words after which a month starting a
+    #                                           compound is that month
     parser_gate: tuple[str, ...] = ()         # words that let ovos_date_parser try the rest
 
 
@@ -109,6 +112,8 @@ def _lexicon(key: str) -> DateLexicon:
     values = {name: _tuples(data[name]) for name in fields if name in data}
     values["ordinals"] = {f"{stem}{end}": n for stem, n in data["ordinals"].items() for end in data["ordinal_endings"]}
     values["ordinal_text"] = _ordinal_text(data["ordinal_suffixes"])
+    if isinstance(values.get("between"), str):
+        values["between"] = (values["between"],)
     return DateLexicon(**values)
 
 
@@ -208,6 +213,8 @@ def _normalise(text: str, lang: str, strip: Sequence[str]) -> str:
             text = re.sub(rf"(?<!\w){re.escape(variant)}(?!\w)", " ", text)
     text = re.sub(r"(?<=[^\W\d])-|-(?=[^\W\d])|[,;:!?\"()]|'s\b|’s\b", " ", text)  # keep 2025-11-05 and 6.11.2025
     text = re.sub(r"\b(\d{1,2})(?:st|nd|rd|th)\b", r"\1ord", text)
+    if LEXICONS[key].month_compounds:  # "der Oktoberverbrauch" -> "der oktober verbrauch"
+        text = _month_compound(key).sub(r"\1 ", text)
     if LEXICONS[key].dotted_ordinals:
         # "am 20.10" as a normaliser leaves "am 20.10.", its closing dot gone (after a day's preposition only: the
         # number parser reads a bare "20.10" as 20.1)
@@ -227,6 +234,13 @@ def _normalise(text: str, lang: str, strip: Sequence[str]) -> str:
             digits = _to_digits(re.sub(r"[-_]", " ", name.lower()), lang).strip()
             text = re.sub(rf"(?<!\w){re.escape(digits)}(?!\w)", " ", text)
     return " ".join(text.split())
+
+
+@cached
+def _month_compound(key: str) -> re.Pattern[str]:
+    months = "|".join(sorted(map(re.escape, _FULL_MONTHS[key]), key=len, reverse=True))
+    heads = "|".join(sorted(map(re.escape, LEXICONS[key].month_compounds), key=len, reverse=True))
+    return re.compile(rf"\b({months})(?=(?:{heads})\b)")
 
 
 def _said(text: str, key: str) -> str:
@@ -412,20 +426,26 @@ def _month_or_year(text: str, today: date, key: str) -> tuple[Period | None, str
     return None
 
 
+def _bare_day(said: str, key: str) -> re.Match[str] | None:
+    """A day of the month said without its month ("the 5th", "dem 26."), an article before it at most."""
+    bare = re.fullmatch(r"(?:(\w+) )?(\d{1,2})(?:ord)?", said.strip())
+    return bare if bare and (bare.group(1) is None or bare.group(1) not in LEXICONS[key].months) else None
+
+
 def _span(text: str, today: date, key: str) -> tuple[Period | None, str] | None:
     """ "since monday" (to today) and "from monday to wednesday": two days the grammar knows, as a period."""
     lx = LEXICONS[key]
-    if lx.between and (m := re.search(lx.between, text)):
+    for m in (m for pattern in lx.between if (m := re.search(pattern, text))):
         a, b = _explicit_day(m["a"], today, key), _explicit_day(m["b"], today, key)
-        if b and b[0] and (bare := re.fullmatch(r"(?:the )?(\d{1,2})(?:ord)?", m["a"].strip())):
+        if b and b[0] and (bare := _bare_day(m["a"], key)):
             # "vom 20. bis 26. Oktober", "from the 1st to the 10th of october": the first day in the second's month
             try:
-                a = (b[0].replace(day=int(bare.group(1))),)
+                a = (b[0].replace(day=int(bare.group(2))),)
             except ValueError:
                 a = None
-        if a and a[0] and (bare := re.fullmatch(r"(?:the )?(\d{1,2})(?:ord)?", m["b"].strip())):
+        if a and a[0] and (bare := _bare_day(m["b"], key)):
             try:  # "between october 3rd and the 5th": the second day in the first's month
-                b = (a[0].replace(day=int(bare.group(1))),)
+                b = (a[0].replace(day=int(bare.group(2))),)
             except ValueError:
                 b = None
         if a and b and a[0] and b[0]:

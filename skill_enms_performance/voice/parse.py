@@ -491,7 +491,11 @@ def _parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any]
     cues = {op: cue(words, f"cue.{op}", lang) for op in CUE_OPS}
     # "what's driving the consumption", "was treibt den Verbrauch hoch" ask why; "was treibt X heute so", "was hat X
     # so getrieben" ask what a machine has been doing: a verb of driving asks why only with what it drives
-    cues["why"] = cues["why"] or cue(words, "why_verb", lang) and cue(words, "why_object", lang)
+    cues["why"] = (cues["why"] or cue(words, "why_verb", lang) and cue(words, "why_object", lang)) and \
+        not cue(words, "not_why", lang)  # "was hat X an Kosten verursacht": what it cost, not why
+    # "pump one's plan, what is it": a plan noun right after a machine's name asks for its plan
+    plan_nouns = {w for p in _cue_phrases("plan_noun", lang) for w in p.split()}
+    cues["plans"] = cues["plans"] or any(s.end < len(words) and words[s.end] in plan_nouns for s in names)
     saved = _save_said(words, lang)
     cues["opportunities"] = cues["opportunities"] or saved is None and _could_save(words, lang)  # not "could you
     # save it"
@@ -530,7 +534,7 @@ def _parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any]
     # typical fridge", "wie viel Strom braucht ein Föhn", "any tips for saving money on groceries this month" ask
     # about the world
     bare = not (plant_word or we or everything or foreign)
-    if bare and (op == "summary" and not cues["summary"] or not domain and op == "savings"):
+    if bare and (op == "summary" and not (cues["summary"] and domain) or not domain and op == "savings"):
         foreign = not _only_our_words(words, when, lang)
     op_cue = op is not None and (cues.get(op, False) or op == "savings" and cues["realised"])
     # an op's own words, said of us ("how much did we save", "how many plans do we have") or of a time ("the
@@ -539,7 +543,8 @@ def _parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any]
     scoped = op_cue and op != "action_plan" and (
         we or op == "health" or op not in ("ranking", "plans") and (bool(when) or _when_said(rest, lang))) or \
         op == "summary" and we and (bool(when) or _when_said(rest, lang)) or \
-        op == "plans" and _plans_by_status(words, lang)
+        op == "plans" and _plans_by_status(words, lang) or \
+        op == "summary" and we and source is not None and cue(words, "consumption_verb", lang)
     scoped = scoped or _terse(words, op, when, lang) or \
         op == "opportunities" and op_cue and cue(words, "off_hours", lang)  # "anything running at night that shouldn't"
     return Parsed(op, names, machine_type, factory, plural_type, everything, source, ranking, save, rest,
@@ -561,8 +566,14 @@ def _our_words(lang: str) -> frozenset[str]:
 
 
 def _only_our_words(words: Sequence[str], when: Sequence[str], lang: str) -> bool:
+    """Whether every word is ours, a time's, a number or (where the language writes compounds as one word) a
+    compound that ends in a long word of ours ("Werksübersicht")."""
+    from .names import _lang, compounds
+
     ours = _our_words(lang)
-    return all(w in ours or w in when or w.isdigit() for w in words)
+    joined = compounds(_lang(lang))
+    long = [o for o in ours if len(o) >= _COMPOUND_CUE] if joined else []
+    return all(w in ours or w in when or w.isdigit() or any(w.endswith(o) for o in long) for w in words)
 
 
 def _without_phrases(words: Sequence[str], name: str, lang: str) -> list[str]:
