@@ -231,3 +231,47 @@ def test_commands_definitions_and_errands_are_other_skills(utterance, lang):
 def test_words_that_looked_like_other_classes(utterance, lang, op):
     parsed = read(utterance, lang)
     assert parsed.ours and parsed.op == op, parsed
+
+
+# --- the third and fourth blind batches' classes, said with this plant's names and other words ----------------------
+@pytest.mark.parametrize("utterance, lang, op", [
+    ("which mixer topped the chart in Houston last week", "en-us", "ranking"),  # topping a chart ranks
+    ("name the three thirstiest machines we run", "en-us", "ranking"),
+    ("Wer war letzte Woche Spitzenreiter bei uns im Werk?", "de-de", "ranking"),
+    ("where do you figure we could trim gas at the Leipzig plant", "en-us", "opportunities"),  # modal + cutting verb
+    ("Wo könnten wir im Werk Leipzig Strom einsparen?", "de-de", "opportunities"),
+    ("did the burner retrofit on kiln nine pay for itself", "en-us", "savings"),
+    ("Hat sich die Nachrüstung an Mischer eins bezahlt gemacht?", "de-de", "savings"),
+    ("mixer two's plan, what does it say", "en-us", "plans"),  # a plan noun right after a name
+    ("what was decided for RTU one", "en-us", "plans"),
+    ("Was wurde für Mischer zwei beschlossen?", "de-de", "plans"),
+    ("what do you think we should do about kiln nine", "en-us", "action_plan"),
+    ("Was hat Mischer eins uns gestern an Kosten verursacht?", "de-de", "analyze"),  # cost, not why
+    ("Was treibt Mischer zwei heute so?", "de-de", "analyze"),  # what it has been doing
+    ("Was treibt bei Mischer zwei den Verbrauch hoch?", "de-de", "why"),  # what drives its consumption
+    ("how much gas are we burning", "en-us", "summary"),  # "we", a source and a consumption verb
+    ("Wie viel Strom hamma gestern verbraucht?", "de-de", "summary"),  # Bavarian "we"
+])
+def test_the_later_batches_classes_on_another_plant(utterance, lang, op):
+    parsed = read(utterance, lang)
+    assert parsed.ours and parsed.op == op, parsed
+
+
+@pytest.mark.parametrize("utterance, lang", [
+    ("how much electricity does a typical toaster draw", "en-us"),  # a source word about a thing in the world
+    ("Wie viel Strom zieht ein Wasserbett?", "de-de"),
+    ("give me a summary of last night's match reports", "en-us"),  # a summary said of a time, not of ours
+    ("Zusammenfassung der Börsenkurse von gestern", "de-de"),
+    ("any tips on saving money on heating oil this winter", "en-us"),
+    ("set the rooftop thermostat to sixty eight degrees", "en-us"),
+    ("what's the cheapest gas tariff in Texas", "en-us"),
+    ("Was steht im Klimaschutzplan, den der Stadtrat beschlossen hat?", "de-de"),
+])
+def test_questions_about_the_world_in_our_words_are_not_ours(utterance, lang):
+    parsed = read(utterance, lang)
+    assert not parsed.ours, parsed
+
+
+def test_a_unit_number_and_a_day_are_not_read_as_one_fraction():
+    parsed = read("mixer one the fourth of november", "en-us")
+    assert parsed.seu is not None and parsed.seu.seu_name == "Mixer-1", parsed
