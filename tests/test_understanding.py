@@ -1,7 +1,8 @@
 """How many of the paraphrase corpus' questions the skill understands.
 
 Through the real pipeline: the holdout positives of ``tests/corpus/<lang>/positives.jsonl`` (demo plant, spoken
-forms walked by line number) and every negative go through one MiniCroft per language (padatious + adapt + the
+forms walked by line number; then again on the corpus's second plant, a catalogue of its own in another database),
+the fresh batches and every negative go through one MiniCroft per language (padatious + adapt + the
 fallback stage, with the utterance normaliser a device runs when it is installed); a positive counts as
 *understood* when the request the skill answers (or the question it asks back) has the expected op, the SEU or group,
 the day or period and the energy source (see tests/corpus/README.md); a negative must not be claimed.
@@ -36,7 +37,10 @@ from .conftest import REF_NOW
 #: pipeline went from 91.0 % / 88.1 % to 92.0 % / 90.1 % (the holdout's misses were not looked at); after the second
 #: batch 94.0 % / 95.0 %; after the third and fourth (the fourth about days and periods) 95.0 % / 95.0 %, the four
 #: batches (715 / 714 lines) 100 % / 100 % through the pipeline
-FLOORS = {("en-us", "holdout"): 0.95, ("de-de", "holdout"): 0.95, ("en-us", "fresh"): 0.995, ("de-de", "fresh"): 0.995}
+FLOORS = {("en-us", "holdout"): 0.95, ("de-de", "holdout"): 0.95, ("en-us", "fresh"): 0.995, ("de-de", "fresh"): 0.995,
+          # the holdout on the corpus's second plant (plants.json: Dayton and Augsburg, chillers, AHUs, a paint line)
+          # through the same pipeline, first measured 95.0 % / 96.0 %
+          ("en-us", "second"): 0.95, ("de-de", "second"): 0.96}
 #: negatives the skill claims: none (before: en 63, de 30; 52 and 30 while intent templates with a free-text slot,
 #: "how is {seu} doing", still matched before the request parser was asked)
 #: every negative goes through the pipeline (about 20 ms each once no other skill is left active between them);
@@ -58,8 +62,8 @@ def factory_of(said: str | None, plant: str = "demo") -> str | None:
     return said
 
 
-def _group(req: dict) -> dict | None:
-    mtype, factory = req.get("machine_type"), factory_of(req.get("factory"))
+def _group(req: dict, plant: str = "demo") -> dict | None:
+    mtype, factory = req.get("machine_type"), factory_of(req.get("factory"), plant)
     if mtype and factory:
         return {"kind": "type_factory", "type": mtype, "factory": factory}
     if mtype:
@@ -96,8 +100,8 @@ def _when_ok(expect: dict, req: dict) -> tuple[bool, str]:
     return True, ""
 
 
-def judge(record: dict, expect: dict, sources: dict[str, list[str]]) -> tuple[bool, str]:
-    """(understood, why not) for one positive; ``expect`` is resolved on the demo plant."""
+def judge(record: dict, expect: dict, sources: dict[str, list[str]], plant: str = "demo") -> tuple[bool, str]:
+    """(understood, why not) for one positive; ``expect`` is resolved on ``plant``."""
     op = expect["op"]
     asked = record.get("asked_back")
     req = record.get("request")
@@ -125,8 +129,8 @@ def judge(record: dict, expect: dict, sources: dict[str, list[str]]) -> tuple[bo
         return False, f"seu_b {req.get('seu_name_b')} != {expect.get('seu_b')}"
     if op in ("summary", "ranking") or (op == "opportunities" and expect.get("group")):
         group = expect.get("group") or {"kind": "all", "type": None, "factory": None}
-        if _group(req) != group:
-            return False, f"group {_group(req)} != {group}"
+        if _group(req, plant) != group:
+            return False, f"group {_group(req, plant)} != {group}"
     if op == "ranking":
         rank, got = expect.get("ranking") or {}, req.get("ranking") or {}
         for key in ("n", "order", "by"):
@@ -147,13 +151,77 @@ def judge(record: dict, expect: dict, sources: dict[str, list[str]]) -> tuple[bo
     return True, ""
 
 
-def _positives(lang: str, plants: dict, records: list[dict] | None = None) -> list[tuple[dict, str, dict]]:
-    """(record, utterance on the demo plant, expectation resolved there)."""
+def _positives(lang: str, plants: dict, records: list[dict] | None = None,
+               plant: str = "demo") -> list[tuple[dict, str, dict]]:
+    """(record, utterance on ``plant``, expectation resolved there); records naming a role the plant lacks are
+    left out."""
     out = []
     for i, rec in enumerate(corpus.load_jsonl(lang, "positives") if records is None else records):
-        utt = corpus.fill(rec["utt"], plants, "demo", lang, pick=i)
-        out.append((rec, utt, corpus.resolve_expect(rec["expect"], plants, "demo")))
+        try:
+            utt = corpus.fill(rec["utt"], plants, plant, lang, pick=i)
+            expect = corpus.resolve_expect(rec["expect"], plants, plant)
+        except KeyError:
+            continue
+        out.append((rec, utt, expect))
     return out
+
+
+def _sources(plants: dict, plant: str) -> dict[str, list[str]]:
+    return {e["canonical"]: e.get("sources") or []
+            for r in plants["roles"].values() if (e := r["plants"].get(plant)) and r["kind"] == "seu"}
+
+
+#: time zones of the corpus plants' sites by country (plants.json names places, not zones)
+_ZONES = {"USA": "America/New_York", "Germany": "Europe/Berlin"}
+
+
+@pytest.fixture(scope="module")
+def corpus_second_dsn(admin_dsn):
+    """The corpus's second plant (``plants.json``: other names, types and sites than the demo) as an EnMS
+    catalogue: factories, machines and one SEU per machine and source, no readings (understanding is measured,
+    not answering)."""
+    import uuid
+
+    import asyncpg
+
+    from skill_enms_performance.store import schema_sql
+
+    from .conftest import _create_db, _drop_db, run, with_database
+
+    name = "corpus_second_plant"
+    plant = corpus.load_plants()["plants"]["second"]
+    ns = uuid.UUID("6f1d3c2a-0b7e-4c55-9a61-3d2f8e4b7c10")
+
+    async def load() -> None:
+        await _drop_db(admin_dsn, name)
+        await _create_db(admin_dsn, name)
+        conn = await asyncpg.connect(with_database(admin_dsn, name))
+        try:
+            async with conn.transaction():
+                await conn.execute(schema_sql())
+                for f in plant["factories"]:
+                    zone = _ZONES[f["location"].rsplit(", ", 1)[-1]]
+                    await conn.execute("INSERT INTO factories (id, name, location, timezone) VALUES ($1, $2, $3, $4)",
+                                       uuid.uuid5(ns, f["name"]), f["name"], f["location"], zone)
+                sources = {src for m in plant["machines"] for src in m["sources"]}
+                for src in sorted(sources):
+                    await conn.execute("INSERT INTO energy_sources (id, name, unit, cost_per_unit, carbon_factor)"
+                                       " VALUES ($1, $2, 'kWh', 0.15, 0.4)", uuid.uuid5(ns, src), src)
+                for m in plant["machines"]:
+                    mid = uuid.uuid5(ns, m["name"])
+                    await conn.execute("INSERT INTO machines (id, factory_id, name, type, rated_power_kw, is_active)"
+                                       " VALUES ($1, $2, $3, $4, 50.0, true)", mid, uuid.uuid5(ns, m["factory"]),
+                                       m["name"], m["type"])
+                    for src in m["sources"]:
+                        await conn.execute("INSERT INTO seus (id, name, energy_source_id, machine_ids, is_active)"
+                                           " VALUES ($1, $2, $3, $4, true)", uuid.uuid5(ns, f"{m['name']} {src}"),
+                                           m["name"], uuid.uuid5(ns, src), [mid])
+        finally:
+            await conn.close()
+
+    run(load())
+    yield with_database(admin_dsn, name)
+    run(_drop_db(admin_dsn, name))
 
 
 async def _request_only(engine, request, lang):
@@ -165,7 +233,7 @@ async def _request_only(engine, request, lang):
 
 
 @pytest.fixture(scope="module", params=corpus.LANGS)
-def measured(request, plant_dsn):
+def measured(request, plant_dsn, corpus_second_dsn):
     """Every positive and negative of one language through its own MiniCroft, once."""
     from skill_enms_performance import skill as skill_module
     from skill_enms_performance.harness import AskSession
@@ -181,9 +249,8 @@ def measured(request, plant_dsn):
         session = AskSession(lang)
         booted = time.perf_counter()
         plants = corpus.load_plants()
-        sources = {e["canonical"]: e.get("sources") or []
-                   for r in plants["roles"].values() if (e := r["plants"]["demo"]) and r["kind"] == "seu"}
-        results: dict[str, list] = {"tune": [], "holdout": [], "fresh": [], "negatives": []}
+        sources = _sources(plants, "demo")
+        results: dict[str, list] = {"tune": [], "holdout": [], "fresh": [], "negatives": [], "second": []}
         for rec, utt, expect in _positives(lang, plants):
             if rec["split"] != "holdout":  # the tuning part is read at parse level (below): CI time
                 continue
@@ -206,6 +273,17 @@ def measured(request, plant_dsn):
             claimed = record["intent"] is not None
             results["negatives"].append((rec, rec["utt"], claimed, record["intent"]))
         results["seconds"] = (booted - started, time.perf_counter() - booted)
+        # the holdout again on the corpus's second plant: its names, types and sites through the same pipeline
+        session.close()
+        session = None
+        os.environ["ENMS_DSN"] = corpus_second_dsn
+        session = AskSession(lang)
+        second = _sources(plants, "second")
+        for rec, utt, expect in _positives(lang, plants, plant="second"):
+            if rec["split"] == "holdout":
+                session.forget()
+                ok, why = judge(session.ask(utt), expect, second, "second")
+                results["second"].append((rec, utt, ok, why))
         yield lang, results
     finally:
         patch.undo()
@@ -221,7 +299,8 @@ def rate(rows: list) -> float:
 
 def report(lang: str, results: dict) -> str:
     lines = [f"understanding {lang} through the pipeline: "
-             f"holdout {rate(results['holdout']):.1%} of {len(results['holdout'])}, fresh batch "
+             f"holdout {rate(results['holdout']):.1%} of {len(results['holdout'])} (second plant "
+             f"{rate(results['second']):.1%} of {len(results['second'])}), fresh batches "
              f"{rate(results['fresh']):.1%} of {len(results['fresh'])}, negatives claimed "
              f"{sum(1 for *_, c, _ in results['negatives'] if c)} of {len(results['negatives'])} "
              f"(boot {results['seconds'][0]:.1f} s, utterances {results['seconds'][1]:.1f} s)"]
@@ -241,6 +320,7 @@ def test_understanding_rates_hold_their_floor(measured, capsys):
                 if claimed:
                     print(f"  CLAIMED {rec['id']} {utt!r} by {intent}")
     assert rate(results["holdout"]) >= FLOORS[(lang, "holdout")]
+    assert rate(results["second"]) >= FLOORS[(lang, "second")]
     assert rate(results["fresh"]) >= FLOORS[(lang, "fresh")]
 
 
