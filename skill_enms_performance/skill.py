@@ -132,6 +132,7 @@ class EnmsPerformanceSkill(ConversationalSkill, FallbackSkill):
             except Exception as err:  # noqa: BLE001 - the engine retries on the next question
                 self.log.warning(f"energy database warm-up incomplete: {redact(type(err).__name__ + ': ' + str(err))}")
             self._maintenance = self._loop.submit(engine.keep_fresh())
+            self._prime_reading(engine)
             if self.settings.get("freeze_startup_objects", True):
                 # Everything loaded so far (this skill's modules and catalogue, the other skills of the process, the
                 # core) lives as long as the process: a full garbage collection need not walk it again and again.
@@ -145,6 +146,18 @@ class EnmsPerformanceSkill(ConversationalSkill, FallbackSkill):
             self._engine_error = DatabaseUnavailableError()
         finally:
             self._ready.set()
+
+    def _prime_reading(self, engine: Engine) -> None:
+        """The plant's names and every shipped language's words read once, before the first question: the fallback
+        stage waits 0.5 s for skills to say whether an utterance is theirs, and the first reading of a process
+        (the catalogue, every locale list, the number parser's tables) took about that on a busy device."""
+        try:
+            resolver = self._resolver_for(engine)
+            for lang in speech.shipped_languages():
+                for example in speech.examples(lang):
+                    parse.parse(example, lang, resolver, self._resolver_source or [])
+        except Exception as err:  # noqa: BLE001 - the first question reads them instead
+            self.log.debug(f"reading not primed: {type(err).__name__}")
 
     def shutdown(self) -> None:
         if self._maintenance is not None:

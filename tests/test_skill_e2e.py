@@ -305,3 +305,25 @@ def test_style_counts_units_and_numbers(session, utterance):
     record = session.ask(utterance)
     assert not any(d.startswith("error.") for d in record["dialogs"]), record
     style.assert_heard_in_style(record, "en-us")
+
+
+def test_the_plant_and_every_language_are_read_before_the_first_question(plant_dsn, monkeypatch):
+    """The fallback stage waits 0.5 s for a skill to say whether an utterance is its own: the catalogue and the
+    words of every shipped language are read at start, not by the first question (a device's first question once
+    got no answer: the skill's "yes" came after the stage had stopped waiting)."""
+    from skill_enms_performance.harness import AskSession
+    from skill_enms_performance.voice import speech as speech_module
+
+    read: list[str] = []
+    examples = speech_module.examples
+    monkeypatch.setattr(speech_module, "examples", lambda lang: read.append(lang) or examples(lang))
+    monkeypatch.setenv("ENMS_DSN", plant_dsn)
+    from .conftest import REF_NOW
+
+    monkeypatch.setenv("ENMS_NOW", REF_NOW.isoformat())
+    fresh = AskSession("en-us")
+    try:
+        assert fresh.skill._resolver is not None, "the plant's names were not read at start"
+        assert sorted(read) == sorted(speech.shipped_languages()), read
+    finally:
+        fresh.close()

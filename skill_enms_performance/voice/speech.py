@@ -28,6 +28,17 @@ def _shipped_languages() -> tuple[str, ...]:
 
 
 @cached
+def examples(lang: str) -> tuple[str, ...]:
+    """The example questions of ``locale/<lang>/skill.json`` (what a device's homescreen shows)."""
+    import json
+
+    try:
+        return tuple(json.loads((locale_dir() / lang / "skill.json").read_text(encoding="utf-8")).get("examples") or ())
+    except (OSError, ValueError):
+        return ()
+
+
+@cached
 def _resources() -> LocaleResources:
     return LocaleResources(str(locale_dir()))
 
