@@ -8,8 +8,10 @@ It holds no SQL. The bus API (``enms.performance.<op>`` -> ``.response``) lives 
 """
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 import gc
+import json
 import os
 import threading
 import time
@@ -82,6 +84,16 @@ def _clock_from_env() -> Callable[[], dt.datetime] | None:
     return lambda: moment
 
 
+#: plant-wide answers that may go on working after their time budget ran out (``_run_or_go_on``)
+MAX_GOING_ON = 2
+
+
+def _consumed(future: concurrent.futures.Future) -> None:
+    """A slow answer nobody waits for any more: its error is not news (asyncio would log it as never retrieved)."""
+    if not future.cancelled():
+        future.exception()
+
+
 class EnmsPerformanceSkill(ConversationalSkill, FallbackSkill):
     @classproperty
     def runtime_requirements(self) -> RuntimeRequirements:
@@ -99,6 +111,8 @@ class EnmsPerformanceSkill(ConversationalSkill, FallbackSkill):
         self._resolver: SeuResolver | None = None
         self._resolver_source: list | None = None
         self._maintenance: Any = None
+        self._going_on: dict[str, concurrent.futures.Future] = {}  # slow answers left to finish after a timeout
+        self._going_on_lock = threading.Lock()
         self.conversation: Conversation | None = None
         self.bus_api: BusApi | None = None
         self._gui_checked: tuple[float, bool] | None = None       # (when, whether a GUI answered)
@@ -186,6 +200,29 @@ class EnmsPerformanceSkill(ConversationalSkill, FallbackSkill):
         except TimeoutError:
             raise EngineTimeout(timeout) from None
 
+    def _run_or_go_on(self, key: str, make: Callable[[], Coroutine[Any, Any, Any]], timeout: float) -> Any:
+        """A plant-wide answer that takes longer than its budget goes on working after the skill has said "that took
+        too long, try again in a moment" (a cold scan of 500 SEUs takes half a minute; cancelled at every timeout it
+        never got warm), and the same question asked again waits for that work instead of starting it anew. At most
+        ``MAX_GOING_ON`` go on at once; beyond that a timeout cancels as before."""
+        with self._going_on_lock:
+            future = self._going_on.get(key)
+            if future is None or future.done():
+                future = self._loop.submit(make())
+                future.add_done_callback(_consumed)
+                self._going_on[key] = future
+        try:
+            return future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            with self._going_on_lock:
+                if sum(1 for f in self._going_on.values() if not f.done()) > MAX_GOING_ON:
+                    future.cancel()
+            raise EngineTimeout(timeout) from None
+        finally:
+            with self._going_on_lock:
+                for done in [k for k, f in self._going_on.items() if f.done()]:
+                    del self._going_on[done]
+
     def _resolver_for(self, engine: Engine) -> SeuResolver:
         seus = self._run(engine.seus())
         if self._resolver is None or self._resolver_source is not seus:
@@ -225,7 +262,9 @@ class EnmsPerformanceSkill(ConversationalSkill, FallbackSkill):
         self.bus.emit(event)
         slow = request.op in ("summary", "ranking", "compare", "opportunities", "action_plan", "savings", "health")
         timeout = float(self.settings.get("summary_timeout_s" if slow else "answer_timeout_s", 5.0 if slow else 3.0))
-        reply = self._run(answer(engine, request, self.lang), timeout)
+        reply = self._run_or_go_on(f"{self.lang} {json.dumps(request.event(), sort_keys=True, default=str)}",
+                                   lambda: answer(engine, request, self.lang), timeout) if slow else \
+            self._run(answer(engine, request, self.lang), timeout)
         if reply.error_code == "no_opportunity" and request.op == "action_plan":
             self.speak_dialog("plan.none", {"seu": request.seu_name or ""})
             return

@@ -327,3 +327,31 @@ def test_the_plant_and_every_language_are_read_before_the_first_question(plant_d
         assert sorted(read) == sorted(speech.shipped_languages()), read
     finally:
         fresh.close()
+
+
+def test_a_plant_wide_answer_out_of_time_goes_on_and_the_same_question_waits_for_it(session):
+    """"That took too long, try again in a moment" is true: the work goes on (a cold scan of a large plant, cancelled
+    at every timeout, never got warm), and the question asked again joins it instead of starting anew."""
+    skill = session.skill
+    before = skill.settings.get("summary_timeout_s")
+    skill.settings["summary_timeout_s"] = 0.0  # no time at all: the answer is never there when the skill speaks
+    try:
+        session.forget()
+        first = session.ask("where could we save energy on the pumps last month")
+        assert first["dialogs"][-1:] == ["error.timeout"], first
+        with skill._going_on_lock:
+            going_on = list(skill._going_on.values())
+        assert len(going_on) == 1, "the work stopped with the spoken timeout"
+        session.forget()
+        again = session.ask("where could we save energy on the pumps last month")
+        assert again["dialogs"][-1:] == ["error.timeout"], again
+        with skill._going_on_lock:
+            assert list(skill._going_on.values()) in ([], going_on), "the same question started the work anew"
+        reply = going_on[0].result(120)
+        assert reply.error_code is None and reply.lines, reply
+        assert not going_on[0].cancelled()
+    finally:
+        skill.settings["summary_timeout_s"] = before
+    session.forget()
+    answered = session.ask("where could we save energy on the pumps last month")
+    assert answered["dialogs"] and answered["dialogs"][-1] != "error.timeout", answered
