@@ -10,9 +10,8 @@ from collections import Counter
 
 import pytest
 
-from tests.corpus import (CLASSES, ENERGY_SOURCES, GROUP_KINDS, HOLDOUT_FRACTION, LANGS, NEGATIVE_KINDS, OPS,
-                          PERIODS, PLANTS, fills, load_fresh, load_fresh2, load_fresh2_negatives, load_fresh3,
-                          load_fresh3_negatives, load_fresh4, load_fresh4_negatives, load_fresh_negatives, load_jsonl,
+from tests.corpus import (CLASSES, ENERGY_SOURCES, FRESH_BATCHES, GROUP_KINDS, HOLDOUT_FRACTION, LANGS, NEGATIVE_KINDS, OPS,
+                          PERIODS, PLANTS, fills, load_fresh, load_fresh_negatives, load_jsonl,
                           load_plants, placeholders, resolve_expect, stratified_holdout)
 from tests.corpus import grammar
 
@@ -247,8 +246,8 @@ def test_fresh_negatives(lang):
 
 
 #: the corpus files in the order they were written; a later batch repeats no id and no line of the files before it
-WRITTEN_ORDER = ("positives", "negatives", "followups", "fresh", "fresh_negatives", "fresh2", "fresh2_negatives",
-                 "fresh3", "fresh3_negatives", "fresh4", "fresh4_negatives")
+WRITTEN_ORDER = ("positives", "negatives", "followups",
+                 *(name for batch in FRESH_BATCHES for name in (batch, f"{batch}_negatives")))
 
 
 def _older_files(batch: str) -> tuple[str, ...]:
@@ -294,51 +293,33 @@ def check_later_negatives(recs: list[dict], prefix: str, lang: str, batch: str, 
         "a line is both positive and negative"
 
 
+#: the batches written after the first, each checked against every file written before it: (batch, positive id
+#: infix, negative id infix, at least this many positives, negatives)
+LATER_BATCHES = [("fresh2", "-f2-", "-n2-", 160, 60), ("fresh3", "-f3-", "-f3n-", 150, 60),
+                 ("fresh4", "-f4-", "-f4n-", 130, 45)]
+
+
+@pytest.mark.parametrize("batch, ids, _neg_ids, at_least, _neg_at_least", LATER_BATCHES)
 @pytest.mark.parametrize("lang", LANGS)
-def test_fresh2_positives(lang):
-    """The second fresh batch: tuning positives in the positives format, every op and class, no line of any older
-    file repeated."""
-    recs = load_fresh2(lang)
-    assert len(recs) >= 160
-    check_later_positives(recs, lang[:2] + "-f2-", lang, "fresh2")
+def test_later_batch_positives(lang, batch, ids, _neg_ids, at_least, _neg_at_least):
+    """A later fresh batch: tuning positives in the positives format, every op and class, no line of any older file
+    (the earlier batches included) repeated."""
+    recs = load_jsonl(lang, batch)
+    assert len(recs) >= at_least
+    check_later_positives(recs, lang[:2] + ids, lang, batch)
 
 
+@pytest.mark.parametrize("batch, _ids, neg_ids, _at_least, neg_at_least", LATER_BATCHES)
 @pytest.mark.parametrize("lang", LANGS)
-def test_fresh2_negatives(lang):
-    recs = load_fresh2_negatives(lang)
-    assert len(recs) >= 60
-    check_later_negatives(recs, lang[:2] + "-n2-", lang, "fresh2", load_fresh2(lang))
-
-
-@pytest.mark.parametrize("lang", LANGS)
-def test_fresh3_positives(lang):
-    """The third fresh batch: the same checks as the second, against every file written before it (the second
-    batch included)."""
-    recs = load_fresh3(lang)
-    assert len(recs) >= 150
-    check_later_positives(recs, lang[:2] + "-f3-", lang, "fresh3")
-
-
-@pytest.mark.parametrize("lang", LANGS)
-def test_fresh3_negatives(lang):
-    recs = load_fresh3_negatives(lang)
-    assert len(recs) >= 60
-    check_later_negatives(recs, lang[:2] + "-f3n-", lang, "fresh3", load_fresh3(lang))
+def test_later_batch_negatives(lang, batch, _ids, neg_ids, _at_least, neg_at_least):
+    recs = load_jsonl(lang, f"{batch}_negatives")
+    assert len(recs) >= neg_at_least
+    check_later_negatives(recs, lang[:2] + neg_ids, lang, batch, load_jsonl(lang, batch))
 
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_fresh4_positives(lang):
-    """The fourth fresh batch (days and periods said in many ways): the same checks, against every file written
-    before it (the third batch included), and at least two thirds of its lines say a day or a period."""
-    recs = load_fresh4(lang)
-    assert len(recs) >= 130
-    check_later_positives(recs, lang[:2] + "-f4-", lang, "fresh4")
+def test_the_fourth_batch_says_when_in_two_lines_of_three(lang):
+    """The fourth batch is about how people say days and periods."""
+    recs = load_jsonl(lang, "fresh4")
     dated = [r for r in recs if r["expect"]["day"] is not None or r["expect"]["period"] is not None]
     assert len(dated) >= 2 * len(recs) // 3, (len(dated), len(recs))
-
-
-@pytest.mark.parametrize("lang", LANGS)
-def test_fresh4_negatives(lang):
-    recs = load_fresh4_negatives(lang)
-    assert len(recs) >= 45
-    check_later_negatives(recs, lang[:2] + "-f4n-", lang, "fresh4", load_fresh4(lang))

@@ -258,14 +258,11 @@ def measured(request, plant_dsn, corpus_second_dsn):
             record = session.ask(utt)
             ok, why = judge(record, expect, sources)
             results[rec["split"]].append((rec, utt, ok, why))
-        for rec, utt, expect in _positives(lang, plants, corpus.load_fresh(lang) + corpus.load_fresh2(lang) +
-                                             corpus.load_fresh3(lang) + corpus.load_fresh4(lang)):
+        for rec, utt, expect in _positives(lang, plants, corpus.load_all_fresh(lang)):
             session.forget()
             ok, why = judge(session.ask(utt), expect, sources)
             results["fresh"].append((rec, utt, ok, why))
-        negatives = corpus.load_jsonl(lang, "negatives") + corpus.load_fresh_negatives(lang) + \
-            corpus.load_fresh2_negatives(lang) + corpus.load_fresh3_negatives(lang) + \
-            corpus.load_fresh4_negatives(lang)
+        negatives = corpus.load_all_negatives(lang)
         results["negatives_total"] = len(negatives)
         for rec in negatives[::NEGATIVE_STRIDE]:
             session.forget()
@@ -396,10 +393,9 @@ def test_parser_reads_the_corpus_on_both_plants(plant, lang, capsys):
     plants = corpus.load_plants()
     seus = catalogue(plants, plant)
     resolver = SeuResolver([SeuRef(s.name, s.energy_source, s.machine_type, s.factory) for s in seus])
-    rows: dict[str, list] = {"tune": [], "holdout": [], "fresh": [], "fresh2": [], "fresh3": [], "fresh4": []}
-    for part, records in (("", corpus.load_jsonl(lang, "positives")), ("fresh", corpus.load_fresh(lang)),
-                          ("fresh2", corpus.load_fresh2(lang)), ("fresh3", corpus.load_fresh3(lang)),
-                          ("fresh4", corpus.load_fresh4(lang))):
+    rows: dict[str, list] = {part: [] for part in ("tune", "holdout", *corpus.FRESH_BATCHES)}
+    for part, records in (("", corpus.load_jsonl(lang, "positives")),
+                          *((batch, corpus.load_jsonl(lang, batch)) for batch in corpus.FRESH_BATCHES)):
         for i, rec in enumerate(records):
             try:
                 utt = corpus.fill(rec["utt"], plants, plant, lang, pick=i)
@@ -408,24 +404,16 @@ def test_parser_reads_the_corpus_on_both_plants(plant, lang, capsys):
                 continue
             ok, why = parse_judge(parse.parse(utt, lang, resolver, seus), expect, plant)
             rows[part or rec["split"]].append((rec, utt, ok, why))
-    negatives = corpus.load_jsonl(lang, "negatives") + corpus.load_fresh_negatives(lang) + \
-        corpus.load_fresh2_negatives(lang) + corpus.load_fresh3_negatives(lang) + corpus.load_fresh4_negatives(lang)
+    negatives = corpus.load_all_negatives(lang)
     claimed = [n["utt"] for n in negatives if parse.parse(n["utt"], lang, resolver, seus).ours]
     with capsys.disabled():
-        print(f"\nparse {plant} {lang}: tune {rate(rows['tune']):.1%} of {len(rows['tune'])}, holdout "
-              f"{rate(rows['holdout']):.1%} of {len(rows['holdout'])}, fresh batch {rate(rows['fresh']):.1%} of "
-              f"{len(rows['fresh'])}, second fresh batch {rate(rows['fresh2']):.1%} of {len(rows['fresh2'])}, third "
-              f"{rate(rows['fresh3']):.1%} of {len(rows['fresh3'])}, fourth {rate(rows['fresh4']):.1%} of "
-              f"{len(rows['fresh4'])}, negatives "
-              f"claimed {len(claimed)} of {len(negatives)}")
+        print(f"\nparse {plant} {lang}: " + ", ".join(f"{part} {rate(r):.1%} of {len(r)}" for part, r in rows.items())
+              + f", negatives claimed {len(claimed)} of {len(negatives)}")
         if os.environ.get("ENMS_CORPUS_MISSES"):
-            for rec, utt, ok, why in rows["tune"] + rows["fresh"] + rows["fresh2"] + rows["fresh3"] + rows["fresh4"]:
-                if not ok:
-                    print(f"  MISS {rec['id']} {utt!r}: {why}")
-    assert rate(rows["tune"]) >= PARSE_FLOORS[(plant, lang, "tune")]
-    assert rate(rows["holdout"]) >= PARSE_FLOORS[(plant, lang, "holdout")]
-    assert rate(rows["fresh"]) >= PARSE_FLOORS[(plant, lang, "fresh")]
-    assert rate(rows["fresh2"]) >= PARSE_FLOORS[(plant, lang, "fresh2")]
-    assert rate(rows["fresh3"]) >= PARSE_FLOORS[(plant, lang, "fresh3")]
-    assert rate(rows["fresh4"]) >= PARSE_FLOORS[(plant, lang, "fresh4")]
+            for part in ("tune", *corpus.FRESH_BATCHES):
+                for rec, utt, ok, why in rows[part]:
+                    if not ok:
+                        print(f"  MISS {rec['id']} {utt!r}: {why}")
+    for part, measured in rows.items():
+        assert rate(measured) >= PARSE_FLOORS[(plant, lang, part)], part
     assert not claimed, claimed[:10]

@@ -36,11 +36,15 @@ def locale_dir() -> Path:
     return _root if _root is not None else resources_dir() / "locale"
 
 
-def cached(fn: _F) -> _F:
-    """``lru_cache`` for what is read from ``locale/``: emptied when the locale root changes."""
-    wrapped = lru_cache(maxsize=None)(fn)
-    _caches.append(wrapped)
-    return wrapped  # type: ignore[return-value]
+def cached(fn: _F | None = None, *, maxsize: int | None = None) -> Any:
+    """``lru_cache`` for what is read from ``locale/``: emptied when the locale root changes. ``@cached`` keeps
+    every value (a language's tables); ``@cached(maxsize=n)`` the latest n (readings of what was said)."""
+    def wrap(f: _F) -> _F:
+        wrapped = lru_cache(maxsize=maxsize)(f)
+        _caches.append(wrapped)
+        return wrapped  # type: ignore[return-value]
+
+    return wrap(fn) if fn is not None else wrap
 
 
 def use_locale_root(path: Path | str | None) -> None:

@@ -10,7 +10,6 @@ A name may be said in part ("the boiler"); when the part fits several names the 
 from __future__ import annotations
 
 import contextlib
-import functools
 import itertools
 import re
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from typing import Any, Literal, Mapping, Sequence
 from ovos_number_parser import numbers_to_digits
 from rapidfuzz import fuzz
 
-from .language import PerLanguage, _caches, cached, locale_dir, primary, table
+from .language import PerLanguage, cached, locale_dir, primary, table
 
 __all__ = ["SeuRef", "NameResolution", "SeuResolver", "MACHINE_TYPE_WORDS", "resolve_machine_type", "name_tokens"]
 
@@ -130,14 +129,10 @@ def _phrase_sub(text: str, table: dict[str, str], replace: bool = True) -> tuple
     return text, found
 
 
+@cached(maxsize=8192)
 def _clean(spoken: str, lang: str) -> str:
     """Lower case, punctuation to spaces, number words to digits (all languages the number parser knows); the
     latest readings kept (a question's n-grams are read again and again)."""
-    return _clean_kept(spoken, lang)
-
-
-@functools.lru_cache(maxsize=8192)
-def _clean_kept(spoken: str, lang: str) -> str:  # emptied with the locale caches (number_breaks are locale data)
     text = re.sub(r"[^\w\s]", " ", (spoken or "").lower()).replace("_", " ")
     with contextlib.suppress(Exception):  # no number table for this language: digits already said still work
         # a number never spans a break word: "air handler one the fourth of november" is a unit and a day, not
@@ -146,8 +141,6 @@ def _clean_kept(spoken: str, lang: str) -> str:  # emptied with the locale cache
                         else part for part in _number_parts(text, lang))
     return " ".join(_LETTER_DIGIT.sub(" ", text).split())
 
-
-_caches.append(_clean_kept)
 
 #: words a number never spans (``number_breaks`` of ``locale/<lang>/names.json``)
 _NUMBER_BREAKS: Mapping[str, frozenset[str]] = PerLanguage(lambda key: frozenset(_words(key, "number_breaks")))
@@ -249,13 +242,7 @@ class SeuResolver:
         their machines are named with ("the AHUs" for AHU-1 and AHU-Nord, "die Lüftungsanlagen" by the alias of
         'ahu', "the cooling pumps" for Cooling-Pump-3); on a tie a type of the data wins. Kept per resolver (a
         question tries every n-gram of its words; the resolver's plant does not change)."""
-        memo = self.__dict__.setdefault("_type_memo", {})
-        key = (spoken, lang)
-        if key not in memo:
-            if len(memo) >= _MEMO_SIZE:
-                memo.clear()
-            memo[key] = self._resolve_machine_type(spoken, lang)
-        return memo[key]
+        return self._memo("_type_memo", (spoken, lang), self._resolve_machine_type)
 
     def _resolve_machine_type(self, spoken: str, lang: str) -> str | None:
         extra = self._type_words(_lang(lang), lang)
@@ -312,13 +299,17 @@ class SeuResolver:
     # -- internals -------------------------------------------------------------------------------------------
     def _spoken_tokens(self, spoken: str, lang: str) -> tuple[list[str], str | None]:
         """The words of a name as said, read as the plant's name words, and the source word said with them."""
-        memo = self.__dict__.setdefault("_spoken_memo", {})
-        if (spoken, lang) not in memo:
+        said, source = self._memo("_spoken_memo", (spoken, lang), self._read_spoken)
+        return list(said), source
+
+    def _memo(self, name: str, key: tuple[str, str], compute: Any) -> Any:
+        """``compute(*key)``, kept per resolver in ``name`` (its plant does not change; cleared when full)."""
+        memo = self.__dict__.setdefault(name, {})
+        if key not in memo:
             if len(memo) >= _MEMO_SIZE:
                 memo.clear()
-            memo[(spoken, lang)] = self._read_spoken(spoken, lang)
-        said, source = memo[(spoken, lang)]
-        return list(said), source
+            memo[key] = compute(*key)
+        return memo[key]
 
     def _read_spoken(self, spoken: str, lang: str) -> tuple[tuple[str, ...], str | None]:
         key = _lang(lang)

@@ -20,7 +20,7 @@ from typing import Any, Sequence
 
 from rapidfuzz import fuzz
 
-from .language import cached
+from .language import cached, languages, locale_dir, primary
 from .names import SeuResolver, _clean, name_tokens, spoken_source
 
 #: ops whose cue phrases are read, in the order they win (see ``_op``)
@@ -552,28 +552,25 @@ def _parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any]
 
 
 @cached
-def _our_words(lang: str) -> frozenset[str]:
+def _our_words(lang: str) -> tuple[frozenset[str], tuple[str, ...]]:
     """Every word of this skill's vocabularies in ``lang`` (cue, glue and domain words; not the words that mark
-    another skill's question), the source words and the dates' words."""
-    from .language import languages, primary
-    from .language import locale_dir as root
+    another skill's question) and the source words; and, where the language writes compounds as one word, the long
+    ones a compound may end in ("Werksübersicht")."""
+    from .names import _lang, compounds
 
     folder = languages().get(primary(lang))
-    names = sorted(f.stem for f in (root() / folder).glob("*.voc")) if folder else []
+    names = sorted(f.stem for f in (locale_dir() / folder).glob("*.voc")) if folder else []
     skip = {"not_ours", "price", "control_verb", "control_particle", "definition", "no", "yes"}
     words = {w for name in names if name not in skip for p in _cue_phrases(name, lang) for w in p.split()}
-    return frozenset(words | {w for p in _source_phrases(lang) for w in p.split()})
+    words |= {w for p in _source_phrases(lang) for w in p.split()}
+    heads = tuple(w for w in words if len(w) >= _COMPOUND_CUE) if compounds(_lang(lang)) else ()
+    return frozenset(words), heads
 
 
 def _only_our_words(words: Sequence[str], when: Sequence[str], lang: str) -> bool:
-    """Whether every word is ours, a time's, a number or (where the language writes compounds as one word) a
-    compound that ends in a long word of ours ("Werksübersicht")."""
-    from .names import _lang, compounds
-
-    ours = _our_words(lang)
-    joined = compounds(_lang(lang))
-    long = [o for o in ours if len(o) >= _COMPOUND_CUE] if joined else []
-    return all(w in ours or w in when or w.isdigit() or any(w.endswith(o) for o in long) for w in words)
+    """Whether every word is ours, a time's, a number or a compound ending in a long word of ours."""
+    ours, heads = _our_words(lang)
+    return all(w in ours or w in when or w.isdigit() or w.endswith(heads) for w in words)
 
 
 def _without_phrases(words: Sequence[str], name: str, lang: str) -> list[str]:

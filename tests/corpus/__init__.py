@@ -80,35 +80,18 @@ def load_fresh_negatives(lang: str) -> list[dict]:
     return load_jsonl(lang, "fresh_negatives")
 
 
-def load_fresh2(lang: str) -> list[dict]:
-    """The second fresh batch of positives (all ``split: "tune"``), ids ``en-f2-001`` / ``de-f2-001``."""
-    return load_jsonl(lang, "fresh2")
+#: the fresh batches in the order they were written (``<batch>.jsonl`` and ``<batch>_negatives.jsonl`` each)
+FRESH_BATCHES = ("fresh", "fresh2", "fresh3", "fresh4")
 
 
-def load_fresh2_negatives(lang: str) -> list[dict]:
-    """The second fresh batch of negatives, in the format of ``negatives.jsonl``, ids ``en-n2-001``."""
-    return load_jsonl(lang, "fresh2_negatives")
+def load_all_fresh(lang: str) -> list[dict]:
+    """The positives of every fresh batch, in the order written."""
+    return [r for batch in FRESH_BATCHES for r in load_jsonl(lang, batch)]
 
 
-def load_fresh3(lang: str) -> list[dict]:
-    """The third fresh batch of positives (all ``split: "tune"``), ids ``en-f3-001`` / ``de-f3-001``."""
-    return load_jsonl(lang, "fresh3")
-
-
-def load_fresh3_negatives(lang: str) -> list[dict]:
-    """The third fresh batch of negatives, in the format of ``negatives.jsonl``, ids ``en-f3n-001``."""
-    return load_jsonl(lang, "fresh3_negatives")
-
-
-def load_fresh4(lang: str) -> list[dict]:
-    """The fourth fresh batch of positives (all ``split: "tune"``), ids ``en-f4-001`` / ``de-f4-001``: mostly how
-    people say when (days, dates, periods)."""
-    return load_jsonl(lang, "fresh4")
-
-
-def load_fresh4_negatives(lang: str) -> list[dict]:
-    """The fourth fresh batch of negatives, in the format of ``negatives.jsonl``, ids ``en-f4n-001``."""
-    return load_jsonl(lang, "fresh4_negatives")
+def load_all_negatives(lang: str) -> list[dict]:
+    """``negatives.jsonl`` and every fresh batch's negatives."""
+    return load_jsonl(lang, "negatives") + [r for batch in FRESH_BATCHES for r in load_jsonl(lang, f"{batch}_negatives")]
 
 
 def placeholders(text: str) -> list[tuple[str, str]]:
