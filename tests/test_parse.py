@@ -275,3 +275,38 @@ def test_questions_about_the_world_in_our_words_are_not_ours(utterance, lang):
 def test_a_unit_number_and_a_day_are_not_read_as_one_fraction():
     parsed = read("mixer one the fourth of november", "en-us")
     assert parsed.seu is not None and parsed.seu.seu_name == "Mixer-1", parsed
+
+
+class _EveryName(SeuResolver):
+    """The resolver as it was: every name of the plant tried on every phrase."""
+
+    def _could_fit(self, spoken, threshold, most=4):
+        return list(self._names)
+
+
+def _big_plant() -> list[SeuRef]:
+    """This file's plant and 400 more SEUs named as plants name them (kinds of one and two words, numbers, letters,
+    a German word)."""
+    kinds = ["Mixer", "Kiln", "Drying-Oven", "RTU", "Injection-Molding", "Cooling-Tower", "Kühlturm", "Press"]
+    refs = [SeuRef(s.name, s.energy_source, s.machine_type, s.factory) for s in SEUS]
+    for i in range(400):
+        kind = kinds[i % len(kinds)]
+        unit = str(i // len(kinds) + 10) if i % 5 else chr(ord("A") + i // len(kinds) % 26)
+        refs.append(SeuRef(f"{kind}-{unit}", "electricity", kind.lower().replace("-", "_"), HOUSTON))
+    return refs
+
+
+@pytest.mark.parametrize("lang, phrases", [
+    ("en-us", ["mixer twelve", "the kiln", "drying oven fourteen", "dryingoven 14", "mixxer 12", "r t u one",
+               "rtu east", "injection molding seven", "injection moulding 7", "cooling tower b", "press", "presses",
+               "kiln 99", "mixer three hundred", "paint booth", "gas", "the drying", "oven one", "towers", "a"]),
+    ("de-de", ["mischer zwölf", "der brennofen neun", "kühlturm elf", "kühl turm elf", "trockenofen fünf",
+               "spritzguss sieben", "die presse", "ofen", "lackierkabine", "kühltürme"]),
+])
+def test_the_name_index_finds_what_trying_every_name_finds(lang, phrases):
+    """The resolver asks only the names an index of their words says could fit (a plant of 500 SEUs: 500 tries for
+    every phrase of every question); what it finds, asks back or suggests is the same as trying every name."""
+    refs = _big_plant()
+    indexed, every = SeuResolver(refs), _EveryName(refs)
+    for phrase in phrases:
+        assert indexed.resolve(phrase, lang) == every.resolve(phrase, lang), phrase

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Mapping, Sequence
 
 from ovos_number_parser import numbers_to_digits
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from .language import PerLanguage, cached, locale_dir, primary, table
 
@@ -208,6 +208,10 @@ class SeuResolver:
                 self._sources[s.name].append(s.energy_source)
         self._vocab = frozenset(t for toks in self._tokens.values() for t in toks)
 
+    def refs(self) -> list[SeuRef]:
+        """The SEUs it was made from, in the order given."""
+        return list(self._seus)
+
     def names(self) -> list[str]:
         """Distinct SEU names in the order given."""
         return list(self._names)
@@ -222,7 +226,7 @@ class SeuResolver:
         fillers = FILLERS[_lang(lang)]
         if not [t for t in tokens if t not in fillers]:
             return NameResolution("unknown", None, (), source)
-        fits = [f for f in (self._fit(tokens, n, fillers) for n in self._names) if f.fits]
+        fits = [f for f in (self._fit(tokens, n, fillers) for n in self._could_fit(tokens, WORD_MATCH)) if f.fits]
         # a said source narrows the names ("boiler gas" with gas only on Boiler-2); when no fitting name has it
         # ("compressor one gas") the name still stands and the source is passed on, so the engine can say
         # which sources that SEU has
@@ -408,16 +412,73 @@ class SeuResolver:
         # a bare unit number or letter ("one", "a") names nothing unless it is the whole name
         return _Fit(name, ok and (words > 0 or complete), complete)
 
+    def _could_fit(self, spoken: list[str], threshold: float, most: int = 4) -> list[str]:
+        """The names (in catalogue order) with a token that some step of :func:`_take` could match on ``spoken`` at
+        ``threshold``, joining at most ``most`` spoken words: every name that can fit (a fit takes at least one step),
+        read from an index of the name tokens rather than by trying all names (a plant of 500 SEUs: 500 fits
+        per n-gram of a question)."""
+        index = self._index()
+        hits: set[int] = set(index.tokenless)
+        for i, word in enumerate(spoken):
+            for span in range(1, min(most, len(spoken) - i) + 1):
+                hits |= index.by_token.get(_canon("".join(spoken[i:i + span])), set())
+            hits |= index.by_run.get(word, set())
+            if not _is_id(word) and len(word) >= MIN_FUZZY_LEN and word.isalpha():
+                for tok in index.fuzzy(word, threshold):
+                    hits |= index.by_token[tok]
+        return [self._names[k] for k in sorted(hits)]
+
+    def _index(self) -> _TokenIndex:
+        if "_token_index" not in self.__dict__:
+            self.__dict__["_token_index"] = _TokenIndex(self._names, self._tokens)
+        return self.__dict__["_token_index"]
+
     def _suggest(self, spoken: list[str]) -> tuple[str, ...]:
         """Names sharing a kind word with what was said, best first; empty for garbage."""
+        said = " ".join(spoken)
+        near = {self._names[k] for k, _ in self._index().near(said, 75)}
         ranked = []
-        for name in self._names:
+        for name in self._could_fit([t for t in spoken if not _is_id(t)], SUGGEST_MATCH, most=1):
+            near.discard(name)
             target, used = self._tokens[name], set()
             hits = sum(1 for t in spoken if not _is_id(t) and _take([t], 0, target, used, SUGGEST_MATCH))
-            score = fuzz.ratio(" ".join(spoken), " ".join(target))
+            score = fuzz.ratio(said, " ".join(target))
             if hits or score >= 75:
                 ranked.append((-hits, -score, name))
+        ranked += [(0, -fuzz.ratio(said, " ".join(self._tokens[n])), n) for n in near]
         return tuple(n for *_, n in sorted(ranked)[:MAX_SUGGESTIONS])
+
+
+class _TokenIndex:
+    """The name tokens of a plant: which names hold a token, a run of tokens written as one word ("hvacmain"), and
+    the words a said word fuzzily matches (kept per word said)."""
+
+    def __init__(self, names: Sequence[str], tokens: Mapping[str, tuple[str, ...]]) -> None:
+        self.by_token: dict[str, set[int]] = {}
+        self.by_run: dict[str, set[int]] = {}
+        self.tokenless = {k for k, name in enumerate(names) if not tokens[name]}
+        for k, name in enumerate(names):
+            target = tokens[name]
+            for j, tok in enumerate(target):
+                self.by_token.setdefault(tok, set()).add(k)
+                for end in range(j + 2, len(target) + 1):
+                    self.by_run.setdefault("".join(target[j:end]), set()).add(k)
+        self._fuzzy_targets = [t for t in self.by_token if len(t) >= MIN_FUZZY_LEN and t.isalpha()]
+        self._joined = [" ".join(tokens[name]) for name in names]
+        self._fuzzy_memo: dict[tuple[str, float], tuple[str, ...]] = {}
+
+    def fuzzy(self, word: str, threshold: float) -> tuple[str, ...]:
+        key = (word, threshold)
+        if key not in self._fuzzy_memo:
+            if len(self._fuzzy_memo) >= _MEMO_SIZE:
+                self._fuzzy_memo.clear()
+            self._fuzzy_memo[key] = tuple(t for t in self._fuzzy_targets if fuzz.ratio(word, t) >= threshold)
+        return self._fuzzy_memo[key]
+
+    def near(self, said: str, cutoff: float) -> list[tuple[int, float]]:
+        """(name position, score) of the names whose tokens, joined, are at least ``cutoff`` like ``said``."""
+        return [(k, score) for _, score, k in process.extract(said, self._joined, scorer=fuzz.ratio, processor=None,
+                                                               score_cutoff=cutoff, limit=None)]
 
 
 def _take(spoken: list[str], i: int, target: tuple[str, ...], used: set[int], threshold: float) -> int:

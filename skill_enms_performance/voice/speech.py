@@ -383,7 +383,8 @@ def _factory_said(text: str, said: list[str], seus: Sequence[Any], generic: set[
     def positions(words: Sequence[str]) -> set[int]:
         return {i for i, f in enumerate(forms) if f & {w.lower() for w in words}}
 
-    places = [(getattr(s, "location", None) or "", getattr(s, "factory", None) or "") for s in seus]
+    # one entry per factory, in the order of the catalogue (a plant of 500 SEUs has a handful of factories)
+    places = list(dict.fromkeys((getattr(s, "location", None) or "", getattr(s, "factory", None) or "") for s in seus))
     for place in (p for pair in places for p in pair):
         if place and place.lower() in text:
             return place, positions(place.replace(",", " ").split())
