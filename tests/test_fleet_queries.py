@@ -44,10 +44,12 @@ def _counting(engine: Engine) -> list[str]:
 def test_a_summary_of_today_reads_the_running_days_in_a_few_statements_with_each_seus_own_figures(plant_dsn):
     """The same-hours series of the running day (a year of hours per SEU) was read one SEU at a time; now one
     statement per time zone, however many SEUs are asked about, and every line is the one a question about that SEU
-    alone gives (its own statement)."""
+    alone gives (its own statement). The same for the running day's readings and drivers up to now (two statements
+    per SEU before)."""
     from skill_enms_performance.store import queries as Q
 
     same_hours = {Q.SEU_PARTIAL_SERIES, Q.SEU_PARTIAL_SERIES_MANY}
+    running = {Q.DAILY_ENERGY_RAW, Q.DAILY_ENERGY_RAW_MANY, Q.TODAY_DRIVERS_RAW, Q.TODAY_DRIVERS_RAW_MANY}
 
     async def check():
         batched = Engine(plant_dsn, clock=lambda: REF_NOW)
@@ -61,17 +63,25 @@ def test_a_summary_of_today_reads_the_running_days_in_a_few_statements_with_each
             seen.clear()
             everything = await batched.summary()
             reads_all = sum(sql in same_hours for sql in seen)
-            for seu in seus:  # one SEU at a time: each reads its own series
-                await alone.analyze_seu_performance(seu.name, seu.energy_source)
+            running_all = sum(sql in running for sql in seen)
+            singles = {}
+            for seu in seus:  # one SEU at a time: each reads its own series and running day
+                singles[(seu.name, seu.energy_source)] = await alone.analyze_seu_performance(seu.name, seu.energy_source)
             reference = await alone.summary()
-            return zones, len(few.items), reads_few, len(everything.items), reads_all, everything, reference
+            return (zones, len(few.items), reads_few, len(everything.items), reads_all, everything, reference,
+                    running_all, singles)
         finally:
             await batched.close()
             await alone.close()
 
-    zones, n_few, reads_few, n_all, reads_all, everything, reference = run(check())
+    zones, n_few, reads_few, n_all, reads_all, everything, reference, running_all, singles = run(check())
     assert n_all == 10 > n_few >= 2
     assert 1 <= reads_few <= zones and 1 <= reads_all <= zones  # not one per SEU
+    assert 2 <= running_all <= 2 * zones
+    for item in everything.items:  # the batched reads give each SEU the figures of its own statements
+        alone_ = singles[(item.seu_name, item.energy_source)]
+        assert (item.actual_energy_kwh, item.baseline_energy_kwh, item.deviation_kwh, item.significant) == (
+            alone_.actual_energy_kwh, alone_.baseline_energy_kwh, alone_.deviation_kwh, alone_.significant), item
     assert [i.to_dict() for i in everything.items] == [i.to_dict() for i in reference.items]
     assert everything.total_actual_energy_kwh == reference.total_actual_energy_kwh
     assert everything.total_uncertainty_kwh == reference.total_uncertainty_kwh

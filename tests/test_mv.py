@@ -297,6 +297,44 @@ def test_plant_savings_leave_out_seus_without_a_baseline_or_with_an_invalid_one(
     assert asked["flat"] == (dt.date(2028, 1, 2), dt.date(2028, 12, 31))   # rolling: 365 days before
 
 
+def _pairwise_correlation(a, b, min_overlap):
+    """One pair the plain way: the residuals of the days both have, each centred on its mean over them."""
+    common, ia, ib = np.intersect1d(a[0], b[0], assume_unique=True, return_indices=True)
+    if common.size < min_overlap:
+        return 1.0
+    x, y = a[1][ia] - a[1][ia].mean(), b[1][ib] - b[1][ib].mean()
+    den = math.sqrt(float(x @ x) * float(y @ y))
+    return float(np.clip(x @ y / den, -1, 1)) if den > 0 else 0.0
+
+
+def test_residual_correlation_of_every_pair_at_once_is_each_pairs_own():
+    """All pairs come from matrix products over the union of days (a plant of 500 SEUs has 125,000 pairs); each
+    must be what that pair alone gives on its common days: SEUs with different days, gaps, a constant one, a level
+    far from zero (no loss of precision), one without residuals, and pairs under the overlap limit."""
+    rng = np.random.default_rng(7)
+    shared = rng.normal(size=600)
+    residuals = []
+    for k in range(12):
+        start, length = int(rng.integers(0, 250)), int(rng.integers(10, 350))
+        days = np.sort(rng.choice(np.arange(start, start + length + 60), size=length, replace=False))
+        values = 1e4 + rng.normal(size=length) + (k % 3) * shared[days]
+        residuals.append((days, np.full(length, 3.0) if k == 5 else values))
+    residuals.append(())
+    R = mv.residual_correlation(residuals, min_overlap=30)
+    assert np.all(np.linalg.eigvalsh(R) > -1e-9)
+    raw = np.array([[1.0 if i == j else (_pairwise_correlation(residuals[i], residuals[j], 30)
+                                         if residuals[i] and residuals[j] else 1.0)
+                     for j in range(len(residuals))] for i in range(len(residuals))])
+    if np.linalg.eigvalsh(raw).min() >= 0:  # nothing to mend: the matrix is the pairs' own
+        assert np.allclose(R, raw, atol=1e-9)
+    else:  # the pairs' own matrix, mended the one way the function documents
+        w, v = np.linalg.eigh(raw)
+        mended = (v * np.maximum(w, 0.0)) @ v.T
+        d = np.sqrt(np.maximum(np.diag(mended), 1e-12))
+        assert np.allclose(R, mended / np.outer(d, d), atol=1e-9)
+    assert any(0.05 < abs(raw[i, j]) < 0.99 for i in range(12) for j in range(12) if i != j)
+
+
 def test_plant_savings_total_combines_seus_with_their_residual_correlation():
     """Through Engine.savings: two SEUs whose baselines erred identically (one plant, one weather) add up
     linearly (2u), not in quadrature (1.41u); an SEU with independent residuals adds in quadrature."""

@@ -161,8 +161,15 @@ class Engine(SavingsQuestions):
         return await fleet.summary(self.catalogue, self.series, self._analyse_row, self.now,
                                    machine_type, factory, analysis_date, period)
 
-    async def _analyse_row(self, seu: SeuRow, day: dt.date | None) -> PerformanceAnalysis:
-        return await self.analyze_seu_performance(seu.name, seu.energy_source, day)
+    async def _analyse_row(self, seu: SeuRow, day: dt.date | None, at: dt.datetime,
+                           running: performance.RunningDay | None) -> PerformanceAnalysis:
+        """``analyze_seu_performance`` of a listed SEU for a summary line (no recommendations), judged at the
+        instant ``at`` of the whole answer."""
+        today = local_today(at, seu.timezone)
+        if (day or today) > today:
+            raise FutureDateError(day, today)
+        return await performance.analyse_day(self.series, seu, day or today, at, today, running,
+                                             recommendations=False)
 
     async def opportunities(self, period: str | dict | None = "month", factory: str | None = None,
                             seu: str | None = None, machine_type: str | None = None) -> OpportunityReport:

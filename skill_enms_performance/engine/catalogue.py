@@ -37,10 +37,12 @@ def norm(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
-def named(seus: list[SeuRow], seu_name: str | None) -> list[SeuRow]:
-    """The SEUs of that name (any energy source)."""
-    key = norm(seu_name) if seu_name else None
-    return [s for s in seus if key is not None and norm(s.name) == key]
+def by_name(seus: list[SeuRow]) -> dict[str, list[SeuRow]]:
+    """The SEUs by the matched form of their name (any energy source), in catalogue order."""
+    index: dict[str, list[SeuRow]] = {}
+    for s in seus:
+        index.setdefault(norm(s.name), []).append(s)
+    return index
 
 
 def select_seus(seus: list[SeuRow], machine_type: str | None, factory: str | None) -> list[SeuRow]:
@@ -86,6 +88,7 @@ class Catalogue:
         self.store, self.settings, self._guard = store, settings, guard
         self.on_load = on_load  # told the SEUs each time they are read (the caches size themselves to them)
         self.rows: list[SeuRow] = []
+        self._by_name: dict[str, list[SeuRow]] = {}  # of ``rows``, made when they are read
         self._loaded_at = 0.0
         self._lock = asyncio.Lock()
 
@@ -96,6 +99,7 @@ class Catalogue:
         async with self._lock:
             if refresh or not self.rows or time.monotonic() - self._loaded_at >= self.settings.catalogue_ttl_s:
                 self.rows = await self._guard(self.store.list_seus())
+                self._by_name = by_name(self.rows)
                 self._loaded_at = time.monotonic()
                 if self.on_load is not None:
                     self.on_load(self.rows)
@@ -109,10 +113,10 @@ class Catalogue:
             raise InvalidRequestError("seu_name is too long")
         seus = await self.seus()
         key = norm(seu_name)
-        matches = named(seus, seu_name)
+        matches = self._named(seu_name)
         if not matches:
             seus = await self.seus(refresh=True)  # a newly added SEU is found without a restart
-            matches = named(seus, seu_name)
+            matches = self._named(seu_name)
         if not matches:
             names = sorted({s.name for s in seus})
             by_norm = {norm(n): n for n in names}
@@ -130,12 +134,17 @@ class Catalogue:
                 return m
         raise UnknownEnergySourceError(matches[0].name, source, [m.energy_source for m in matches])
 
+    def _named(self, seu_name: str | None) -> list[SeuRow]:
+        """The read SEUs of that name (any energy source)."""
+        return list(self._by_name.get(norm(seu_name), ())) if seu_name else []
+
     async def find_seu_any_source(self, seu_name: str) -> SeuRow:
         """The SEU of that name; of several energy sources, the first."""
         try:
             return await self.find_seu(seu_name)
         except AmbiguousSeuError:
-            return named(await self.seus(), seu_name)[0]
+            await self.seus()
+            return self._named(seu_name)[0]
 
     async def named_or_all(self, seu_name: str | None) -> list[SeuRow]:
         """Every energy source of the named SEU, or every SEU."""
@@ -148,5 +157,5 @@ class Catalogue:
     async def today(self, seu_name: str | None, now: dt.datetime) -> dt.date:
         """Today's local date of an SEU's factory (default: the first SEU's)."""
         seus = await self.seus()
-        match = named(seus, seu_name) or seus
+        match = self._named(seu_name) or seus
         return local_today(now, match[0].timezone if match else "UTC")

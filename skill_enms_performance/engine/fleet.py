@@ -14,13 +14,15 @@ from .catalogue import Catalogue, parts_of_listed, select_seus
 from .errors import InvalidRequestError, NoDataError, per_seu
 from .models import FleetSummary, PerformanceAnalysis, SeuSummary
 from .period_analysis import period_verdict
-from .performance import prefetch_running_days
+from .performance import RunningDay, prefetch_running_days
 from .periods import parse_day, parse_period
 from .series import Series
 from .settings import EngineSettings
 from .timeutil import local_today
 
-AnalyseDay = Callable[[SeuRow, dt.date | None], Awaitable[PerformanceAnalysis]]
+#: (SEU, day or None for its today, the instant the question is judged at, its running day's readings up to that
+#: instant if read already) -> the day's analysis
+AnalyseDay = Callable[[SeuRow, dt.date | None, dt.datetime, RunningDay | None], Awaitable[PerformanceAnalysis]]
 
 
 async def summary(catalogue: Catalogue, series: Series, analyse: AnalyseDay, now: Callable[[], dt.datetime],
@@ -39,9 +41,12 @@ async def summary(catalogue: Catalogue, series: Series, analyse: AnalyseDay, now
     await series.mode()
     span = parse_period(period)
     day = None if span else (parse_day(analysis_date) or None)
-    if span is None:  # the running days' series of all SEUs in one read, not one per SEU
-        await prefetch_running_days(series, seus, day, now())
-    results = await asyncio.gather(*(_line(series, analyse, now, seu, day, span) for seu in seus),
+    at = now()  # one instant for every SEU of the answer
+    running: dict[tuple[str, str], RunningDay] = {}
+    if span is None:  # the running days' series and readings of all SEUs in one read, not one per SEU
+        running = await prefetch_running_days(series, seus, day, at)
+    results = await asyncio.gather(*(_line(series, analyse, lambda: at, seu, day, span,
+                                           running.get((seu.id, seu.energy_source))) for seu in seus),
                                    return_exceptions=True)
     lines, errors = per_seu(seus, results)
     lines.sort(key=lambda line: line[0].normalised_deviation, reverse=True)
@@ -58,27 +63,22 @@ async def summary(catalogue: Catalogue, series: Series, analyse: AnalyseDay, now
     return FleetSummary(
         machine_type=machine_type, factory=factory,
         # "today" is each factory's own local day; the first SEU's names it
-        date=None if span else (day or local_today(now(), seus[0].timezone)),
+        date=None if span else (day or local_today(at, seus[0].timezone)),
         period={"start": span[0].isoformat(), "end": span[1].isoformat()} if span else None,
         currency=settings.currency, items=items,
         total_actual_energy_kwh=round(actual, 3), total_baseline_energy_kwh=round(expected, 3),
         total_deviation_kwh=round(actual - expected, 3),
         total_deviation_percent=round(100.0 * (actual - expected) / expected, 2) if expected > 0 else 0.0,
         total_deviation_cost=round(sum(i.deviation_cost for i, _ in counted), 2),
-        errors=errors, voice_summary="", timestamp=now(), total_uncertainty_kwh=round(total_uncertainty, 3))
-
-
-async def summarise(series: Series, analyse: AnalyseDay, now: Callable[[], dt.datetime], seu: SeuRow,
-                    day: dt.date | None, span: tuple[dt.date, dt.date] | None) -> SeuSummary:
-    """One SEU's line: its day's verdict, or its period."""
-    return (await _line(series, analyse, now, seu, day, span))[0]
+        errors=errors, voice_summary="", timestamp=at, total_uncertainty_kwh=round(total_uncertainty, 3))
 
 
 async def _line(series: Series, analyse: AnalyseDay, now: Callable[[], dt.datetime], seu: SeuRow,
-                day: dt.date | None, span: tuple[dt.date, dt.date] | None) -> tuple[SeuSummary, tuple]:
+                day: dt.date | None, span: tuple[dt.date, dt.date] | None, running: RunningDay | None
+                ) -> tuple[SeuSummary, tuple]:
     """One SEU's line and its baseline's fitted residuals (for the correlation of the plant total)."""
     if span is None:
-        result = await analyse(seu, day)
+        result = await analyse(seu, day, now(), running)
         interval = result.baseline.get("interval", {})
         se = float(interval.get("se_kwh", 0.0))   # the day's standard error
         z = result.deviation_kwh / se if se > 0 else 0.0

@@ -28,7 +28,10 @@ async def health(catalogue: Catalogue, series: Series, now_fn: Callable[[], dt.d
         try:
             yesterday = local_today(now, seu.timezone) - dt.timedelta(days=1)
             first, last = series.baseline_period(yesterday + dt.timedelta(days=1))
-            model = (await (await series.history(seu, (first, last), (first, last), mode)).fit()).model
+            fit = await series.history(seu, (first, last), (first, last), mode)
+            # a baseline in the caches is read on the loop: 500 trips to the compute threads, each behind any fit
+            # another question queued there, held a warm health check for seconds
+            model = (fit if fit.is_fitted() else await fit.fit()).model
             models.append({"seu_name": seu.name, "energy_source": seu.energy_source, "method": model.method,
                            "drivers": list(model.drivers), "verdict": model.validity.verdict,
                            "valid": model.validity.valid, "cv_rmse": round(model.cv_rmse, 4),

@@ -205,7 +205,6 @@ def residual_correlation(residuals: list[Any], min_overlap: int = MIN_OVERLAP_DA
     residuals) is taken as fully correlated (1): an auditor's upper bound, never the optimistic 0. The
     matrix is made positive semi-definite (negative eigenvalues clipped, unit diagonal restored)."""
     k = len(residuals)
-    R = np.eye(k)
     series = []
     for r in residuals:
         if r is None or len(r) != 2:
@@ -213,17 +212,30 @@ def residual_correlation(residuals: list[Any], min_overlap: int = MIN_OVERLAP_DA
             continue
         days, values = np.asarray(r[0], dtype=np.int64), np.asarray(r[1], dtype=float)
         series.append((days, values) if days.size and days.size == values.size else None)
-    for i in range(k):
-        for j in range(i + 1, k):
-            rho = 1.0
-            if series[i] is not None and series[j] is not None:
-                common, ia, ja = np.intersect1d(series[i][0], series[j][0], assume_unique=True, return_indices=True)
-                if common.size >= min_overlap:
-                    a, b = series[i][1][ia], series[j][1][ja]
-                    a, b = a - a.mean(), b - b.mean()
-                    den = math.sqrt(float(a @ a) * float(b @ b))
-                    rho = float(a @ b) / den if den > 0 else 0.0
-            R[i, j] = R[j, i] = float(np.clip(rho, -1.0, 1.0))
+    known = [i for i, x in enumerate(series) if x is not None]
+    R = np.ones((k, k))  # unknown pairs: fully correlated
+    if known:
+        # every pair at once (a plant of 500 SEUs has 125,000 pairs): the SEUs' residuals as columns over the days
+        # any of them has (zero where one has none), and each pair's sums over its common days as matrix products
+        days = np.unique(np.concatenate([series[i][0] for i in known]))
+        present, x = np.zeros((days.size, len(known))), np.zeros((days.size, len(known)))
+        for col, i in enumerate(known):
+            rows = np.searchsorted(days, series[i][0])
+            present[rows, col] = 1.0
+            x[rows, col] = series[i][1] - series[i][1].mean()  # centred: the pairs' sums lose no precision
+        n = present.T @ present                 # common days of (i, j)
+        sum_i = x.T @ present                   # sum of i's residuals on the days j has too
+        sum_sq_i = (x * x).T @ present
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_i = sum_i / n
+            cross = x.T @ x - mean_i * sum_i.T  # sum over common days of (a - mean a)(b - mean b)
+            var_i = sum_sq_i - mean_i * sum_i
+            var_j = var_i.T
+            den = np.sqrt(np.maximum(var_i, 0.0) * np.maximum(var_j, 0.0))
+            rho = np.where(den > 0, cross / den, 0.0)
+        rho = np.where(n >= min_overlap, np.clip(rho, -1.0, 1.0), 1.0)
+        R[np.ix_(known, known)] = rho
+    np.fill_diagonal(R, 1.0)
     if k > 1:
         w, v = np.linalg.eigh(R)
         if w.min() < 0:

@@ -135,12 +135,19 @@ def day_notes(model: BaselineModel, prediction: Prediction, verdict: DayVerdict,
                                                  min_coverage)]
 
 
-async def analyse_day(series: Series, seu: SeuRow, day: dt.date, now: dt.datetime, today: dt.date
-                      ) -> PerformanceAnalysis:
+#: what a running day's readings gave up to an instant: its energy rows (``Store.daily_energy``) and its drivers
+#: (``Store.today_drivers``)
+RunningDay = tuple[list, dict]
+
+
+async def analyse_day(series: Series, seu: SeuRow, day: dt.date, now: dt.datetime, today: dt.date,
+                      running: RunningDay | None = None, recommendations: bool = True) -> PerformanceAnalysis:
     """Energy performance of one SEU on one local day (``day`` <= ``today``) against its normalised baseline.
 
     Today is the part of the day that has passed, compared with the same hours of the
-    baseline days (a model fitted on those hours)."""
+    baseline days (a model fitted on those hours). ``running``: today's readings up to ``now`` already read (a
+    plant-wide question reads those of all its SEUs at once, ``prefetch_running_days``). ``recommendations``
+    False leaves them out (a summary line does not speak them: a third of its work on a significant day)."""
     store, guard = series.store, series.guard
     mode = await series.mode()
     first, last = series.baseline_period(day)
@@ -150,10 +157,9 @@ async def analyse_day(series: Series, seu: SeuRow, day: dt.date, now: dt.datetim
     end = now if partial else day_bounds_utc(day, day, seu.timezone)[1]
     if partial and mode == "rollup":
         cutoff = local_time_of_day(now, seu.timezone)
-        rows, actual_rows, today_drv, left_out = await asyncio.gather(
+        rows, (actual_rows, today_drv), left_out = await asyncio.gather(
             series.partial(seu, first, last, cutoff),
-            guard(store.daily_energy(seu, start, end, cutoff)),
-            guard(store.today_drivers(seu, start, end)),
+            _read_running(series, seu, start, end, cutoff) if running is None else _given(running),
             series.left_out_readings(seu, day, start, end, partial))
         fit = series.fitted(seu, rows, f"partial-{cutoff.hour * 4 + cutoff.minute // 15}")
         actual_row = actual_rows[0] if actual_rows else None
@@ -179,33 +185,55 @@ async def analyse_day(series: Series, seu: SeuRow, day: dt.date, now: dt.datetim
     if len(fit.history) < 3:
         raise InsufficientHistoryError(seu.name, day, len(fit.history))
     price = await series.price(seu, day, day)
-    args = (series, seu, day, now, partial, start, end, fit, day_row, left_out, price)
+    args = (series, seu, day, now, partial, start, end, fit, day_row, left_out, price, recommendations)
     if fit.is_fitted():  # a day against a cached baseline: milliseconds, answered without queueing
         return verdict_of(*args)
     # the fit, the prediction and the recommendations are CPU work: a compute thread, not the event loop
     return await series.compute(verdict_of, *args)
 
 
-async def prefetch_running_days(series: Series, seus: list[SeuRow], day: dt.date | None, now: dt.datetime) -> None:
+async def _given(running: RunningDay) -> RunningDay:
+    return running
+
+
+async def _read_running(series: Series, seu: SeuRow, start: dt.datetime, end: dt.datetime, cutoff: dt.time
+                        ) -> RunningDay:
+    actual_rows, drivers = await asyncio.gather(series.guard(series.store.daily_energy(seu, start, end, cutoff)),
+                                                series.guard(series.store.today_drivers(seu, start, end)))
+    return actual_rows, drivers
+
+
+async def prefetch_running_days(series: Series, seus: list[SeuRow], day: dt.date | None, now: dt.datetime
+                                ) -> dict[tuple[str, str], RunningDay]:
     """What ``analyse_day`` reads per SEU for its running day (``day`` None: each factory's today), read for all
-    ``seus`` at once: the same-hours series of every SEU whose asked day is its today, one statement per day and
-    cut-off (SEUs of one time zone share them)."""
+    ``seus`` at once, one statement per time zone for each kind of read: the same-hours series of the baseline days
+    (kept by the series), and the running day's readings up to ``now`` (returned by (SEU id, energy source), for
+    ``analyse_day(..., running=)`` at that same instant). A plant of 100 SEUs asked about today read 200 statements
+    of its running day, one SEU after the other."""
     if await series.mode() != "rollup":
-        return
-    groups: dict[tuple[dt.date, dt.date, dt.time], list[SeuRow]] = {}
+        return {}
+    groups: dict[tuple[dt.date, dt.date, dt.time, str], list[SeuRow]] = {}
     for seu in seus:
         today = local_today(now, seu.timezone)
         if (day or today) != today:
             continue
         first, last = series.baseline_period(today)
-        groups.setdefault((first, last, local_time_of_day(now, seu.timezone)), []).append(seu)
-    for (first, last, cutoff), group in groups.items():
-        await series.prefetch_partial(group, first, last, cutoff)
+        groups.setdefault((first, last, local_time_of_day(now, seu.timezone), seu.timezone), []).append(seu)
+    running: dict[tuple[str, str], RunningDay] = {}
+    for (first, last, cutoff, timezone), group in groups.items():
+        start = local_midnight_utc(local_today(now, timezone), timezone)
+        _, energy, drivers = await asyncio.gather(
+            series.prefetch_partial(group, first, last, cutoff),
+            series.guard(series.store.running_day_many(group, start, now, timezone, cutoff)),
+            series.guard(series.store.today_drivers_many(group, start, now)))
+        for seu, rows, drv in zip(group, energy, drivers, strict=True):
+            running[(seu.id, seu.energy_source)] = (rows, drv)
+    return running
 
 
 def verdict_of(series: Series, seu: SeuRow, day: dt.date, now: dt.datetime, partial: bool, start: dt.datetime,
                end: dt.datetime, fit: Baseline, day_row: SeriesDay, left_out: tuple[int, int, int],
-               price: float) -> PerformanceAnalysis:
+               price: float, recommendations: bool = True) -> PerformanceAnalysis:
     """The analysis of a day whose rows and baseline days are read (pure but for the caches of model input
     and models)."""
     settings = series.settings
@@ -225,7 +253,7 @@ def verdict_of(series: Series, seu: SeuRow, day: dt.date, now: dt.datetime, part
     attribution, root_cause = analysis.attribute(model, drivers, actual, prediction, significant)
 
     recs: list = []
-    if significant and deviation > 0:
+    if recommendations and significant and deviation > 0:
         recs = recommend(settings, seu, model, data, fit.history, day_row, cal, deviation, status, price)
     note_codes = day_note_codes(model, prediction, verdict, day_row.coverage, partial, left_out, settings.min_coverage)
     return PerformanceAnalysis(

@@ -284,6 +284,25 @@ class Store:
         return [DayEnergy(r["day"], float(r["energy_kwh"] or 0.0), int(r["readings"]),
                           float(r["coverage"] or 0.0)) for r in rows]
 
+    async def running_day_many(self, seus: list[SeuRow], start_utc: dt.datetime, end_utc: dt.datetime,
+                               timezone: str, cutoff: dt.time) -> list[list[DayEnergy]]:
+        """``daily_energy(seu, start_utc, end_utc, cutoff)`` of many SEUs of one time zone in one statement, in the
+        order of ``seus``."""
+        groups: dict[tuple[str, ...], int] = {}
+        machines: list[tuple[int, str, int]] = []
+        for i, seu in enumerate(seus):
+            group = groups.setdefault(tuple(energy_types_for(seu.energy_source)), len(groups))
+            machines += [(i, m, group) for m in seu.machine_ids]
+        types = [(g, t) for kinds, g in groups.items() for t in kinds]
+        rows = await self.fetch(Q.DAILY_ENERGY_RAW_MANY, [i for i, _, _ in machines], [m for _, m, _ in machines],
+                                [g for _, _, g in machines], [g for g, _ in types], [t for _, t in types],
+                                start_utc, end_utc, timezone, cutoff)
+        out: list[list[DayEnergy]] = [[] for _ in seus]
+        for r in rows:
+            out[r["seu"]].append(DayEnergy(r["day"], float(r["energy_kwh"] or 0.0), int(r["readings"]),
+                                           float(r["coverage"] or 0.0)))
+        return out
+
     async def left_out_readings(self, seu: SeuRow, start_utc: dt.datetime,
                                 end_utc: dt.datetime) -> tuple[int, int, int]:
         """(missing, implausible, duplicated) readings of the SEU in [start_utc, end_utc): what its figures leave
@@ -425,6 +444,17 @@ class Store:
     async def today_drivers(self, seu: SeuRow, start: dt.datetime, now: dt.datetime) -> dict[str, Any]:
         row = await self.fetchrow(Q.TODAY_DRIVERS_RAW, list(seu.machine_ids), seu.factory_id, start, now)
         return dict(row) if row else {}
+
+    async def today_drivers_many(self, seus: list[SeuRow], start: dt.datetime, now: dt.datetime
+                                 ) -> list[dict[str, Any]]:
+        """``today_drivers`` of many SEUs in one statement, in the order of ``seus``."""
+        machines = [(i, m) for i, seu in enumerate(seus) for m in seu.machine_ids]
+        rows = await self.fetch(Q.TODAY_DRIVERS_RAW_MANY, [i for i, _ in machines], [m for _, m in machines],
+                                list(range(len(seus))), [seu.factory_id for seu in seus], start, now)
+        out: list[dict[str, Any]] = [{"production": None, "temp_mean_c": None} for _ in seus]
+        for r in rows:
+            out[r["seu"]] = {"production": r["production"], "temp_mean_c": r["temp_mean_c"]}
+        return out
 
     async def tou_rate(self, seu: SeuRow, first: dt.date, last: dt.date) -> float | None:
         """Energy-weighted time-of-use rate of the SEU over local days [first, last], if tariffs exist."""

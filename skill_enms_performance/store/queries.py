@@ -108,6 +108,51 @@ GROUP BY day
 ORDER BY day
 """  # noqa: S608 - the fence and interval fragments are constants of this module, no input
 
+# ``DAILY_ENERGY_RAW`` with a cut-off, for many SEUs in one statement (a plant-wide question about a running day):
+# $1/$2/$3 (SEU position, machine id, energy group) per machine of each SEU, $4/$5 (energy group, energy type): the
+# SEUs of one energy source share a group, so a machine in many SEUs is read once per source; $6/$7 UTC range,
+# $8 time zone, $9 local cut-off time. One row per SEU and local day, as ``DAILY_ENERGY_RAW`` gives it for that SEU.
+DAILY_ENERGY_RAW_MANY = """
+WITH sm AS (SELECT * FROM unnest($1::int[], $2::uuid[], $3::int[]) AS sm(seu, machine_id, g)
+), gt AS (SELECT * FROM unnest($4::int[], $5::text[]) AS gt(g, energy_type)
+), mg AS (SELECT DISTINCT machine_id, g FROM sm
+), n AS (SELECT seu, count(*)::int AS machines FROM sm GROUP BY seu
+), r AS (
+    SELECT DISTINCT ON (gt.g, r.machine_id, r.time) gt.g, r.machine_id, (r.time AT TIME ZONE $8)::date AS day,
+           r.time, r.energy_kwh
+    FROM energy_readings r JOIN machines m ON m.id = r.machine_id
+    JOIN gt ON gt.energy_type = r.energy_type
+    JOIN mg ON mg.machine_id = r.machine_id AND mg.g = gt.g
+    WHERE r.machine_id = ANY($2::uuid[]) AND r.energy_type = ANY($5::text[])
+      AND r.time >= $6 AND r.time < $7
+      AND (r.time AT TIME ZONE $8)::time < $9::time
+      AND """ + PLAUSIBLE + """
+    ORDER BY gt.g, r.machine_id, r.time, r.energy_type
+), ri AS (
+    SELECT r.*, extract(epoch FROM least(coalesce(r.time - lag(r.time) OVER w, lead(r.time) OVER w - r.time),
+                                         coalesce(lead(r.time) OVER w - r.time, r.time - lag(r.time) OVER w)))
+               AS interval_s
+    FROM r WINDOW w AS (PARTITION BY r.g, r.machine_id ORDER BY r.time)
+), per_hour AS (
+    SELECT g, day, machine_id, sum(energy_kwh) AS e, count(*) AS n,
+           CASE WHEN count(*) > 1
+                THEN least(3600.0, count(*) * extract(epoch FROM max(time) - min(time)) / (count(*) - 1))
+                ELSE greatest(3600.0, coalesce(max(interval_s), 3600.0)) END AS covered_s
+    FROM ri GROUP BY g, day, machine_id, date_trunc('hour', time)
+), per_machine AS (
+    SELECT g, day, machine_id, sum(e) AS e, sum(n) AS n, sum(covered_s) AS covered_s,
+           extract(epoch FROM ((day + $9::time)::timestamp AT TIME ZONE $8) - (day::timestamp AT TIME ZONE $8))
+               AS window_s
+    FROM per_hour GROUP BY g, day, machine_id
+)
+SELECT sm.seu, pm.day, sum(pm.e) AS energy_kwh, sum(pm.n)::int AS readings,
+       sum(least(1.0, pm.covered_s / nullif(pm.window_s, 0))) / greatest(min(n.machines), 1) AS coverage
+FROM per_machine pm JOIN sm ON sm.machine_id = pm.machine_id AND sm.g = pm.g
+JOIN n ON n.seu = sm.seu
+GROUP BY sm.seu, pm.day
+ORDER BY sm.seu, pm.day
+"""  # noqa: S608 - the fence fragment is a constant of this module, no input
+
 DATA_RANGE = """
 SELECT min(time) AS first, max(time) AS last
 FROM energy_readings
@@ -552,6 +597,27 @@ SELECT (SELECT sum(greatest(production_count, 0))::float8 FROM production_data
        (SELECT avg(x.outdoor_temp_c)::float8 FROM environmental_data x JOIN machines m ON m.id = x.machine_id
          WHERE m.factory_id = $2::uuid AND x.time >= $3 AND x.time < $4
            AND x.outdoor_temp_c BETWEEN -80 AND 70) AS temp_mean_c
+"""
+
+# ``TODAY_DRIVERS_RAW`` for many SEUs in one statement: $1/$2 (SEU position, machine id), $3/$4 (SEU position,
+# factory id), $5/$6 UTC range; one row per SEU position of $3.
+TODAY_DRIVERS_RAW_MANY = """
+WITH sm AS (SELECT * FROM unnest($1::int[], $2::uuid[]) AS sm(seu, machine_id)
+), sf AS (SELECT * FROM unnest($3::int[], $4::uuid[]) AS sf(seu, factory_id)
+), p AS (
+    SELECT machine_id, sum(greatest(production_count, 0))::float8 AS production FROM production_data
+    WHERE machine_id = ANY($2::uuid[]) AND time >= $5 AND time < $6
+    GROUP BY machine_id
+), t AS (
+    SELECT m.factory_id, avg(x.outdoor_temp_c)::float8 AS temp_mean_c
+    FROM environmental_data x JOIN machines m ON m.id = x.machine_id
+    WHERE m.factory_id = ANY($4::uuid[]) AND x.time >= $5 AND x.time < $6 AND x.outdoor_temp_c BETWEEN -80 AND 70
+    GROUP BY m.factory_id
+)
+SELECT sf.seu, (SELECT sum(p.production) FROM sm JOIN p ON p.machine_id = sm.machine_id WHERE sm.seu = sf.seu)
+           AS production,
+       t.temp_mean_c
+FROM sf LEFT JOIN t ON t.factory_id = sf.factory_id
 """
 
 # Daily energy of every machine and energy type over local days [$1, $2] (fleet summaries read
