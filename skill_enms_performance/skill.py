@@ -51,6 +51,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "statement_timeout_s": 10.0,
     "pool_max_size": 8,
     "compute_threads": 2,            # fits and scans run in these threads, off the event loop
+    "fit_ahead_seus": 50,           # a plant of at least this many SEUs gets its baselines fitted after start (-1: never)
     "confidence": 0.90,
     "demo_resolution_minutes": 15,
     "baseline_days": 365,           # rolling baseline before the analysed day ...
@@ -66,7 +67,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 
 #: skill settings handed to the engine unchanged (see EngineSettings)
 ENGINE_SETTING_KEYS = ("currency", "confidence", "connect_timeout_s", "statement_timeout_s", "pool_max_size",
-                       "baseline_days", "baseline_start", "baseline_end", "holiday_countries", "compute_threads")
+                       "baseline_days", "baseline_start", "baseline_end", "holiday_countries", "compute_threads",
+                       "fit_ahead_seus")
 
 #: emitted for every engine call a question leads to; `enms-performance ask --json` reports it
 REQUEST_EVENT = "enms.performance.request"

@@ -180,3 +180,43 @@ def test_unreachable_database_is_a_typed_error_without_password():
     with pytest.raises(DatabaseUnavailableError) as caught:
         run(go())
     assert "topsecret" not in json.dumps(caught.value.to_dict())
+
+
+def test_a_large_plant_gets_its_baselines_fitted_after_start_and_health_then_fits_nothing(plant_dsn):
+    """``keep_fresh`` (the skill's maintenance task) first fits every SEU's current baseline when the plant has at
+    least ``fit_ahead_seus`` SEUs (the demo's 10 stand for a large plant here), one after the other; the health check
+    after it then sends nothing to the compute threads. Below the threshold nothing is fitted ahead."""
+    import asyncio
+
+    async def check(threshold: int) -> tuple[int, int, int]:
+        engine = Engine(plant_dsn, EngineSettings(fit_ahead_seus=threshold, rollup_refresh_s=3600.0),
+                        clock=lambda: REF_NOW)
+        try:
+            await engine.warm_up()
+            seus = len(await engine.seus())
+            task = asyncio.ensure_future(engine.keep_fresh())
+            for _ in range(600):  # until the fits ahead are done (a pass over 10 SEUs takes seconds)
+                await asyncio.sleep(0.1)
+                if len(engine.series.models) >= seus or threshold > seus and _ >= 20:
+                    break
+            task.cancel()
+            fitted_ahead = len(engine.series.models)
+            trips = 0
+            compute = engine.series.compute
+
+            async def counted(work, *args):
+                nonlocal trips
+                trips += 1
+                return await compute(work, *args)
+
+            engine.series.compute = counted
+            report = await engine.health()
+            assert all("error" not in m for m in report["models"]), report["models"]
+            return seus, fitted_ahead, trips
+        finally:
+            await engine.close()
+
+    seus, fitted_ahead, trips = run(check(threshold=1))
+    assert fitted_ahead == seus and trips == 0
+    seus, fitted_ahead, trips = run(check(threshold=1000))
+    assert fitted_ahead == 0 and trips == seus  # nothing ahead: health fits every one itself

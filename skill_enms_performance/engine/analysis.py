@@ -20,7 +20,7 @@ import math
 from typing import Any, Sequence
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from .baseline import BaselineModel, DayDrivers, Prediction, page_cusum, prewhiten
 from .calendar import LABELS as CALENDAR_LABELS
@@ -62,7 +62,9 @@ def deviation_p_value(deviation: float, se: float, dof: int) -> float:
     deviation at least this large if the day were routine. 1.0 where undefined."""
     if se <= 0 or dof < 1 or not math.isfinite(deviation):
         return 1.0
-    return float(2.0 * stats.t.sf(abs(deviation) / se, dof))
+    # Student's t survival function itself (scipy.special), not scipy.stats' distribution object: the same value,
+    # without 0.1-0.2 ms of argument checking per call (a plant-wide summary asks once per SEU)
+    return float(2.0 * special.stdtr(dof, -abs(deviation) / se))
 
 
 def deviation_confidence(deviation: float, se: float, dof: int) -> float:

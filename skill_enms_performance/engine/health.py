@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Callable
 
+from ..store import SeuRow
+from .baseline import BaselineModel
 from .catalogue import Catalogue
-from .errors import EnmsError
+from .errors import DatabaseUnavailableError, EnmsError, TimeoutError_
 from .series import Series
 from .timeutil import local_today
 
@@ -26,12 +28,7 @@ async def health(catalogue: Catalogue, series: Series, now_fn: Callable[[], dt.d
     models = []
     for seu in seus:
         try:
-            yesterday = local_today(now, seu.timezone) - dt.timedelta(days=1)
-            first, last = series.baseline_period(yesterday + dt.timedelta(days=1))
-            fit = await series.history(seu, (first, last), (first, last), mode)
-            # a baseline in the caches is read on the loop: 500 trips to the compute threads, each behind any fit
-            # another question queued there, held a warm health check for seconds
-            model = (fit if fit.is_fitted() else await fit.fit()).model
+            model = await current_baseline(series, seu, now, mode)
             models.append({"seu_name": seu.name, "energy_source": seu.energy_source, "method": model.method,
                            "drivers": list(model.drivers), "verdict": model.validity.verdict,
                            "valid": model.validity.valid, "cv_rmse": round(model.cv_rmse, 4),
@@ -49,3 +46,30 @@ async def health(catalogue: Catalogue, series: Series, now_fn: Callable[[], dt.d
         "models": models,
         "checked_at": now.isoformat(),
     }
+
+
+async def current_baseline(series: Series, seu: SeuRow, now: dt.datetime, mode: str) -> BaselineModel:
+    """The SEU's baseline of the days up to yesterday (what health reports), fitted in a compute thread unless
+    the caches hold it (then read on the loop: 500 trips to the compute threads, each behind any fit another
+    question queued there, held a warm health check for seconds)."""
+    yesterday = local_today(now, seu.timezone) - dt.timedelta(days=1)
+    first, last = series.baseline_period(yesterday + dt.timedelta(days=1))
+    fit = await series.history(seu, (first, last), (first, last), mode)
+    return (fit if fit.is_fitted() else await fit.fit()).model
+
+
+async def fit_ahead(catalogue: Catalogue, series: Series, now_fn: Callable[[], dt.datetime]) -> int:
+    """Every SEU's ``current_baseline``, one after the other (one compute thread at a time: questions keep the
+    other); how many are fitted. An SEU that cannot have one is passed over; a database that is away ends it."""
+    seus = await catalogue.seus()
+    mode = await series.mode()
+    fitted = 0
+    for seu in seus:
+        try:
+            await current_baseline(series, seu, now_fn(), mode)
+            fitted += 1
+        except (DatabaseUnavailableError, TimeoutError_):
+            break
+        except EnmsError:
+            continue
+    return fitted

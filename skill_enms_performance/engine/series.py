@@ -112,12 +112,25 @@ class Baseline:
     _data: DailyData | None = dataclasses.field(default=None, init=False, repr=False)
     _model: BaselineModel | None = dataclasses.field(default=None, init=False, repr=False)
     _calendar_days: dict[dt.date, calendar.DayClass] | None = dataclasses.field(default=None, init=False, repr=False)
+    _data_key: tuple | None = dataclasses.field(default=None, init=False, repr=False)
 
     @property
     def data(self) -> DailyData:
         if self._data is None:
-            self._data = self.series.daily_data(self.seu, self.history, self.tag, self.generation, self.classes)
+            if not self.history:
+                self._data = self.series.build_daily_data(self.seu, self.history)
+            else:
+                classes = self.classes
+                self._data = self.series.data.make(self.data_key(), lambda: self.series.build_daily_data(
+                    self.seu, self.history, classes))
         return self._data
+
+    def data_key(self) -> tuple:
+        """The cache key of this baseline's model input (``Series.data_key``), made once (it holds every day's
+        class: asked twice per SEU of a plant-wide question, it was a fifth of a warm verdict)."""
+        if self._data_key is None:
+            self._data_key = self.series.data_key(self.seu, self.history, self.tag, self.generation, self.classes)
+        return self._data_key
 
     @property
     def calendar_days(self) -> dict[dt.date, calendar.DayClass]:
@@ -156,8 +169,7 @@ class Baseline:
             if learned is None:
                 return False
             self._calendar_days = learned
-        data = self.series.data.get(self.series.data_key(self.seu, self.history, self.tag, self.generation,
-                                                         self.classes))
+        data = self.series.data.get(self.data_key())
         return data is not None and self.series.model_key(self.seu, data) in self.series.models
 
     async def fit(self) -> "Baseline":

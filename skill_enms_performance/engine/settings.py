@@ -41,6 +41,10 @@ class EngineSettings:
     statement_timeout_s: float = 10.0
     catalogue_ttl_s: float = 300.0      # SEU list refreshed after this many seconds
     compute_threads: int = 2            # fits, scans and period arithmetic run here, off the event loop (0: on it)
+    #: in service (``Engine.keep_fresh``), fit every SEU's baseline in the background after start, one at a time,
+    #: when the plant has at least this many SEUs (cold, a plant-wide answer on 100 SEUs needs 2.5-9 s of fits and
+    #: one on 500 SEUs 15 s; 10 SEUs fit within an answer's time); -1: never
+    fit_ahead_seus: int = 50
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any]) -> "EngineSettings":
