@@ -3,9 +3,10 @@
 Files: ``plants.json`` (role -> canonical name and spoken forms per plant and language) and, per language,
 ``positives.jsonl``, ``negatives.jsonl``, ``followups.jsonl``, and the fresh batch ``fresh.jsonl`` /
 ``fresh_negatives.jsonl`` (new tuning material, written later by someone who had not read the parser or the other
-files' utterances), and the second, third and fourth fresh batches ``fresh2.jsonl`` / ``fresh2_negatives.jsonl``,
-``fresh3.jsonl`` / ``fresh3_negatives.jsonl`` and ``fresh4.jsonl`` / ``fresh4_negatives.jsonl`` (written the same way,
-without reading the parser or any earlier utterance). See ``README.md`` in this folder.
+files' utterances), and the second, third, fourth and fifth fresh batches ``fresh2.jsonl`` /
+``fresh2_negatives.jsonl``, ``fresh3.jsonl`` / ``fresh3_negatives.jsonl``, ``fresh4.jsonl`` / ``fresh4_negatives.jsonl``
+and ``fresh5.jsonl`` / ``fresh5_negatives.jsonl`` (written the same way, without reading the parser or any earlier
+utterance). See ``README.md`` in this folder.
 """
 from __future__ import annotations
 
@@ -65,7 +66,7 @@ def load_plants() -> dict:
 
 def load_jsonl(lang: str, name: str) -> list[dict]:
     """``name`` is positives, negatives, followups, fresh, fresh_negatives, fresh2, fresh2_negatives, fresh3,
-    fresh3_negatives, fresh4 or fresh4_negatives."""
+    fresh3_negatives, fresh4, fresh4_negatives, fresh5 or fresh5_negatives."""
     path = CORPUS_DIR / lang / f"{name}.jsonl"
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
@@ -81,7 +82,7 @@ def load_fresh_negatives(lang: str) -> list[dict]:
 
 
 #: the fresh batches in the order they were written (``<batch>.jsonl`` and ``<batch>_negatives.jsonl`` each)
-FRESH_BATCHES = ("fresh", "fresh2", "fresh3", "fresh4")
+FRESH_BATCHES = ("fresh", "fresh2", "fresh3", "fresh4", "fresh5")
 
 
 def load_all_fresh(lang: str) -> list[dict]:
