@@ -251,7 +251,7 @@ WRITTEN_ORDER = ("positives", "negatives", "followups",
 
 
 def _older_files(batch: str) -> tuple[str, ...]:
-    """The files written before ``batch`` (its positives file's name: fresh2, fresh3, fresh4)."""
+    """The files written before ``batch`` (its positives file's name: fresh2, fresh3, fresh4, fresh5)."""
     return WRITTEN_ORDER[:WRITTEN_ORDER.index(batch)]
 
 
@@ -296,7 +296,7 @@ def check_later_negatives(recs: list[dict], prefix: str, lang: str, batch: str, 
 #: the batches written after the first, each checked against every file written before it: (batch, positive id
 #: infix, negative id infix, at least this many positives, negatives)
 LATER_BATCHES = [("fresh2", "-f2-", "-n2-", 160, 60), ("fresh3", "-f3-", "-f3n-", 150, 60),
-                 ("fresh4", "-f4-", "-f4n-", 130, 45)]
+                 ("fresh4", "-f4-", "-f4n-", 130, 45), ("fresh5", "-f5-", "-f5n-", 130, 45)]
 
 
 @pytest.mark.parametrize("batch, ids, _neg_ids, at_least, _neg_at_least", LATER_BATCHES)

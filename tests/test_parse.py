@@ -310,3 +310,36 @@ def test_the_name_index_finds_what_trying_every_name_finds(lang, phrases):
     indexed, every = SeuResolver(refs), _EveryName(refs)
     for phrase in phrases:
         assert indexed.resolve(phrase, lang) == every.resolve(phrase, lang), phrase
+
+
+
+@pytest.mark.parametrize("utterance, lang", [
+    ("hey, how are you doing this morning", "en-us"),           # said to the assistant, not about the plant
+    ("Servus, geht's dir gut heute?", "de-de"),
+    ("Und, wie läuft's bei dir so diese Woche?", "de-de"),
+    ("tell me a joke about engineers", "en-us"),
+    ("Kennst du einen Witz über Mischer?", "de-de"),
+    ("play me something from the works of Mozart", "en-us"),    # a plant word as someone's work
+    ("Was weißt du über das Werk von Goethe?", "de-de"),
+    ("is there a bakery open near the Houston works", "en-us"), # a place near a site is the map's
+    ("Gibt's eine Tankstelle in der Nähe vom Leipziger Werk?", "de-de"),
+    ("put mixer blades on my shopping list", "en-us"),
+    ("Wie viel sind zwanzig Prozent auf dreihundert Euro?", "de-de"),
+])
+def test_chitchat_lists_maps_and_works_of_someone_are_not_ours(utterance, lang):
+    assert not read(utterance, lang).ours, read(utterance, lang)
+
+
+@pytest.mark.parametrize("utterance, lang, op", [
+    ("are RTU one's readings still coming in", "en-us", "health"),
+    ("ob von Kiln neun noch Daten reinkommen, wollt ich wissen", "de-de", "health"),
+    ("has anything been scheduled for mixer two yet", "en-us", "plans"),
+    ("which improvement measures for the kiln are still open", "en-us", "plans"),
+    ("could you check if there's anything to save on RTU one", "en-us", "opportunities"),
+    ("Wo läuft bei uns im Leipziger Werk unnötig was?", "de-de", "opportunities"),
+    ("what would it take to get mixer one back in line", "en-us", "action_plan"),
+    ("could you pull up the fleet summary for yesterday", "en-us", "summary"),
+])
+def test_spoken_at_work_the_op_is_read(utterance, lang, op):
+    parsed = read(utterance, lang)
+    assert parsed.ours and parsed.op == op, parsed

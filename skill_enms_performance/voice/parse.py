@@ -528,7 +528,7 @@ def _parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any]
     # "what's a relational database", "was ist eine Datenbank": a definition of a thing, not ours to look up
     defined = not names and _definition_of_a_kind(words, lang)
     foreign = cue(_without_phrases(words, "filler", lang), "not_ours", lang) or bool(general) or price or worldly or \
-        defined or _control(words, lang)
+        defined or _control(words, lang) or _work_of_someone(words, when, lang)
     # no machine, type, site, "we" or "the plant" said: a source word alone (no summary asked) or an op's words said
     # of a time alone claim only a question made of nothing but our words: "what's the power consumption of a
     # typical fridge", "wie viel Strom braucht ein Föhn", "any tips for saving money on groceries this month" ask
@@ -571,6 +571,22 @@ def _only_our_words(words: Sequence[str], when: Sequence[str], lang: str) -> boo
     """Whether every word is ours, a time's, a number or a compound ending in a long word of ours."""
     ours, heads = _our_words(lang)
     return all(w in ours or w in when or w.isdigit() or w.endswith(heads) for w in words)
+
+
+def _work_of_someone(words: Sequence[str], when: Sequence[str], lang: str) -> bool:
+    """"das Werk von Richard Strauss", "the works of Mozart": a plant word as someone's work (``work_of.voc``),
+    followed by a word that is not a time's or ours ("das Werk von gestern", "im Werk von schlecht nach gut
+    sortieren" are ours)."""
+    ours, _ = _our_words(lang)
+    text = list(words)
+    for phrase in _cue_phrases("work_of", lang):
+        part = phrase.split()
+        for i in range(len(text) - len(part)):
+            if text[i:i + len(part)] == part:
+                after = text[i + len(part)]
+                if not (after in when or after in ours or after.isdigit()):
+                    return True
+    return False
 
 
 def _without_phrases(words: Sequence[str], name: str, lang: str) -> list[str]:
