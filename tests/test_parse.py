@@ -343,3 +343,47 @@ def test_chitchat_lists_maps_and_works_of_someone_are_not_ours(utterance, lang):
 def test_spoken_at_work_the_op_is_read(utterance, lang, op):
     parsed = read(utterance, lang)
     assert parsed.ours and parsed.op == op, parsed
+
+
+@pytest.mark.parametrize("utterance, lang, source", [
+    ("drying oven five, gas, no sorry, electricity, how much yesterday", "en-us", "electricity"),
+    ("Wie viel Strom, nein, ich mein Gas, hat Drying-Oven-5 heute gebraucht?", "de-de", "natural_gas"),
+    ("how much gas did drying oven five actually use yesterday", "en-us", "natural_gas"),  # "actually" takes nothing back
+])
+def test_a_source_taken_back_gives_way_to_the_one_said_after(utterance, lang, source):
+    parsed = read(utterance, lang)
+    assert parsed.ours and parsed.energy_source == source, parsed
+
+
+@pytest.mark.parametrize("utterance, lang, ranking", [
+    ("show me the top two, no wait, the top four consumers in Houston this week", "en-us",
+     {"n": 4, "order": "most", "by": "energy"}),
+    ("sort our machines from highest to lowest consumption for last week", "en-us",
+     {"n": None, "order": "most", "by": "energy"}),
+    ("Welche zwei Maschinen im Leipziger Werk waren gestern am wenigsten effizient?", "de-de",
+     {"n": 2, "order": "most", "by": "deviation"}),
+])
+def test_rankings_said_at_work(utterance, lang, ranking):
+    parsed = read(utterance, lang)
+    assert parsed.ours and parsed.op == "ranking" and parsed.ranking == ranking, parsed
+
+
+def test_a_name_word_inside_an_idiom_names_no_machine():
+    """A plant whose machine is called by a common word: "line", "press", "oven" (here Mixer-2 stands for it)."""
+    resolver = SeuResolver(RESOLVER.refs() + [SeuRef("Line-7", "electricity", "conveyor", HOUSTON)])
+    seus = SEUS + [SimpleNamespace(name="Line-7", energy_source="electricity", machine_types=["conveyor"],
+                                   machine_type="conveyor", factory=HOUSTON, location=WHERE[HOUSTON], timezone="UTC")]
+    parsed = parse.parse("what would it take to get mixer one back in line with its baseline", "en-us", resolver, seus)
+    assert parsed.ours and parsed.op == "action_plan" and [s.seu_name for s in parsed.names] == ["Mixer-1"], parsed
+    parsed = parse.parse("how did line seven do in line with its baseline", "en-us", resolver, seus)
+    assert parsed.ours and parsed.seu is not None and parsed.seu.seu_name == "Line-7", parsed
+
+
+@pytest.mark.parametrize("utterance, lang, op", [
+    ("Ich wollt wissen, wie viele Pläne noch offen sind.", "de-de", "plans"),
+    ("i'd like to know how many plans are still open", "en-us", "plans"),
+    ("Kiln neun, wie war die gestern, mein ich", "de-de", "analyze"),  # "mein ich" is a filler, not "my"
+])
+def test_indirect_questions_and_fillers_at_the_end(utterance, lang, op):
+    parsed = read(utterance, lang)
+    assert parsed.ours and parsed.op == op, parsed

@@ -391,6 +391,13 @@ def _rank_count(words: Sequence[str], lang: str, when: Sequence[str]) -> int | N
         if digits and words[i:i + len(digits)] == digits:
             timed = set(range(i, i + len(digits)))
             break
+    taken_back = _after_correction(words, lang)  # "the top three, actually make it five"
+    if taken_back:
+        start = len(words) - len(taken_back)
+        said_last = [int(w) for i, w in enumerate(words) if i >= start and w.isdigit() and 0 < int(w) <= 100
+                     and i not in timed]
+        if said_last and any(w.isdigit() and i not in timed for i, w in enumerate(words[:start])):
+            return said_last[0]
     cues = [i for i, w in enumerate(words) if any(w in p.split() for p in _cue_phrases("cue.ranking", lang))]
     near = [(abs(i - c), i) for i, w in enumerate(words) if w.isdigit() and 0 < int(w) <= 100 and i not in timed
             for c in cues if abs(i - c) <= 3]
@@ -434,7 +441,7 @@ def _parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any]
 
     words = tokens(without_greeting(utterance, lang), lang)
     fillers = set(_voc("filler", lang)) | {"the", "a", "an"}
-    names = _corrected(spot_names(words, lang, resolver, fillers), words, lang)
+    names = _in_idioms(_corrected(spot_names(words, lang, resolver, fillers), words, lang), words, lang)
     general = _general_sense(words, names, resolver, lang)
     names = [s for s in names if s not in general]
     every = set(_cue_phrases("all", lang))
@@ -487,7 +494,9 @@ def _parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any]
     _, factory = speech.resolve_group(" ".join(w for w in rest_words if w not in ("all", "alle")), resolver, seus,
                                       lang) if rest_words else (None, None)
     everything = cue(rest_words, "we", lang) or cue(rest_words, "everything", lang)
-    source = spoken_source(" ".join(words), lang) or next((s.energy_source for s in names if s.energy_source), None)
+    taken_back = _after_correction(words, lang)  # "electricity, no wait, gas": the source said last
+    source = (taken_back and spoken_source(" ".join(taken_back), lang)) or spoken_source(" ".join(words), lang) or \
+        next((s.energy_source for s in names if s.energy_source), None)
     cues = {op: cue(words, f"cue.{op}", lang) for op in CUE_OPS}
     # "what's driving the consumption", "was treibt den Verbrauch hoch" ask why; "was treibt X heute so", "was hat X
     # so getrieben" ask what a machine has been doing: a verb of driving asks why only with what it drives
@@ -659,6 +668,27 @@ def _could_save(words: Sequence[str], lang: str) -> bool:
     return any(w in modals and any(v in verbs for v in words[i + 1:i + 4]) for i, w in enumerate(words))
 
 
+def _in_idioms(names: list[Spotted], words: Sequence[str], lang: str) -> list[Spotted]:
+    """The names without those said inside an idiom (``idiom.voc``): the "line" of "back in line with its
+    baseline" is no Paint-Line, the "Reihe" of "aus der Reihe" no machine."""
+    text = list(words)
+    inside: set[int] = set()
+    for phrase in _cue_phrases("idiom", lang):
+        part = phrase.split()
+        for i in range(len(text) - len(part) + 1):
+            if text[i:i + len(part)] == part:
+                inside |= set(range(i, i + len(part)))
+    return [s for s in names if not set(range(s.start, s.end)) <= inside]
+
+
+def _after_correction(words: Sequence[str], lang: str) -> list[str] | None:
+    """The words after the last correction word ("no wait", "nein, ich mein"), or None when none was said."""
+    text = list(words)
+    marks = [i + len(p.split()) for p in _cue_phrases("correction", lang) for i in range(len(text))
+             if text[i:i + len(p.split())] == p.split()]
+    return text[max(marks):] if marks else None
+
+
 def _corrected(names: list[Spotted], words: Sequence[str], lang: str) -> list[Spotted]:
     """The names a speaker took back: "how has conveyor a, no sorry, injection moulding 1 been running", "wie
     Extruder-B, nein Moment, wie Presse 2 gelaufen ist": a correction word between two names drops the names before
@@ -772,6 +802,10 @@ def _ranking(words: Sequence[str], lang: str, when: Sequence[str] = ()) -> dict[
     text = f" {' '.join(words)} "
     for phrase in deviation_phrases:  # "least efficient" is the most over its baseline, not the least
         text = text.replace(f" {phrase} ", " ")
+    most_first = _cue_phrases("rank.most_first", lang)  # "from most to least": all of them, the most first
+    every = has_cue(words, most_first)
+    for phrase in most_first:
+        text = text.replace(f" {phrase} ", " ")
     least = cue(text.split(), "rank.least", lang)
     saved = cue(words, "cue.savings", lang)
     order = "least" if least or saved else "most"
@@ -779,5 +813,5 @@ def _ranking(words: Sequence[str], lang: str, when: Sequence[str] = ()) -> dict[
         by_deviation = True
     n = _rank_count(words, lang, when)
     if n is None:
-        n = None if cue(words, "rank.all", lang) else 1
+        n = None if every or cue(words, "rank.all", lang) else 1
     return {"n": n, "order": order, "by": "deviation" if by_deviation else "energy"}
