@@ -387,3 +387,27 @@ def test_a_name_word_inside_an_idiom_names_no_machine():
 def test_indirect_questions_and_fillers_at_the_end(utterance, lang, op):
     parsed = read(utterance, lang)
     assert parsed.ours and parsed.op == op, parsed
+
+
+@pytest.mark.parametrize("utterance, lang, day", [
+    ("how did mixer one do on wednesday, no, tuesday I mean", "en-us", "2025-11-04"),
+    ("how was kiln nine yesterday, no wait, the day before yesterday", "en-us", "2025-11-04"),
+    ("Wie lief Mixer-2 am Montag, nein, am Dienstag mein ich?", "de-de", "2025-11-04"),
+    ("how did mixer one do yesterday rather than today", "en-us", "2025-11-05"),   # a contrast takes nothing back
+    ("how much did mixer one use on monday with no production", "en-us", "2025-11-03"),
+])
+def test_a_day_taken_back_gives_way_to_the_one_said_after(utterance, lang, day):
+    import datetime as dt
+
+    from skill_enms_performance.voice.dates import resolve_day
+
+    assert resolve_day(utterance, dt.date(2025, 11, 6), lang).day == dt.date.fromisoformat(day)
+
+
+def test_a_period_taken_back_gives_way_to_the_one_said_after():
+    import datetime as dt
+
+    from skill_enms_performance.voice.dates import resolve_period
+
+    period = resolve_period("how did RTU one do last week, no sorry, last month", dt.date(2025, 11, 6), "en-us")
+    assert (period.start, period.end) == (dt.date(2025, 10, 1), dt.date(2025, 10, 31))

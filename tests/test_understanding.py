@@ -37,8 +37,8 @@ from .conftest import REF_NOW
 #: pipeline went from 91.0 % / 88.1 % to 92.0 % / 90.1 % (the holdout's misses were not looked at); after the second
 #: batch 94.0 % / 95.0 %; after the third and fourth (the fourth about days and periods) 95.0 % / 95.0 %, the four
 #: batches (715 / 714 lines) 100 % / 100 % through the pipeline; after the fifth (spoken at work) the holdout is
-#: unchanged at 95.0 % / 95.0 % and the five batches (867 / 867 lines) 99.9 % / 99.9 %
-FLOORS = {("en-us", "holdout"): 0.95, ("de-de", "holdout"): 0.95, ("en-us", "fresh"): 0.995, ("de-de", "fresh"): 0.995,
+#: unchanged at 95.0 % / 95.0 % and the five batches (867 / 867 lines) 100 % / 100 %
+FLOORS = {("en-us", "holdout"): 0.95, ("de-de", "holdout"): 0.95, ("en-us", "fresh"): 0.998, ("de-de", "fresh"): 0.998,
           # the holdout on the corpus's second plant (plants.json: Dayton and Augsburg, chillers, AHUs, a paint line)
           # through the same pipeline, first measured 95.0 % / 96.0 %
           ("en-us", "second"): 0.95, ("de-de", "second"): 0.96}

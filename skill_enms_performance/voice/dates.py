@@ -462,12 +462,28 @@ def _span(text: str, today: date, key: str) -> tuple[Period | None, str] | None:
     return None
 
 
+def _taken_back(utterance: str, lang: str) -> str | None:
+    """The words said after the speaker took something back ("on tuesday, no, monday I mean"), or None."""
+    from .parse import after_correction, tokens
+
+    tail = after_correction(tokens(utterance, lang), lang, also="correction_day")
+    return " ".join(tail) if tail else None
+
+
 def resolve_day(utterance: str, today: date, lang: str = "en-us", strip: Sequence[str] = ()) -> DayResolution:
     """The day an utterance names, relative to the factory's local ``today``.
 
     ``strip``: the machine name as said (the slot), cut out first. ``said``: the words read as the day, normalised
     ("november 6th", "2 days ago"). No day words -> ``DayResolution(None, "none", None)``; the caller uses today.
+    A day said after a correction ("on tuesday, no, monday I mean") is the one meant.
     """
+    tail = _taken_back(utterance, lang)
+    if tail is not None and (later := _resolve_day(tail, today, lang, strip)).said is not None:
+        return later
+    return _resolve_day(utterance, today, lang, strip)
+
+
+def _resolve_day(utterance: str, today: date, lang: str, strip: Sequence[str]) -> DayResolution:
     key = _key(lang)
     text = _normalise(utterance, lang, strip)
     if (span := _span(text, today, key)) is not None:
@@ -487,7 +503,15 @@ def resolve_day(utterance: str, today: date, lang: str = "en-us", strip: Sequenc
 
 def resolve_period(utterance: str, today: date, lang: str = "en-us", strip: Sequence[str] = ()) -> Period | None:
     """The period an utterance names: a period phrase, a single day (as a one-day period), a month ("in october",
-    "october 2025") or a year ("in 2025"). None when nothing is said or the period lies wholly after ``today``."""
+    "october 2025") or a year ("in 2025"). None when nothing is said or the period lies wholly after ``today``.
+    A period said after a correction ("last week, no, last month") is the one meant."""
+    tail = _taken_back(utterance, lang)
+    if tail is not None and (later := _resolve_period(tail, today, lang, strip)) is not None:
+        return later
+    return _resolve_period(utterance, today, lang, strip)
+
+
+def _resolve_period(utterance: str, today: date, lang: str, strip: Sequence[str]) -> Period | None:
     key = _key(lang)
     text = _normalise(utterance, lang, strip)
     if (period := _span(text, today, key) or _period_phrase(text, today, key)) is not None:

@@ -391,7 +391,7 @@ def _rank_count(words: Sequence[str], lang: str, when: Sequence[str]) -> int | N
         if digits and words[i:i + len(digits)] == digits:
             timed = set(range(i, i + len(digits)))
             break
-    taken_back = _after_correction(words, lang)  # "the top three, actually make it five"
+    taken_back = after_correction(words, lang)  # "the top three, actually make it five"
     if taken_back:
         start = len(words) - len(taken_back)
         said_last = [int(w) for i, w in enumerate(words) if i >= start and w.isdigit() and 0 < int(w) <= 100
@@ -494,7 +494,7 @@ def _parse(utterance: str, lang: str, resolver: SeuResolver, seus: Sequence[Any]
     _, factory = speech.resolve_group(" ".join(w for w in rest_words if w not in ("all", "alle")), resolver, seus,
                                       lang) if rest_words else (None, None)
     everything = cue(rest_words, "we", lang) or cue(rest_words, "everything", lang)
-    taken_back = _after_correction(words, lang)  # "electricity, no wait, gas": the source said last
+    taken_back = after_correction(words, lang)  # "electricity, no wait, gas": the source said last
     source = (taken_back and spoken_source(" ".join(taken_back), lang)) or spoken_source(" ".join(words), lang) or \
         next((s.energy_source for s in names if s.energy_source), None)
     cues = {op: cue(words, f"cue.{op}", lang) for op in CUE_OPS}
@@ -681,11 +681,22 @@ def _in_idioms(names: list[Spotted], words: Sequence[str], lang: str) -> list[Sp
     return [s for s in names if not set(range(s.start, s.end)) <= inside]
 
 
-def _after_correction(words: Sequence[str], lang: str) -> list[str] | None:
-    """The words after the last correction word ("no wait", "nein, ich mein"), or None when none was said."""
+def after_correction(words: Sequence[str], lang: str, also: str | None = None) -> list[str] | None:
+    """The words after the last correction word ("no wait", "nein, ich mein"), or None when none was said ("rather
+    than", "eher als" compare, they take nothing back). ``also``: a list of more correction words for one kind of
+    value (``correction_day.voc``: a bare "no" between two days takes the first back, between two sources it may not:
+    "electricity when there was no gas")."""
     text = list(words)
-    marks = [i + len(p.split()) for p in _cue_phrases("correction", lang) for i in range(len(text))
-             if text[i:i + len(p.split())] == p.split()]
+    contrast = {"than", "als"}
+    marks = []
+    for phrase in (*_cue_phrases("correction", lang), *(_cue_phrases(also, lang) if also else ())):
+        part = phrase.split()
+        for i in range(len(text) - len(part) + 1):
+            end = i + len(part)
+            if text[i:end] == part and (end == len(text) or text[end] not in contrast):
+                marks.append(end)
+    if marks and max(marks) == len(text) and len(marks) > 1:  # "on tuesday, no, monday I mean": after the one before
+        return text[sorted(marks)[-2]:max(marks)]
     return text[max(marks):] if marks else None
 
 
