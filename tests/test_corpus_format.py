@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 
-from tests.corpus import (CLASSES, ENERGY_SOURCES, FRESH_BATCHES, GROUP_KINDS, HOLDOUT_FRACTION, LANGS, NEGATIVE_KINDS, OPS,
+from tests.corpus import (CLASSES, ENERGY_SOURCES, WRITTEN_BATCHES, GROUP_KINDS, HOLDOUT_FRACTION, LANGS, NEGATIVE_KINDS, OPS,
                           PERIODS, PLANTS, fills, load_fresh, load_fresh_negatives, load_jsonl,
                           load_plants, placeholders, resolve_expect, stratified_holdout)
 from tests.corpus import grammar
@@ -247,11 +247,11 @@ def test_fresh_negatives(lang):
 
 #: the corpus files in the order they were written; a later batch repeats no id and no line of the files before it
 WRITTEN_ORDER = ("positives", "negatives", "followups",
-                 *(name for batch in FRESH_BATCHES for name in (batch, f"{batch}_negatives")))
+                 *(name for batch in WRITTEN_BATCHES for name in (batch, f"{batch}_negatives")))
 
 
 def _older_files(batch: str) -> tuple[str, ...]:
-    """The files written before ``batch`` (its positives file's name: fresh2, fresh3, fresh4, fresh5)."""
+    """The files written before ``batch`` (its positives file's name: fresh2, fresh3, fresh4, fresh5, fresh6)."""
     return WRITTEN_ORDER[:WRITTEN_ORDER.index(batch)]
 
 
@@ -296,7 +296,8 @@ def check_later_negatives(recs: list[dict], prefix: str, lang: str, batch: str, 
 #: the batches written after the first, each checked against every file written before it: (batch, positive id
 #: infix, negative id infix, at least this many positives, negatives)
 LATER_BATCHES = [("fresh2", "-f2-", "-n2-", 160, 60), ("fresh3", "-f3-", "-f3n-", 150, 60),
-                 ("fresh4", "-f4-", "-f4n-", 130, 45), ("fresh5", "-f5-", "-f5n-", 130, 45)]
+                 ("fresh4", "-f4-", "-f4n-", 130, 45), ("fresh5", "-f5-", "-f5n-", 130, 45),
+                 ("fresh6", "-f6-", "-f6n-", 75, 100)]
 
 
 @pytest.mark.parametrize("batch, ids, _neg_ids, at_least, _neg_at_least", LATER_BATCHES)

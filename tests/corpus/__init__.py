@@ -3,10 +3,10 @@
 Files: ``plants.json`` (role -> canonical name and spoken forms per plant and language) and, per language,
 ``positives.jsonl``, ``negatives.jsonl``, ``followups.jsonl``, and the fresh batch ``fresh.jsonl`` /
 ``fresh_negatives.jsonl`` (new tuning material, written later by someone who had not read the parser or the other
-files' utterances), and the second, third, fourth and fifth fresh batches ``fresh2.jsonl`` /
-``fresh2_negatives.jsonl``, ``fresh3.jsonl`` / ``fresh3_negatives.jsonl``, ``fresh4.jsonl`` / ``fresh4_negatives.jsonl``
-and ``fresh5.jsonl`` / ``fresh5_negatives.jsonl`` (written the same way, without reading the parser or any earlier
-utterance). See ``README.md`` in this folder.
+files' utterances), and the second to sixth fresh batches ``fresh2.jsonl`` / ``fresh2_negatives.jsonl``,
+``fresh3.jsonl`` / ``fresh3_negatives.jsonl``, ``fresh4.jsonl`` / ``fresh4_negatives.jsonl``, ``fresh5.jsonl`` /
+``fresh5_negatives.jsonl`` and ``fresh6.jsonl`` / ``fresh6_negatives.jsonl`` (written the same way, without reading
+the parser or any earlier utterance). See ``README.md`` in this folder.
 """
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def load_plants() -> dict:
 
 def load_jsonl(lang: str, name: str) -> list[dict]:
     """``name`` is positives, negatives, followups, fresh, fresh_negatives, fresh2, fresh2_negatives, fresh3,
-    fresh3_negatives, fresh4, fresh4_negatives, fresh5 or fresh5_negatives."""
+    fresh3_negatives, fresh4, fresh4_negatives, fresh5, fresh5_negatives, fresh6 or fresh6_negatives."""
     path = CORPUS_DIR / lang / f"{name}.jsonl"
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
@@ -81,8 +81,14 @@ def load_fresh_negatives(lang: str) -> list[dict]:
     return load_jsonl(lang, "fresh_negatives")
 
 
-#: the fresh batches in the order they were written (``<batch>.jsonl`` and ``<batch>_negatives.jsonl`` each)
+#: the fresh batches the understanding test holds to its floors, in the order they were written (``<batch>.jsonl`` and
+#: ``<batch>_negatives.jsonl`` each): each was read as it came, then the parser fixed by class
 FRESH_BATCHES = ("fresh", "fresh2", "fresh3", "fresh4", "fresh5")
+#: batches written and measured but not yet read for fixes (README: "Sixth fresh batch"): kept as they came for the
+#: next reading, checked for format, not yet held to the understanding floors
+MEASURED_BATCHES = ("fresh6",)
+#: every fresh batch in the order written
+WRITTEN_BATCHES = FRESH_BATCHES + MEASURED_BATCHES
 
 
 def load_all_fresh(lang: str) -> list[dict]:
