@@ -117,12 +117,8 @@ class Baseline:
     @property
     def data(self) -> DailyData:
         if self._data is None:
-            if not self.history:
-                self._data = self.series.build_daily_data(self.seu, self.history)
-            else:
-                classes = self.classes
-                self._data = self.series.data.make(self.data_key(), lambda: self.series.build_daily_data(
-                    self.seu, self.history, classes))
+            self._data = self.series.daily_data(self.seu, self.history, self.tag, self.generation, self.classes,
+                                                key=self.data_key() if self.history else None)
         return self._data
 
     def data_key(self) -> tuple:
@@ -492,15 +488,16 @@ class Series:
                         generation=fit.generation)
 
     def daily_data(self, seu: SeuRow, rows: list[SeriesDay], tag: tuple = (), generation: int | None = None,
-                   classes: list[calendar.DayClass] | None = None) -> DailyData:
+                   classes: list[calendar.DayClass] | None = None, key: tuple | None = None) -> DailyData:
         """Rows as model input, kept like the rows (calendars of 365 days cost time). ``tag`` names what the rows
         are: same-hours and whole-day series of the same days are different data, and so are days with one
         day left out (``("daily", excluded span)``); ``("daily", None)`` is every day between the first and last.
         ``generation``: the one the rows were read in (default: now). ``classes``: the days' calendar classes
-        (default: learned from the rows themselves, as baseline days)."""
+        (default: learned from the rows themselves, as baseline days). ``key``: ``data_key`` of these arguments,
+        when the caller keeps it already."""
         if not rows:
             return self.build_daily_data(seu, rows)
-        return self.data.make(self.data_key(seu, rows, tag, generation, classes),
+        return self.data.make(key or self.data_key(seu, rows, tag, generation, classes),
                               lambda: self.build_daily_data(seu, rows, classes))
 
     def data_key(self, seu: SeuRow, rows: list[SeriesDay], tag: tuple, generation: int | None,

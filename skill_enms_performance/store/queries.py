@@ -52,11 +52,20 @@ PLAUSIBLE = _plausible()
 # Coverage of an hour that holds a single reading is that reading's interval (a daily meter covers its day, a
 # monthly one its month), the shorter of the gaps to its neighbours; an hour of an hourly meter stays an hour.
 # Raw paths: the readings ``r`` (one per machine and instant) with ``interval_s``.
-READING_INTERVAL = """
+def _reading_interval(partition: str = "r.machine_id") -> str:
+    """The readings ``r`` with ``interval_s``, neighbours taken within ``partition`` (a machine's readings)."""
+    return f"""
     SELECT r.*, extract(epoch FROM least(coalesce(r.time - lag(r.time) OVER w, lead(r.time) OVER w - r.time),
                                          coalesce(lead(r.time) OVER w - r.time, r.time - lag(r.time) OVER w)))
                AS interval_s
-    FROM r WINDOW w AS (PARTITION BY r.machine_id ORDER BY r.time)"""
+    FROM r WINDOW w AS (PARTITION BY {partition} ORDER BY r.time)"""  # noqa: S608 - columns of this module, no input
+
+
+READING_INTERVAL = _reading_interval()
+# Seconds of an hour the readings ``ri`` of one machine cover (aggregate over that machine's readings of the hour).
+HOUR_COVERED_S = """CASE WHEN count(*) > 1
+                THEN least(3600.0, count(*) * extract(epoch FROM max(time) - min(time)) / (count(*) - 1))
+                ELSE greatest(3600.0, coalesce(max(interval_s), 3600.0)) END"""
 # Readings of the SEU on [$3, $4) that were left out: missing (NULL), implausible (negative, or too large), and
 # duplicated (the same machine and instant under two names of the SEU's energy).
 LEFT_OUT_READINGS = """
@@ -85,9 +94,7 @@ WITH r AS (
 ), ri AS (""" + READING_INTERVAL + """
 ), per_hour AS (  -- coverage per hour, as the rollups count it: a gap of hours is a gap, not a wider spacing
     SELECT day, machine_id, sum(energy_kwh) AS e, count(*) AS n,
-           CASE WHEN count(*) > 1
-                THEN least(3600.0, count(*) * extract(epoch FROM max(time) - min(time)) / (count(*) - 1))
-                ELSE greatest(3600.0, coalesce(max(interval_s), 3600.0)) END AS covered_s
+           """ + HOUR_COVERED_S + """ AS covered_s
     FROM ri GROUP BY day, machine_id, date_trunc('hour', time)
 ), per_machine AS (
     SELECT day, machine_id, sum(e) AS e, sum(n) AS n, sum(covered_s) AS covered_s
@@ -128,16 +135,10 @@ WITH sm AS (SELECT * FROM unnest($1::int[], $2::uuid[], $3::int[]) AS sm(seu, ma
       AND (r.time AT TIME ZONE $8)::time < $9::time
       AND """ + PLAUSIBLE + """
     ORDER BY gt.g, r.machine_id, r.time, r.energy_type
-), ri AS (
-    SELECT r.*, extract(epoch FROM least(coalesce(r.time - lag(r.time) OVER w, lead(r.time) OVER w - r.time),
-                                         coalesce(lead(r.time) OVER w - r.time, r.time - lag(r.time) OVER w)))
-               AS interval_s
-    FROM r WINDOW w AS (PARTITION BY r.g, r.machine_id ORDER BY r.time)
+), ri AS (""" + _reading_interval("r.g, r.machine_id") + """
 ), per_hour AS (
     SELECT g, day, machine_id, sum(energy_kwh) AS e, count(*) AS n,
-           CASE WHEN count(*) > 1
-                THEN least(3600.0, count(*) * extract(epoch FROM max(time) - min(time)) / (count(*) - 1))
-                ELSE greatest(3600.0, coalesce(max(interval_s), 3600.0)) END AS covered_s
+           """ + HOUR_COVERED_S + """ AS covered_s
     FROM ri GROUP BY g, day, machine_id, date_trunc('hour', time)
 ), per_machine AS (
     SELECT g, day, machine_id, sum(e) AS e, sum(n) AS n, sum(covered_s) AS covered_s,
@@ -151,7 +152,7 @@ FROM per_machine pm JOIN sm ON sm.machine_id = pm.machine_id AND sm.g = pm.g
 JOIN n ON n.seu = sm.seu
 GROUP BY sm.seu, pm.day
 ORDER BY sm.seu, pm.day
-"""  # noqa: S608 - the fence fragment is a constant of this module, no input
+"""  # noqa: S608 - the fence, interval and coverage fragments are constants of this module, no input
 
 DATA_RANGE = """
 SELECT min(time) AS first, max(time) AS last
@@ -459,9 +460,7 @@ WITH r AS (
 ), ri AS (""" + READING_INTERVAL + """
 ), hourly AS (
     SELECT machine_id, day, hour, sum(energy_kwh) AS e, max(power_kw) AS peak, count(*) AS n,
-           CASE WHEN count(*) > 1
-                THEN least(3600.0, count(*) * extract(epoch FROM max(time) - min(time)) / (count(*) - 1))
-                ELSE greatest(3600.0, coalesce(max(interval_s), 3600.0)) END AS covered_s
+           """ + HOUR_COVERED_S + """ AS covered_s
     FROM ri GROUP BY machine_id, day, hour
 ), ph AS (
     SELECT machine_id, date_trunc('hour', time) AS hour, sum(greatest(production_count, 0)) AS production

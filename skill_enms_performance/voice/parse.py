@@ -587,15 +587,8 @@ def _work_of_someone(words: Sequence[str], when: Sequence[str], lang: str) -> bo
     followed by a word that is not a time's or ours ("das Werk von gestern", "im Werk von schlecht nach gut
     sortieren" are ours)."""
     ours, _ = _our_words(lang)
-    text = list(words)
-    for phrase in _cue_phrases("work_of", lang):
-        part = phrase.split()
-        for i in range(len(text) - len(part)):
-            if text[i:i + len(part)] == part:
-                after = text[i + len(part)]
-                if not (after in when or after in ours or after.isdigit()):
-                    return True
-    return False
+    return any(end < len(words) and not (words[end] in when or words[end] in ours or words[end].isdigit())
+               for _, end in phrase_spans(words, ("work_of",), lang))
 
 
 def _without_phrases(words: Sequence[str], name: str, lang: str) -> list[str]:
@@ -668,16 +661,22 @@ def _could_save(words: Sequence[str], lang: str) -> bool:
     return any(w in modals and any(v in verbs for v in words[i + 1:i + 4]) for i, w in enumerate(words))
 
 
+def phrase_spans(words: Sequence[str], names: Sequence[str], lang: str) -> list[tuple[int, int]]:
+    """(start, end) of every place in ``words`` where a phrase of ``locale/<lang>/<name>.voc`` (any of ``names``)
+    is said, word for word."""
+    text = list(words)
+    spans = []
+    for name in names:
+        for phrase in _cue_phrases(name, lang):
+            part = phrase.split()
+            spans += [(i, i + len(part)) for i in range(len(text) - len(part) + 1) if part and text[i:i + len(part)] == part]
+    return spans
+
+
 def _in_idioms(names: list[Spotted], words: Sequence[str], lang: str) -> list[Spotted]:
     """The names without those said inside an idiom (``idiom.voc``): the "line" of "back in line with its
     baseline" is no Paint-Line, the "Reihe" of "aus der Reihe" no machine."""
-    text = list(words)
-    inside: set[int] = set()
-    for phrase in _cue_phrases("idiom", lang):
-        part = phrase.split()
-        for i in range(len(text) - len(part) + 1):
-            if text[i:i + len(part)] == part:
-                inside |= set(range(i, i + len(part)))
+    inside = {i for start, end in phrase_spans(words, ("idiom",), lang) for i in range(start, end)}
     return [s for s in names if not set(range(s.start, s.end)) <= inside]
 
 
@@ -688,13 +687,8 @@ def after_correction(words: Sequence[str], lang: str, also: str | None = None) -
     "electricity when there was no gas")."""
     text = list(words)
     contrast = {"than", "als"}
-    marks = []
-    for phrase in (*_cue_phrases("correction", lang), *(_cue_phrases(also, lang) if also else ())):
-        part = phrase.split()
-        for i in range(len(text) - len(part) + 1):
-            end = i + len(part)
-            if text[i:end] == part and (end == len(text) or text[end] not in contrast):
-                marks.append(end)
+    marks = [end for _, end in phrase_spans(text, ("correction", *((also,) if also else ())), lang)
+             if end == len(text) or text[end] not in contrast]
     if marks and max(marks) == len(text) and len(marks) > 1:  # "on tuesday, no, monday I mean": after the one before
         return text[sorted(marks)[-2]:max(marks)]
     return text[max(marks):] if marks else None
@@ -706,10 +700,7 @@ def _corrected(names: list[Spotted], words: Sequence[str], lang: str) -> list[Sp
     it. "compare X and Y" has none."""
     if len(names) < 2:
         return names
-    text = list(words)
-    marks = [i for p in _cue_phrases("correction", lang) for i in range(len(text))
-             if text[i:i + len(p.split())] == p.split()]
-    for mark in sorted(marks, reverse=True):
+    for mark in sorted((start for start, _ in phrase_spans(words, ("correction",), lang)), reverse=True):
         before = [s for s in names if s.end <= mark]
         after = [s for s in names if s.start > mark]
         if before and after:
